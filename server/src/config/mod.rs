@@ -1,0 +1,167 @@
+//! Server configuration: the typed settings, their defaults, and validation.
+//!
+//! Values come from (highest precedence first) command-line flags, `RAMPART_*` environment
+//! variables, a TOML file, and the embedded defaults below; [`load`] merges them. Unknown keys
+//! are errors, and every error names the key, where it came from and what is wrong.
+
+mod load;
+mod validate;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+pub use load::{ConfigError, Layer, load, parse_toml_str};
+
+/// The whole server configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address of the TLS listener.
+    pub listen: SocketAddr,
+    /// How long SIGTERM/SIGINT waits for in-flight requests before closing connections.
+    #[serde(with = "humantime_serde")]
+    pub shutdown_timeout: Duration,
+    /// TLS settings.
+    pub tls: TlsConfig,
+    /// Database settings.
+    pub database: DatabaseConfig,
+    /// HTTP protocol settings.
+    pub http: HttpConfig,
+    /// Logging.
+    pub log: LogConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8443)),
+            shutdown_timeout: Duration::from_secs(10),
+            tls: TlsConfig::default(),
+            database: DatabaseConfig::default(),
+            http: HttpConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+/// Which protocol versions and suites are offered (Mozilla's server-side TLS profiles).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TlsProfile {
+    /// TLS 1.2 and 1.3, ECDHE with AEAD suites only.
+    Intermediate,
+    /// TLS 1.3 only.
+    Modern,
+}
+
+/// TLS settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsConfig {
+    /// Protocol profile.
+    pub profile: TlsProfile,
+    /// Certificate chain PEM (leaf first). Unset: use the generated dev set in `dev_dir`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cert: Option<PathBuf>,
+    /// Private key PEM matching `cert`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<PathBuf>,
+    /// Folder of the generated development CA and leaf (used when `cert`/`key` are unset).
+    pub dev_dir: PathBuf,
+    /// A connection that has not completed its TLS handshake by then is closed.
+    #[serde(with = "humantime_serde")]
+    pub handshake_timeout: Duration,
+}
+
+impl Default for TlsConfig {
+    fn default() -> Self {
+        TlsConfig {
+            profile: TlsProfile::Intermediate,
+            cert: None,
+            key: None,
+            dev_dir: PathBuf::from("certs/dev"),
+            handshake_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Database settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// `sqlite://PATH` (created if missing). Credentials in a URL are never logged.
+    pub url: String,
+    /// Connection pool size.
+    pub max_connections: u32,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        DatabaseConfig {
+            url: "sqlite://data/rampart.db".to_string(),
+            max_connections: 8,
+        }
+    }
+}
+
+/// HTTP/1.1 and HTTP/2 protocol settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Time allowed for a client to send a complete request head (HTTP/1.1).
+    #[serde(with = "humantime_serde")]
+    pub header_read_timeout: Duration,
+    /// Maximum concurrent streams per HTTP/2 connection.
+    pub h2_max_concurrent_streams: u32,
+    /// Maximum size of a decoded HTTP/2 header list, in bytes.
+    pub h2_max_header_list_bytes: u32,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            header_read_timeout: Duration::from_secs(10),
+            h2_max_concurrent_streams: 100,
+            h2_max_header_list_bytes: 16 * 1024,
+        }
+    }
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Logging settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// Output format.
+    pub format: LogFormat,
+    /// A `tracing` filter directive, e.g. `info` or `rampart=debug,info`.
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            format: LogFormat::Text,
+            level: "info".to_string(),
+        }
+    }
+}
+
+impl Config {
+    /// The effective configuration as TOML (what `rampart check-config` prints).
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot render: {e}\n"))
+    }
+}

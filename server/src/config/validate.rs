@@ -1,0 +1,120 @@
+//! Checks of values that parse but are out of range or inconsistent.
+
+use std::time::Duration;
+
+use super::Config;
+use super::load::{ConfigError, Origins};
+
+fn check(ok: bool, key: &str, origins: &Origins, reason: &str) -> Result<(), ConfigError> {
+    if ok {
+        Ok(())
+    } else {
+        Err(ConfigError::Key {
+            key: key.to_string(),
+            origin: origins.of(key),
+            reason: reason.to_string(),
+        })
+    }
+}
+
+fn within(d: Duration, lo_ms: u64, hi_ms: u64) -> bool {
+    d >= Duration::from_millis(lo_ms) && d <= Duration::from_millis(hi_ms)
+}
+
+pub(super) fn validate(c: &Config, o: &Origins) -> Result<(), ConfigError> {
+    check(
+        within(c.tls.handshake_timeout, 100, 60_000),
+        "tls.handshake_timeout",
+        o,
+        "must be between 100ms and 60s",
+    )?;
+    check(
+        c.shutdown_timeout <= Duration::from_secs(300),
+        "shutdown_timeout",
+        o,
+        "must be at most 300s",
+    )?;
+    check(
+        within(c.http.header_read_timeout, 100, 120_000),
+        "http.header_read_timeout",
+        o,
+        "must be between 100ms and 120s",
+    )?;
+    check(
+        (1..=100).contains(&c.http.h2_max_concurrent_streams),
+        "http.h2_max_concurrent_streams",
+        o,
+        "must be between 1 and 100",
+    )?;
+    check(
+        (1024..=16 * 1024).contains(&c.http.h2_max_header_list_bytes),
+        "http.h2_max_header_list_bytes",
+        o,
+        "must be between 1024 and 16384",
+    )?;
+    check(
+        c.tls.cert.is_some() || c.tls.key.is_none(),
+        "tls.cert",
+        o,
+        "must be set when tls.key is set",
+    )?;
+    check(
+        c.tls.key.is_some() || c.tls.cert.is_none(),
+        "tls.key",
+        o,
+        "must be set when tls.cert is set",
+    )?;
+    check(
+        c.database.url.starts_with("sqlite:"),
+        "database.url",
+        o,
+        "unsupported scheme (supported: sqlite:)",
+    )?;
+    check(
+        (1..=256).contains(&c.database.max_connections),
+        "database.max_connections",
+        o,
+        "must be between 1 and 256",
+    )?;
+    if let Err(e) = tracing_subscriber::EnvFilter::try_new(&c.log.level) {
+        check(false, "log.level", o, &format!("invalid filter: {e}"))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{ConfigError, parse_toml_str};
+
+    fn key_of(text: &str) -> String {
+        match parse_toml_str(text) {
+            Err(ConfigError::Key { key, .. }) => key,
+            other => panic!("expected key error for {text:?}, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn ranges_are_enforced() {
+        assert_eq!(key_of("[tls]\nhandshake_timeout = \"0s\""), "tls.handshake_timeout");
+        assert_eq!(key_of("[tls]\nhandshake_timeout = \"2m\""), "tls.handshake_timeout");
+        assert_eq!(key_of("shutdown_timeout = \"1h\""), "shutdown_timeout");
+        assert_eq!(
+            key_of("[http]\nh2_max_concurrent_streams = 1000"),
+            "http.h2_max_concurrent_streams"
+        );
+        assert_eq!(
+            key_of("[http]\nh2_max_header_list_bytes = 1048576"),
+            "http.h2_max_header_list_bytes"
+        );
+        assert_eq!(key_of("[database]\nmax_connections = 0"), "database.max_connections");
+        assert_eq!(key_of("[database]\nurl = \"mysql://x\""), "database.url");
+        assert_eq!(key_of("[log]\nlevel = \"[[[\""), "log.level");
+    }
+
+    #[test]
+    fn cert_and_key_go_together() {
+        assert_eq!(key_of("[tls]\ncert = \"a.pem\""), "tls.key");
+        assert_eq!(key_of("[tls]\nkey = \"a.key\""), "tls.cert");
+        parse_toml_str("[tls]\ncert = \"a.pem\"\nkey = \"a.key\"").expect("both set");
+    }
+}

@@ -1,0 +1,16 @@
+//! `rampart`: a hardened, TLS-only HTTPS server for a small online bank.
+//!
+//! Layout: [`config`] (settings and their sources), [`tls`] (protocol policy and the
+//! reloadable certificate), [`net`] (accept loop, handshake deadline, HTTP/1.1 and HTTP/2 via
+//! hyper, draining), [`http`] (routes, the problem+json error type, security headers),
+//! [`db`] (the database pool), [`server`] (start-up and life cycle).
+
+pub mod config;
+pub mod db;
+pub mod http;
+pub mod logging;
+pub mod net;
+pub mod server;
+pub mod tls;
+
+pub use server::{Running, StartError, start};

@@ -1,0 +1,12 @@
+//! The network front: our own accept loop, the TLS handshake under a deadline, and HTTP/1.1 or
+//! HTTP/2 (chosen by ALPN) served by hyper with a timer installed, plus the shutdown signal
+//! that lets connections drain.
+
+mod connection;
+mod listener;
+mod shutdown;
+
+pub(crate) use connection::ConnShared;
+pub(crate) use listener::accept_loop;
+pub use shutdown::{DrainOutcome, Phase};
+pub(crate) use shutdown::{ConnTracker, ShutdownSignal};

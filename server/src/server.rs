@@ -1,0 +1,187 @@
+//! Start-up and life cycle: load certificates (generating the dev set when none are
+//! configured), open the database, bind, run the accept loop, reload certificates, drain.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rampart_certs::{CertError, DevOutcome};
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
+
+use crate::config::Config;
+use crate::db::{Db, DbError};
+use crate::http::{AppState, router};
+use crate::net::{ConnShared, ConnTracker, DrainOutcome, Phase, ShutdownSignal, accept_loop};
+use crate::tls::{self, CertSource, CertStore, TlsError};
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Certificate or key loading or generation failed.
+    #[error("certificates: {0}")]
+    Certs(#[from] CertError),
+    /// The TLS configuration could not be built.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// The database could not be opened.
+    #[error(transparent)]
+    Db(#[from] DbError),
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+/// A started server.
+pub struct Running {
+    local_addr: SocketAddr,
+    dev_ca: Option<PathBuf>,
+    certs: Arc<CertStore>,
+    db: Db,
+    phase: watch::Sender<Phase>,
+    accept_task: JoinHandle<()>,
+    closed: mpsc::Receiver<()>,
+    open: Arc<AtomicUsize>,
+    shutdown_timeout: std::time::Duration,
+}
+
+impl std::fmt::Debug for Running {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Running")
+            .field("local_addr", &self.local_addr)
+            .finish_non_exhaustive()
+    }
+}
+
+fn cert_source(config: &Config) -> Result<(CertSource, Option<PathBuf>), CertError> {
+    if let (Some(cert), Some(key)) = (&config.tls.cert, &config.tls.key) {
+        return Ok((
+            CertSource {
+                cert: cert.clone(),
+                key: key.clone(),
+            },
+            None,
+        ));
+    }
+    let (paths, outcome) = rampart_certs::ensure_dev_set(&config.tls.dev_dir)?;
+    match &outcome {
+        DevOutcome::Created => tracing::info!(
+            dir = %paths.dir.display(),
+            "generated a development CA and leaf certificate"
+        ),
+        DevOutcome::LeafRenewed(reason) => tracing::info!(
+            dir = %paths.dir.display(),
+            %reason,
+            "renewed the development leaf certificate"
+        ),
+        DevOutcome::Reused => {}
+    }
+    Ok((
+        CertSource {
+            cert: paths.leaf_cert,
+            key: paths.leaf_key,
+        },
+        Some(paths.ca_cert),
+    ))
+}
+
+/// Loads certificates, opens the database, binds the listener and starts accepting.
+pub async fn start(config: Config) -> Result<Running, StartError> {
+    let (source, dev_ca) = cert_source(&config)?;
+    let certs = Arc::new(CertStore::load(source)?);
+    let tls_config = tls::server_config(config.tls.profile, certs.clone())?;
+    let db = Db::connect(&config.database).await?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+    let local_addr = listener.local_addr().map_err(|source| StartError::Bind {
+        addr: config.listen,
+        source,
+    })?;
+
+    let shared = Arc::new(ConnShared::new(
+        TlsAcceptor::from(Arc::new(tls_config)),
+        config.tls.handshake_timeout,
+        router(AppState { db: db.clone() }),
+        &config.http,
+    ));
+    let (phase, phase_rx) = watch::channel(Phase::Running);
+    let (tracker, closed, open) = ConnTracker::new();
+    let accept_task = tokio::spawn(accept_loop(
+        listener,
+        shared,
+        ShutdownSignal(phase_rx),
+        tracker,
+    ));
+    Ok(Running {
+        local_addr,
+        dev_ca,
+        certs,
+        db,
+        phase,
+        accept_task,
+        closed,
+        open,
+        shutdown_timeout: config.shutdown_timeout,
+    })
+}
+
+impl Running {
+    /// The bound address (the real port when the config asked for port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The dev CA certificate clients should trust, when the dev set is in use.
+    pub fn dev_ca(&self) -> Option<&std::path::Path> {
+        self.dev_ca.as_deref()
+    }
+
+    /// The database handle.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Re-reads the certificate files; on error the current certificate stays in service.
+    pub fn reload_certificates(&self) -> Result<(), CertError> {
+        self.certs.reload()
+    }
+
+    /// A cheap handle that can reload certificates from another task (SIGHUP).
+    pub fn cert_store(&self) -> Arc<CertStore> {
+        self.certs.clone()
+    }
+
+    /// Connections currently open.
+    pub fn open_connections(&self) -> usize {
+        self.open.load(Ordering::Relaxed)
+    }
+
+    /// Stops accepting, lets in-flight requests finish within the configured bound, then
+    /// closes whatever is left.
+    pub async fn shutdown(mut self) -> DrainOutcome {
+        let _ = self.phase.send(Phase::Draining);
+        let _ = (&mut self.accept_task).await;
+        let drained = tokio::time::timeout(self.shutdown_timeout, self.closed.recv()).await;
+        let outcome = match drained {
+            Ok(_) => DrainOutcome::Drained,
+            Err(_) => DrainOutcome::TimedOut {
+                open: self.open.load(Ordering::Relaxed),
+            },
+        };
+        let _ = self.phase.send(Phase::Closing);
+        self.db.close().await;
+        outcome
+    }
+}
