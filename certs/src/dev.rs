@@ -7,8 +7,8 @@
 use std::path::{Path, PathBuf};
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose,
-    IsCa, Issuer, KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -115,9 +115,8 @@ impl DevCa {
             path: path.to_path_buf(),
             problem,
         };
-        let key = KeyPair::from_pem(&key_pem).map_err(|e| {
-            pem_err(key_path, crate::PemProblem::UnsupportedKey(e.to_string()))
-        })?;
+        let key = KeyPair::from_pem(&key_pem)
+            .map_err(|e| pem_err(key_path, crate::PemProblem::UnsupportedKey(e.to_string())))?;
         let issuer = Issuer::from_ca_cert_pem(&cert_pem, key).map_err(|e| {
             pem_err(
                 cert_path,
@@ -337,7 +336,10 @@ mod tests {
             .map(|n| n.to_string())
             .collect();
         assert!(names.iter().any(|n| n.contains("localhost")), "{names:?}");
-        assert!(names.iter().any(|n| n == "IPAddress(7f:00:00:01)"), "{names:?}");
+        assert!(
+            names.iter().any(|n| n == "IPAddress(7f:00:00:01)"),
+            "{names:?}"
+        );
         let life = cert.validity().not_after.timestamp() - cert.validity().not_before.timestamp();
         assert!(life <= (LEAF_LIFETIME_DAYS * 86_400) + 120, "{life}");
         assert!(signed_by(
@@ -361,7 +363,10 @@ mod tests {
             "{outcome:?}"
         );
         assert_eq!(std::fs::read(&paths.ca_cert).expect("read"), ca_before);
-        assert_eq!(ensure_dev_set(dir.path()).expect("again").1, DevOutcome::Reused);
+        assert_eq!(
+            ensure_dev_set(dir.path()).expect("again").1,
+            DevOutcome::Reused
+        );
     }
 
     #[test]

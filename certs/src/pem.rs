@@ -222,7 +222,8 @@ mod tests {
 
     #[test]
     fn encrypted_keys_are_named_as_such() {
-        let pkcs8 = "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIB\n-----END ENCRYPTED PRIVATE KEY-----\n";
+        let pkcs8 =
+            "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIB\n-----END ENCRYPTED PRIVATE KEY-----\n";
         assert_eq!(
             parse_private_key(pkcs8.as_bytes(), &provider()).map(|_| ()),
             Err(PemProblem::EncryptedKey)
@@ -259,8 +260,7 @@ mod tests {
         let (cert, _) = leaf();
         let (_, other_key) = leaf();
         assert_eq!(
-            certified_key_from_pem(cert.as_bytes(), other_key.as_bytes(), &provider())
-                .map(|_| ()),
+            certified_key_from_pem(cert.as_bytes(), other_key.as_bytes(), &provider()).map(|_| ()),
             Err(PairProblem::Key(PemProblem::KeyMismatch))
         );
     }

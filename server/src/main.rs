@@ -9,7 +9,11 @@ use rampart::net::DrainOutcome;
 use tokio::signal::unix::{SignalKind, signal};
 
 #[derive(Parser)]
-#[command(name = "rampart", version, about = "Hardened TLS-only HTTPS server for a small bank")]
+#[command(
+    name = "rampart",
+    version,
+    about = "Hardened TLS-only HTTPS server for a small bank"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -58,7 +62,11 @@ fn load(file: Option<&Path>, args: Option<&ServeArgs>) -> Result<Config, ConfigE
             flags.push(("listen", "--listen", toml::Value::String(l.clone())));
         }
         if let Some(u) = &a.database_url {
-            flags.push(("database.url", "--database-url", toml::Value::String(u.clone())));
+            flags.push((
+                "database.url",
+                "--database-url",
+                toml::Value::String(u.clone()),
+            ));
         }
         if let Some(f) = a.log_format {
             let v = match f {
@@ -76,7 +84,10 @@ fn main() -> ExitCode {
     match cli.command {
         Command::CheckConfig { file } => match load(Some(&file), None) {
             Ok(c) => {
-                println!("# effective configuration: {} with RAMPART_* applied", file.display());
+                println!(
+                    "# effective configuration: {} with RAMPART_* applied",
+                    file.display()
+                );
                 print!("{}", c.to_toml());
                 ExitCode::SUCCESS
             }

@@ -179,7 +179,9 @@ fn env_layer(
         if path.iter().any(|s| s.is_empty()) {
             return Err(ConfigError::Env {
                 var,
-                reason: "expected RAMPART_KEY or RAMPART_TABLE__KEY (double underscore between levels)".to_string(),
+                reason:
+                    "expected RAMPART_KEY or RAMPART_TABLE__KEY (double underscore between levels)"
+                        .to_string(),
             });
         }
         let value = text_value(&raw);
@@ -195,11 +197,17 @@ fn file_layer(path: &Path, origins: &mut Origins) -> Result<Table, ConfigError> 
         path: path.to_path_buf(),
         source,
     })?;
-    let table: Table = text.parse().map_err(|e: toml::de::Error| ConfigError::Syntax {
-        path: path.to_path_buf(),
-        message: e.to_string().trim().to_string(),
-    })?;
-    origins.record("", &Value::Table(table.clone()), &Layer::File(path.to_path_buf()));
+    let table: Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| ConfigError::Syntax {
+            path: path.to_path_buf(),
+            message: e.to_string().trim().to_string(),
+        })?;
+    origins.record(
+        "",
+        &Value::Table(table.clone()),
+        &Layer::File(path.to_path_buf()),
+    );
     Ok(table)
 }
 
@@ -227,38 +235,39 @@ pub fn load(
 /// Parses a TOML document as the only layer (used by tests and the fuzz target).
 pub fn parse_toml_str(text: &str) -> Result<Config, ConfigError> {
     let pseudo = PathBuf::from("<input>");
-    let table: Table = text.parse().map_err(|e: toml::de::Error| ConfigError::Syntax {
-        path: pseudo.clone(),
-        message: e.to_string().trim().to_string(),
-    })?;
+    let table: Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| ConfigError::Syntax {
+            path: pseudo.clone(),
+            message: e.to_string().trim().to_string(),
+        })?;
     let mut origins = Origins::default();
     origins.record("", &Value::Table(table.clone()), &Layer::File(pseudo));
     finish(table, &origins)
 }
 
 fn finish(merged: Table, origins: &Origins) -> Result<Config, ConfigError> {
-    let config: Config =
-        serde_path_to_error::deserialize(Value::Table(merged)).map_err(|e| {
-            let reason = e.inner().to_string();
-            let mut key = e.path().to_string();
-            if key == "." {
-                key.clear();
-            }
-            // For an unknown key serde reports the enclosing table; name the key itself.
-            if let Some(name) = reason
-                .strip_prefix("unknown field `")
-                .and_then(|r| r.split('`').next())
-                && !key.ends_with(name)
-            {
-                key = join(&key, name);
-            }
-            let reason = reason.replace("unknown field", "unknown key");
-            ConfigError::Key {
-                origin: origins.of(&key),
-                key,
-                reason,
-            }
-        })?;
+    let config: Config = serde_path_to_error::deserialize(Value::Table(merged)).map_err(|e| {
+        let reason = e.inner().to_string();
+        let mut key = e.path().to_string();
+        if key == "." {
+            key.clear();
+        }
+        // For an unknown key serde reports the enclosing table; name the key itself.
+        if let Some(name) = reason
+            .strip_prefix("unknown field `")
+            .and_then(|r| r.split('`').next())
+            && !key.ends_with(name)
+        {
+            key = join(&key, name);
+        }
+        let reason = reason.replace("unknown field", "unknown key");
+        ConfigError::Key {
+            origin: origins.of(&key),
+            key,
+            reason,
+        }
+    })?;
     super::validate::validate(&config, origins)?;
     Ok(config)
 }
@@ -353,16 +362,19 @@ mod tests {
         let c = load(Some(&f), vars.clone(), &flags).expect("loads");
         assert_eq!(c.listen.port(), 3333, "flag wins");
         assert_eq!(c.log.level, "warn", "env beats file");
-        assert_eq!(c.tls.profile, super::super::TlsProfile::Modern, "file beats default");
+        assert_eq!(
+            c.tls.profile,
+            super::super::TlsProfile::Modern,
+            "file beats default"
+        );
         let c = load(Some(&f), vars, &[]).expect("loads");
         assert_eq!(c.listen.port(), 2222);
     }
 
     #[test]
     fn env_errors_name_the_variable() {
-        let (key, origin, _) = key_err(
-            load(None, env(&[("RAMPART_TLS__PROFILE", "ancient")]), &[]).expect_err("bad"),
-        );
+        let (key, origin, _) =
+            key_err(load(None, env(&[("RAMPART_TLS__PROFILE", "ancient")]), &[]).expect_err("bad"));
         assert_eq!(key, "tls.profile");
         assert!(origin.contains("RAMPART_TLS__PROFILE"), "{origin}");
         let (key, origin, _) =

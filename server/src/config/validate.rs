@@ -95,8 +95,14 @@ mod tests {
 
     #[test]
     fn ranges_are_enforced() {
-        assert_eq!(key_of("[tls]\nhandshake_timeout = \"0s\""), "tls.handshake_timeout");
-        assert_eq!(key_of("[tls]\nhandshake_timeout = \"2m\""), "tls.handshake_timeout");
+        assert_eq!(
+            key_of("[tls]\nhandshake_timeout = \"0s\""),
+            "tls.handshake_timeout"
+        );
+        assert_eq!(
+            key_of("[tls]\nhandshake_timeout = \"2m\""),
+            "tls.handshake_timeout"
+        );
         assert_eq!(key_of("shutdown_timeout = \"1h\""), "shutdown_timeout");
         assert_eq!(
             key_of("[http]\nh2_max_concurrent_streams = 1000"),
@@ -106,7 +112,10 @@ mod tests {
             key_of("[http]\nh2_max_header_list_bytes = 1048576"),
             "http.h2_max_header_list_bytes"
         );
-        assert_eq!(key_of("[database]\nmax_connections = 0"), "database.max_connections");
+        assert_eq!(
+            key_of("[database]\nmax_connections = 0"),
+            "database.max_connections"
+        );
         assert_eq!(key_of("[database]\nurl = \"mysql://x\""), "database.url");
         assert_eq!(key_of("[log]\nlevel = \"[[[\""), "log.level");
     }

@@ -111,7 +111,11 @@ mod tests {
         let (parts, body) = resp.into_parts();
         let bytes = body.collect().await.expect("body").to_bytes();
         let json = serde_json::from_slice(&bytes).expect("json");
-        (status, Response::from_parts(parts, axum::body::Body::empty()), json)
+        (
+            status,
+            Response::from_parts(parts, axum::body::Body::empty()),
+            json,
+        )
     }
 
     #[tokio::test]
@@ -121,7 +125,10 @@ mod tests {
         assert_eq!(status, 500);
         assert_eq!(resp.headers()[header::CONTENT_TYPE], PROBLEM_JSON);
         let text = json.to_string();
-        assert!(!text.contains("SELECT") && !text.contains("/home"), "{text}");
+        assert!(
+            !text.contains("SELECT") && !text.contains("/home"),
+            "{text}"
+        );
         for k in ["type", "title", "status", "detail"] {
             assert!(json.get(k).is_some(), "missing {k}: {text}");
         }

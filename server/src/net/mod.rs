@@ -8,5 +8,5 @@ mod shutdown;
 
 pub(crate) use connection::ConnShared;
 pub(crate) use listener::accept_loop;
-pub use shutdown::{DrainOutcome, Phase};
 pub(crate) use shutdown::{ConnTracker, ShutdownSignal};
+pub use shutdown::{DrainOutcome, Phase};

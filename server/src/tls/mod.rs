@@ -122,7 +122,10 @@ mod tests {
         for profile in [TlsProfile::Intermediate, TlsProfile::Modern] {
             let cfg = server_config(profile, store.clone()).expect("config");
             assert!(cfg.ignore_client_order);
-            assert_eq!(cfg.alpn_protocols, vec![b"h2".to_vec(), b"http/1.1".to_vec()]);
+            assert_eq!(
+                cfg.alpn_protocols,
+                vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+            );
             assert_eq!(cfg.max_early_data_size, 0);
             assert!(cfg.ticketer.enabled());
         }

@@ -1,0 +1,313 @@
+//! Helpers for integration tests: start rampart in-process or as a child process on an
+//! ephemeral port, and talk to it over real TLS with a client that trusts only its dev CA.
+
+#![allow(dead_code, missing_docs)]
+
+pub mod client_hello;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Bytes;
+use hyper::client::conn::{http1, http2};
+use hyper::{HeaderMap, Request, StatusCode, Version};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use rampart::config::Config;
+use rustls::pki_types::{CertificateDer, ServerName};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+
+/// Upper bound for any single test.
+pub const TEST_BOUND: Duration = Duration::from_secs(60);
+
+/// A config for tests: ephemeral port, everything under `dir`.
+pub fn test_config(dir: &Path) -> Config {
+    let mut c = Config::default();
+    c.listen = "127.0.0.1:0".parse().expect("addr");
+    c.tls.dev_dir = dir.join("certs");
+    c.database.url = format!("sqlite://{}", dir.join("rampart.db").display());
+    c
+}
+
+/// An in-process server and the folder it lives in.
+pub struct TestServer {
+    pub running: rampart::Running,
+    pub addr: SocketAddr,
+    pub ca: PathBuf,
+    pub dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    pub async fn start(tweak: impl FnOnce(&mut Config)) -> TestServer {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut config = test_config(dir.path());
+        tweak(&mut config);
+        let running = rampart::start(config).await.expect("server starts");
+        let addr = running.local_addr();
+        let ca = running.dev_ca().expect("dev CA in use").to_path_buf();
+        TestServer {
+            running,
+            addr,
+            ca,
+            dir,
+        }
+    }
+}
+
+pub fn client_config(
+    ca: &Path,
+    alpn: &[&[u8]],
+    versions: &[&'static rustls::SupportedProtocolVersion],
+) -> rustls::ClientConfig {
+    let mut roots = rustls::RootCertStore::empty();
+    for c in rampart_certs::load_cert_chain(ca).expect("CA loads") {
+        roots.add(c).expect("CA added");
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut cfg = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(versions)
+        .expect("versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    cfg.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    cfg
+}
+
+pub async fn tls_connect(
+    addr: SocketAddr,
+    cfg: rustls::ClientConfig,
+) -> std::io::Result<tokio_rustls::client::TlsStream<TcpStream>> {
+    let tcp = TcpStream::connect(addr).await?;
+    TlsConnector::from(Arc::new(cfg))
+        .connect(ServerName::try_from("localhost").expect("name"), tcp)
+        .await
+}
+
+enum Sender {
+    H1(http1::SendRequest<Empty<Bytes>>),
+    H2(http2::SendRequest<Empty<Bytes>>),
+}
+
+/// One HTTPS connection (HTTP/1.1 keep-alive or HTTP/2, by ALPN).
+pub struct Conn {
+    sender: Sender,
+    pub alpn: Option<Vec<u8>>,
+    pub peer_cert: CertificateDer<'static>,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub version: Version,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Reply {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).expect("JSON body")
+    }
+}
+
+impl Conn {
+    pub async fn open(addr: SocketAddr, ca: &Path, alpn: &[&[u8]]) -> std::io::Result<Conn> {
+        let cfg = client_config(ca, alpn, rustls::DEFAULT_VERSIONS);
+        let tls = tls_connect(addr, cfg).await?;
+        let (_, session) = tls.get_ref();
+        let alpn = session.alpn_protocol().map(|p| p.to_vec());
+        let peer_cert = session
+            .peer_certificates()
+            .and_then(|c| c.first())
+            .expect("server sent a certificate")
+            .clone()
+            .into_owned();
+        let io = TokioIo::new(tls);
+        let sender = if alpn.as_deref() == Some(b"h2") {
+            let (s, conn) = http2::handshake(TokioExecutor::new(), io)
+                .await
+                .map_err(std::io::Error::other)?;
+            tokio::spawn(conn);
+            Sender::H2(s)
+        } else {
+            let (s, conn) = http1::handshake(io).await.map_err(std::io::Error::other)?;
+            tokio::spawn(conn);
+            Sender::H1(s)
+        };
+        Ok(Conn {
+            sender,
+            alpn,
+            peer_cert,
+        })
+    }
+
+    pub async fn get(&mut self, path: &str) -> Result<Reply, hyper::Error> {
+        let req = Request::get(path)
+            .header("host", "localhost")
+            .body(Empty::<Bytes>::new())
+            .expect("request");
+        let resp = match &mut self.sender {
+            Sender::H1(s) => {
+                s.ready().await?;
+                s.send_request(req).await?
+            }
+            Sender::H2(s) => {
+                s.ready().await?;
+                s.send_request(req).await?
+            }
+        };
+        let status = resp.status();
+        let version = resp.version();
+        let (parts, body) = resp.into_parts();
+        let body = body.collect().await?.to_bytes();
+        Ok(Reply {
+            status,
+            version,
+            headers: parts.headers,
+            body,
+        })
+    }
+}
+
+/// One GET on a fresh connection.
+pub async fn get_once(addr: SocketAddr, ca: &Path, alpn: &[&[u8]], path: &str) -> Reply {
+    let mut c = Conn::open(addr, ca, alpn).await.expect("connect");
+    c.get(path).await.expect("request")
+}
+
+/// A `rampart` child process with its output lines delivered on channels.
+pub struct Proc {
+    pub child: tokio::process::Child,
+    pub stdout: tokio::sync::mpsc::UnboundedReceiver<String>,
+    pub stderr: tokio::sync::mpsc::UnboundedReceiver<String>,
+    pub seen_stderr: Vec<String>,
+}
+
+fn pump(
+    r: impl tokio::io::AsyncRead + Unpin + Send + 'static,
+) -> tokio::sync::mpsc::UnboundedReceiver<String> {
+    use tokio::io::AsyncBufReadExt;
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut lines = tokio::io::BufReader::new(r).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+pub fn rampart_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_rampart")
+}
+
+/// A `std` command for `rampart ARGS` in `cwd` with no inherited RAMPART_* variables.
+pub fn rampart_cmd(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut cmd = Command::new(rampart_bin());
+    cmd.args(args).current_dir(cwd).stdin(Stdio::null());
+    for (k, _) in std::env::vars() {
+        if k.starts_with("RAMPART_") {
+            cmd.env_remove(k);
+        }
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+const PROC_WAIT: Duration = Duration::from_secs(30);
+
+impl Proc {
+    /// Spawns `rampart ARGS` in `cwd` with no inherited RAMPART_* variables.
+    pub fn spawn(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Proc {
+        let mut cmd = tokio::process::Command::from(rampart_cmd(cwd, args, env));
+        cmd.stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = cmd.spawn().expect("spawn rampart");
+        let stdout = pump(child.stdout.take().expect("stdout"));
+        let stderr = pump(child.stderr.take().expect("stderr"));
+        Proc {
+            child,
+            stdout,
+            stderr,
+            seen_stderr: Vec::new(),
+        }
+    }
+
+    /// Waits for the "listening" banner and returns the address it names.
+    pub async fn wait_listening(&mut self) -> SocketAddr {
+        let found = tokio::time::timeout(PROC_WAIT, async {
+            while let Some(line) = self.stdout.recv().await {
+                if let Some(url) = line.strip_prefix("rampart listening on https://") {
+                    return Some(url.parse::<SocketAddr>().expect("address in banner"));
+                }
+            }
+            None
+        })
+        .await;
+        match found {
+            Ok(Some(addr)) => addr,
+            _ => {
+                let _ = self.child.start_kill();
+                let mut rest = Vec::new();
+                while let Ok(Some(l)) =
+                    tokio::time::timeout(Duration::from_secs(2), self.stderr.recv()).await
+                {
+                    rest.push(l);
+                }
+                panic!("rampart did not report listening; stderr: {rest:#?}");
+            }
+        }
+    }
+
+    /// Next stdout line (bounded).
+    pub async fn next_stdout(&mut self) -> Option<String> {
+        tokio::time::timeout(PROC_WAIT, self.stdout.recv())
+            .await
+            .ok()
+            .flatten()
+    }
+
+    /// Waits until a stderr line contains `needle`; returns the line.
+    pub async fn wait_stderr(&mut self, needle: &str) -> String {
+        let found = tokio::time::timeout(PROC_WAIT, async {
+            while let Some(line) = self.stderr.recv().await {
+                self.seen_stderr.push(line.clone());
+                if line.contains(needle) {
+                    return Some(line);
+                }
+            }
+            None
+        })
+        .await;
+        match found {
+            Ok(Some(line)) => line,
+            _ => panic!(
+                "no stderr line containing {needle:?}; saw {:#?}",
+                self.seen_stderr
+            ),
+        }
+    }
+
+    pub fn signal(&self, sig: nix::sys::signal::Signal) {
+        let pid = nix::unistd::Pid::from_raw(self.child.id().expect("running") as i32);
+        nix::sys::signal::kill(pid, sig).expect("signal");
+    }
+
+    /// Waits (bounded) for exit and returns the exit code.
+    pub async fn wait_exit(&mut self) -> Option<i32> {
+        match tokio::time::timeout(PROC_WAIT, self.child.wait()).await {
+            Ok(status) => status.expect("wait").code(),
+            Err(_) => {
+                let _ = self.child.start_kill();
+                panic!("rampart did not exit in time");
+            }
+        }
+    }
+}
