@@ -9,6 +9,8 @@
 mod atomic_write;
 pub mod dev;
 mod error;
+#[cfg(any(test, fuzzing))]
+pub mod fuzzing;
 pub mod pem;
 
 pub use dev::{DevCa, DevOutcome, DevPaths, ensure_dev_set, generate_dev_set, issue_leaf};

@@ -6,16 +6,10 @@ mod common;
 
 use std::path::Path;
 
-use common::{Conn, Proc, TEST_BOUND, rampart_cmd};
+use common::{Conn, Proc, bounded, rampart_cmd};
 use hyper::StatusCode;
 use nix::sys::signal::Signal;
 use rampart_certs::{DevCa, issue_leaf};
-
-async fn bounded<F: std::future::Future>(f: F) -> F::Output {
-    tokio::time::timeout(TEST_BOUND, f)
-        .await
-        .expect("test exceeded its time bound")
-}
 
 #[tokio::test]
 async fn first_run_on_defaults_creates_certs_and_database_and_serves() {
@@ -141,6 +135,35 @@ async fn sigterm_and_sigint_drain_and_exit_zero() {
     .await;
 }
 
+#[tokio::test]
+async fn json_logs_are_one_object_per_line() {
+    bounded(async {
+        let dir = tempfile::tempdir().expect("tmp");
+        let mut p = Proc::spawn(
+            dir.path(),
+            &["serve", "--listen", "127.0.0.1:0", "--log-format", "json"],
+            &[],
+        );
+        p.wait_listening().await;
+        p.signal(Signal::SIGTERM);
+        p.wait_stderr("all connections drained").await;
+        assert_eq!(p.wait_exit().await, Some(0));
+        while let Ok(line) = p.stderr.try_recv() {
+            p.seen_stderr.push(line);
+        }
+        assert!(p.seen_stderr.len() >= 3, "{:?}", p.seen_stderr);
+        for line in &p.seen_stderr {
+            let v: serde_json::Value =
+                serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+            assert!(
+                v.get("level").is_some() && v.get("timestamp").is_some(),
+                "{line}"
+            );
+        }
+    })
+    .await;
+}
+
 /// Runs `rampart check-config` on `text` and returns (exit code, stdout, stderr).
 fn check_config(text: &str, env: &[(&str, &str)]) -> (Option<i32>, String, String) {
     let dir = tempfile::tempdir().expect("tmp");
@@ -174,7 +197,8 @@ fn check_config_prints_the_effective_config() {
 
 #[test]
 fn check_config_names_the_bad_key_and_reason() {
-    let cases: [(&str, &[(&str, &str)], &[&str]); 6] = [
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a [&'a str]);
+    let cases: [Case; 6] = [
         (
             "[tls]\nprofle = \"modern\"\n",
             &[],

@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::client_hello::{self, Answer};
-use common::{Conn, TEST_BOUND, TestServer, client_config, get_once, tls_connect};
+use common::{Conn, TestServer, bounded, client_config, get_once, tls_connect};
 use hyper::{StatusCode, Version};
 use rampart::config::TlsProfile;
 use rampart::net::DrainOutcome;
@@ -15,12 +15,6 @@ use tokio::net::TcpStream;
 
 const H2: &[u8] = b"h2";
 const H1: &[u8] = b"http/1.1";
-
-async fn bounded<F: std::future::Future>(f: F) -> F::Output {
-    tokio::time::timeout(TEST_BOUND, f)
-        .await
-        .expect("test exceeded its time bound")
-}
 
 #[tokio::test]
 async fn healthz_over_http2_and_http11() {
@@ -230,6 +224,65 @@ async fn shutdown_closes_idle_connections_and_the_port() {
         assert!(TcpStream::connect(addr).await.is_err(), "port still open");
         assert!(h1.get("/healthz").await.is_err());
         assert!(h2.get("/healthz").await.is_err());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_unfinished_request_head_does_not_hold_the_drain() {
+    bounded(async {
+        // A bound long enough that waiting it out would be visible as TimedOut.
+        let s = TestServer::start(|c| c.shutdown_timeout = Duration::from_secs(20)).await;
+        // Nothing of this request has been received as a request yet, so draining may drop it.
+        let cfg = client_config(&s.ca, &[H1], rustls::DEFAULT_VERSIONS);
+        let mut tls = tls_connect(s.addr, cfg).await.expect("connect");
+        tls.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Slow: ")
+            .await
+            .expect("partial head");
+        tls.flush().await.expect("flush");
+        assert_eq!(s.running.shutdown().await, DrainOutcome::Drained);
+        let mut buf = [0u8; 64];
+        let n = tokio::time::timeout(Duration::from_secs(10), tls.read(&mut buf))
+            .await
+            .expect("connection closed")
+            .unwrap_or(0);
+        assert_eq!(n, 0, "no response to an incomplete request");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn sessions_resume_with_tickets_on_tls13_and_tls12() {
+    use rustls::HandshakeKind;
+    use std::sync::Arc;
+    bounded(async {
+        let s = TestServer::start(|_| {}).await;
+        for version in [&rustls::version::TLS13, &rustls::version::TLS12] {
+            let cfg = Arc::new(client_config(&s.ca, &[H1], &[version]));
+            let mut kinds = Vec::new();
+            for _ in 0..2 {
+                let tcp = TcpStream::connect(s.addr).await.expect("tcp");
+                let mut tls = tokio_rustls::TlsConnector::from(cfg.clone())
+                    .connect("localhost".try_into().expect("name"), tcp)
+                    .await
+                    .expect("handshake");
+                kinds.push(tls.get_ref().1.handshake_kind());
+                // One exchange, so TLS 1.3 tickets sent after the handshake are received.
+                tls.write_all(
+                    b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+                )
+                .await
+                .expect("write");
+                let mut resp = Vec::new();
+                tls.read_to_end(&mut resp).await.ok();
+                assert!(resp.starts_with(b"HTTP/1.1 200"), "{version:?}");
+            }
+            assert_eq!(
+                kinds,
+                vec![Some(HandshakeKind::Full), Some(HandshakeKind::Resumed)],
+                "{version:?}"
+            );
+        }
     })
     .await;
 }

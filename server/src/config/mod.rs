@@ -4,6 +4,8 @@
 //! variables, a TOML file, and the embedded defaults below; [`load`] merges them. Unknown keys
 //! are errors, and every error names the key, where it came from and what is wrong.
 
+#[cfg(any(test, fuzzing))]
+pub mod fuzzing;
 mod load;
 mod validate;
 

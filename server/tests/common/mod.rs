@@ -24,10 +24,19 @@ use tokio_rustls::TlsConnector;
 /// Upper bound for any single test.
 pub const TEST_BOUND: Duration = Duration::from_secs(60);
 
+/// Runs a test body under [`TEST_BOUND`].
+pub async fn bounded<F: std::future::Future>(f: F) -> F::Output {
+    tokio::time::timeout(TEST_BOUND, f)
+        .await
+        .expect("test exceeded its time bound")
+}
+
 /// A config for tests: ephemeral port, everything under `dir`.
 pub fn test_config(dir: &Path) -> Config {
-    let mut c = Config::default();
-    c.listen = "127.0.0.1:0".parse().expect("addr");
+    let mut c = Config {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        ..Config::default()
+    };
     c.tls.dev_dir = dir.join("certs");
     c.database.url = format!("sqlite://{}", dir.join("rampart.db").display());
     c
