@@ -1,11 +1,13 @@
 //! The database handle: connection pool setup (SQLite by default, with WAL, foreign keys,
-//! `synchronous=FULL` so that an acknowledged write is on disk) and the readiness probe.
+//! `synchronous=FULL` so that an acknowledged write is on disk), the embedded schema
+//! migrations, and the readiness probe.
 
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::SqlitePool;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{SqlSafeStr, SqlitePool};
 
 use crate::config::DatabaseConfig;
 
@@ -23,12 +25,26 @@ pub enum DbError {
     /// A query failed.
     #[error("database query failed: {0}")]
     Query(#[from] sqlx::Error),
+    /// Applying the schema migrations failed.
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
 /// A pool of database connections.
 #[derive(Clone, Debug)]
 pub struct Db {
     pool: SqlitePool,
+}
+
+/// The schema, embedded in the binary. Each file is applied once, in order, in a transaction.
+fn migrator() -> Migrator {
+    Migrator::with_migrations(vec![Migration::new(
+        1,
+        "bank".into(),
+        MigrationType::Simple,
+        include_str!("../migrations/sqlite/0001_bank.sql").into_sql_str(),
+        false,
+    )])
 }
 
 /// Masks the password of a `scheme://user:password@host/...` URL.
@@ -83,6 +99,10 @@ impl Db {
             .map_err(|e| fail(e.to_string()))?;
         let db = Db { pool };
         db.ping().await.map_err(|e| fail(e.to_string()))?;
+        migrator()
+            .run(&db.pool)
+            .await
+            .map_err(|e| fail(format!("migrations: {e}")))?;
         Ok(db)
     }
 
@@ -90,6 +110,11 @@ impl Db {
     pub async fn ping(&self) -> Result<(), DbError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    /// The connection pool, for the query modules in [`crate::store`].
+    pub(crate) fn pool(&self) -> &SqlitePool {
+        &self.pool
     }
 
     /// Closes the pool: later queries fail (used on shutdown, and by tests to simulate an
@@ -134,8 +159,31 @@ mod tests {
             .await
             .expect("pragma");
         assert_eq!(sync.0, 2, "synchronous=FULL");
+        let tables: Vec<(String,)> =
+            sqlx::query_as("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+                .fetch_all(&db.pool)
+                .await
+                .expect("tables");
+        let names: Vec<&str> = tables.iter().map(|t| t.0.as_str()).collect();
+        for t in [
+            "accounts",
+            "audit_events",
+            "sessions",
+            "transactions",
+            "transfers",
+            "users",
+        ] {
+            assert!(names.contains(&t), "{t} missing from {names:?}");
+        }
         db.close().await;
         assert!(db.ping().await.is_err());
+        // Reopening applies nothing twice.
+        Db::connect(&DatabaseConfig {
+            url: format!("sqlite://{}", path.display()),
+            max_connections: 1,
+        })
+        .await
+        .expect("reopen");
     }
 
     #[tokio::test]

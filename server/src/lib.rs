@@ -3,14 +3,19 @@
 //! Layout: [`config`] (settings and their sources), [`tls`] (protocol policy and the
 //! reloadable certificate), [`net`] (accept loop, handshake deadline, HTTP/1.1 and HTTP/2 via
 //! hyper, draining), [`http`] (routes, the problem+json error type, security headers),
-//! [`db`] (the database pool), [`server`] (start-up and life cycle).
+//! [`auth`] (credential rules, argon2id pool, tokens, the authenticated-user extractor),
+//! [`db`] (the database pool and schema), [`store`] (domain queries, parameterised SQL only),
+//! [`server`] (start-up and life cycle).
 
+pub mod auth;
 pub mod config;
 pub mod db;
 pub mod http;
+pub mod ledger;
 pub mod logging;
 pub mod net;
 pub mod server;
+pub mod store;
 pub mod tls;
 
 pub use server::{Running, StartError, start};

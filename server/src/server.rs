@@ -12,6 +12,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
+use crate::auth::Hasher;
 use crate::config::Config;
 use crate::db::{Db, DbError};
 use crate::http::{AppState, router};
@@ -30,6 +31,9 @@ pub enum StartError {
     /// The database could not be opened.
     #[error(transparent)]
     Db(#[from] DbError),
+    /// The credential settings are unusable (pepper file, argon2 parameters).
+    #[error("auth: {0}")]
+    Auth(String),
     /// The listen address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -99,6 +103,13 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let certs = Arc::new(CertStore::load(source)?);
     let tls_config = tls::server_config(config.tls.profile, certs.clone())?;
     let db = Db::connect(&config.database).await?;
+    let pepper = match &config.auth.pepper_file {
+        Some(p) => Some(crate::auth::hasher::read_pepper(p).map_err(StartError::Auth)?),
+        None => None,
+    };
+    let hasher = Hasher::new(&config.auth, pepper)
+        .await
+        .map_err(|e| StartError::Auth(e.to_string()))?;
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|source| StartError::Bind {
@@ -113,7 +124,11 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let shared = Arc::new(ConnShared::new(
         TlsAcceptor::from(Arc::new(tls_config)),
         config.tls.handshake_timeout,
-        router(AppState { db: db.clone() }),
+        router(AppState {
+            db: db.clone(),
+            hasher: Arc::new(hasher),
+            auth: Arc::new(config.auth.clone()),
+        }),
         &config.http,
     ));
     let (phase, phase_rx) = watch::channel(Phase::Running);

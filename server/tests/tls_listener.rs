@@ -286,3 +286,38 @@ async fn sessions_resume_with_tickets_on_tls13_and_tls12() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn drain_of_an_in_flight_request_is_bounded_by_shutdown_timeout() {
+    bounded(async {
+        let s = TestServer::start(|c| c.shutdown_timeout = Duration::from_millis(500)).await;
+        // The handler is running, waiting for a body that never comes: the request is in
+        // flight, so draining waits for it, but only up to shutdown_timeout.
+        let cfg = client_config(&s.ca, &[H1], rustls::DEFAULT_VERSIONS);
+        let mut tls = tls_connect(s.addr, cfg).await.expect("connect");
+        tls.write_all(
+            b"POST /v1/users HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 200\r\nExpect: 100-continue\r\n\r\n",
+        )
+        .await
+        .expect("request head");
+        tls.flush().await.expect("flush");
+        // hyper sends 100 Continue only when the handler starts reading the body: from then on
+        // the request is in flight.
+        let mut head = Vec::new();
+        while !head.ends_with(b"\r\n\r\n") {
+            let mut b = [0u8; 1];
+            assert_eq!(tls.read(&mut b).await.expect("read"), 1, "closed early");
+            head.push(b[0]);
+        }
+        assert!(head.starts_with(b"HTTP/1.1 100"), "{:?}", String::from_utf8_lossy(&head));
+        let outcome = s.running.shutdown().await;
+        assert_eq!(outcome, DrainOutcome::TimedOut { open: 1 });
+        let mut buf = [0u8; 64];
+        let n = tokio::time::timeout(Duration::from_secs(10), tls.read(&mut buf))
+            .await
+            .expect("connection closed after the drain bound")
+            .unwrap_or(0);
+        assert_eq!(n, 0, "no response to an incomplete request");
+    })
+    .await;
+}

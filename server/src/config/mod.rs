@@ -32,6 +32,8 @@ pub struct Config {
     pub database: DatabaseConfig,
     /// HTTP protocol settings.
     pub http: HttpConfig,
+    /// Credentials and sessions.
+    pub auth: AuthConfig,
     /// Logging.
     pub log: LogConfig,
 }
@@ -44,6 +46,7 @@ impl Default for Config {
             tls: TlsConfig::default(),
             database: DatabaseConfig::default(),
             http: HttpConfig::default(),
+            auth: AuthConfig::default(),
             log: LogConfig::default(),
         }
     }
@@ -128,6 +131,50 @@ impl Default for HttpConfig {
             header_read_timeout: Duration::from_secs(10),
             h2_max_concurrent_streams: 100,
             h2_max_header_list_bytes: 16 * 1024,
+        }
+    }
+}
+
+/// Password hashing, password rules and session lifetimes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// argon2id memory cost in KiB (OWASP: 19456).
+    pub argon2_memory_kib: u32,
+    /// argon2id iterations (OWASP: 2).
+    pub argon2_iterations: u32,
+    /// argon2id lanes (OWASP: 1).
+    pub argon2_parallelism: u32,
+    /// Optional file holding a secret mixed into every hash (argon2 "secret"); keep it outside
+    /// the database and its backups. Changing it invalidates every stored password.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pepper_file: Option<PathBuf>,
+    /// Minimum password length in characters after NFKC normalisation (never below 8).
+    pub password_min_length: usize,
+    /// Hashes computed at once (each holds `argon2_memory_kib` of memory).
+    pub hash_concurrency: usize,
+    /// Hash requests allowed to wait for a slot; beyond this, logins are shed with 503.
+    pub hash_queue: usize,
+    /// A session unused for this long expires.
+    #[serde(with = "humantime_serde")]
+    pub session_idle_timeout: Duration,
+    /// A session expires this long after login, however active.
+    #[serde(with = "humantime_serde")]
+    pub session_absolute_timeout: Duration,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            argon2_memory_kib: 19_456,
+            argon2_iterations: 2,
+            argon2_parallelism: 1,
+            pepper_file: None,
+            password_min_length: 15,
+            hash_concurrency: 2,
+            hash_queue: 16,
+            session_idle_timeout: Duration::from_secs(30 * 60),
+            session_absolute_timeout: Duration::from_secs(12 * 3600),
         }
     }
 }

@@ -76,6 +76,56 @@ pub(super) fn validate(c: &Config, o: &Origins) -> Result<(), ConfigError> {
         o,
         "must be between 1 and 256",
     )?;
+    let a = &c.auth;
+    check(
+        (8..=1024 * 1024).contains(&a.argon2_memory_kib),
+        "auth.argon2_memory_kib",
+        o,
+        "must be between 8 and 1048576 (KiB)",
+    )?;
+    check(
+        (1..=100).contains(&a.argon2_iterations),
+        "auth.argon2_iterations",
+        o,
+        "must be between 1 and 100",
+    )?;
+    check(
+        (1..=16).contains(&a.argon2_parallelism),
+        "auth.argon2_parallelism",
+        o,
+        "must be between 1 and 16",
+    )?;
+    check(
+        (8..=64).contains(&a.password_min_length),
+        "auth.password_min_length",
+        o,
+        "must be between 8 and 64 (NIST 800-63B: never below 8)",
+    )?;
+    check(
+        (1..=256).contains(&a.hash_concurrency),
+        "auth.hash_concurrency",
+        o,
+        "must be between 1 and 256",
+    )?;
+    check(
+        a.hash_queue <= 10_000,
+        "auth.hash_queue",
+        o,
+        "must be at most 10000",
+    )?;
+    check(
+        within(a.session_idle_timeout, 60_000, 86_400_000),
+        "auth.session_idle_timeout",
+        o,
+        "must be between 1m and 24h",
+    )?;
+    check(
+        a.session_absolute_timeout >= a.session_idle_timeout
+            && a.session_absolute_timeout <= Duration::from_secs(30 * 86_400),
+        "auth.session_absolute_timeout",
+        o,
+        "must be at least auth.session_idle_timeout and at most 30 days",
+    )?;
     if let Err(e) = tracing_subscriber::EnvFilter::try_new(&c.log.level) {
         check(false, "log.level", o, &format!("invalid filter: {e}"))?;
     }
@@ -118,6 +168,18 @@ mod tests {
         );
         assert_eq!(key_of("[database]\nurl = \"mysql://x\""), "database.url");
         assert_eq!(key_of("[log]\nlevel = \"[[[\""), "log.level");
+        assert_eq!(
+            key_of("[auth]\npassword_min_length = 6"),
+            "auth.password_min_length"
+        );
+        assert_eq!(
+            key_of("[auth]\nargon2_iterations = 0"),
+            "auth.argon2_iterations"
+        );
+        assert_eq!(
+            key_of("[auth]\nsession_idle_timeout = \"2h\"\nsession_absolute_timeout = \"1h\""),
+            "auth.session_absolute_timeout"
+        );
     }
 
     #[test]

@@ -9,9 +9,43 @@ use serde::Serialize;
 /// An error answered to a client.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    /// No such route or resource.
+    /// Malformed request (bad JSON, unknown or missing field); `detail` is our own text.
+    #[error("bad request: {detail}")]
+    BadRequest {
+        /// The offending field, when there is one.
+        field: Option<String>,
+        /// Client-safe explanation.
+        detail: String,
+    },
+    /// Missing, malformed, unknown, expired or revoked credentials: always the same answer.
+    #[error("unauthorized")]
+    Unauthorized,
+    /// No such route or resource (including resources of other users).
     #[error("not found")]
     NotFound,
+    /// The request conflicts with existing state.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The body is larger than the route accepts.
+    #[error("payload too large")]
+    PayloadTooLarge,
+    /// The body is not `application/json`.
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    /// Well-formed but breaks a rule (password too short, insufficient funds).
+    #[error("unprocessable: {field}: {detail}")]
+    Unprocessable {
+        /// The field whose value breaks the rule.
+        field: String,
+        /// Client-safe explanation.
+        detail: String,
+    },
+    /// Rate limited; retry after the given seconds.
+    #[error("too many requests")]
+    TooManyRequests {
+        /// Seconds for `Retry-After`.
+        retry_after_secs: u32,
+    },
     /// The route exists but not for this method.
     #[error("method not allowed")]
     MethodNotAllowed,
@@ -35,6 +69,9 @@ struct Problem<'a> {
     title: &'a str,
     status: u16,
     detail: &'a str,
+    /// Extension member: the request field the problem is about.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'a str>,
 }
 
 /// Media type of error bodies.
@@ -43,6 +80,48 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 impl ApiError {
     fn parts(&self) -> (StatusCode, &'static str, &'static str, &'static str) {
         match self {
+            ApiError::BadRequest { .. } => (
+                StatusCode::BAD_REQUEST,
+                "urn:rampart:problem:bad-request",
+                "Bad Request",
+                "The request is malformed.",
+            ),
+            ApiError::Unauthorized => (
+                StatusCode::UNAUTHORIZED,
+                "urn:rampart:problem:unauthorized",
+                "Unauthorized",
+                "Valid credentials are required.",
+            ),
+            ApiError::Conflict(_) => (
+                StatusCode::CONFLICT,
+                "urn:rampart:problem:conflict",
+                "Conflict",
+                "The request conflicts with the current state.",
+            ),
+            ApiError::PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "urn:rampart:problem:payload-too-large",
+                "Payload Too Large",
+                "The request body is larger than this resource accepts.",
+            ),
+            ApiError::UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "urn:rampart:problem:unsupported-media-type",
+                "Unsupported Media Type",
+                "The request body must be application/json.",
+            ),
+            ApiError::Unprocessable { .. } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "urn:rampart:problem:rule-violated",
+                "Unprocessable Content",
+                "The request breaks a rule.",
+            ),
+            ApiError::TooManyRequests { .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "urn:rampart:problem:rate-limited",
+                "Too Many Requests",
+                "Too many requests; retry later.",
+            ),
             ApiError::NotFound => (
                 StatusCode::NOT_FOUND,
                 "urn:rampart:problem:not-found",
@@ -73,7 +152,13 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (status, kind, title, detail) = self.parts();
+        let (status, kind, title, generic) = self.parts();
+        let (detail, field) = match &self {
+            ApiError::BadRequest { field, detail } => (detail.as_str(), field.as_deref()),
+            ApiError::Unprocessable { field, detail } => (detail.as_str(), Some(field.as_str())),
+            ApiError::Conflict(detail) => (detail.as_str(), None),
+            _ => (generic, None),
+        };
         match &self {
             ApiError::Internal(cause) => tracing::error!(%cause, "request failed"),
             ApiError::Unavailable { cause, .. } => tracing::warn!(%cause, "request refused"),
@@ -84,17 +169,27 @@ impl IntoResponse for ApiError {
             title,
             status: status.as_u16(),
             detail,
+            field,
         })
         .unwrap_or_default();
         let mut resp = (status, body).into_response();
         resp.headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
-        if let ApiError::Unavailable {
-            retry_after_secs, ..
-        } = self
-        {
-            resp.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        match self {
+            ApiError::Unavailable {
+                retry_after_secs, ..
+            }
+            | ApiError::TooManyRequests { retry_after_secs } => {
+                resp.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            }
+            ApiError::Unauthorized => {
+                resp.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"rampart\""),
+                );
+            }
+            _ => {}
         }
         resp
     }

@@ -3,6 +3,7 @@
 
 #![allow(dead_code, missing_docs)]
 
+pub mod api;
 pub mod client_hello;
 
 use std::net::SocketAddr;
@@ -11,7 +12,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use http_body_util::{BodyExt, Empty};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper::client::conn::{http1, http2};
 use hyper::{HeaderMap, Request, StatusCode, Version};
@@ -97,8 +98,8 @@ pub async fn tls_connect(
 }
 
 enum Sender {
-    H1(http1::SendRequest<Empty<Bytes>>),
-    H2(http2::SendRequest<Empty<Bytes>>),
+    H1(http1::SendRequest<Full<Bytes>>),
+    H2(http2::SendRequest<Full<Bytes>>),
 }
 
 /// One HTTPS connection (HTTP/1.1 keep-alive or HTTP/2, by ALPN).
@@ -153,10 +154,34 @@ impl Conn {
     }
 
     pub async fn get(&mut self, path: &str) -> Result<Reply, hyper::Error> {
-        let req = Request::get(path)
-            .header("host", "localhost")
-            .body(Empty::<Bytes>::new())
-            .expect("request");
+        self.send("GET", path, &[], None).await
+    }
+
+    /// Sends one request; `json` sets the body and `Content-Type: application/json`.
+    pub async fn send(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        json: Option<&serde_json::Value>,
+    ) -> Result<Reply, hyper::Error> {
+        let body = json.map(|j| j.to_string()).unwrap_or_default();
+        let mut req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", "localhost");
+        if json.is_some() {
+            req = req.header("content-type", "application/json");
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        self.send_raw(req.body(Full::new(Bytes::from(body))).expect("request"))
+            .await
+    }
+
+    /// Sends a fully built request.
+    pub async fn send_raw(&mut self, req: Request<Full<Bytes>>) -> Result<Reply, hyper::Error> {
         let resp = match &mut self.sender {
             Sender::H1(s) => {
                 s.ready().await?;

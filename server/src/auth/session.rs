@@ -1,0 +1,69 @@
+//! The `Authenticated` extractor: a valid, unexpired, unrevoked bearer token, or 401.
+//! Unknown, expired, revoked and malformed tokens all get the same 401 answer.
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+
+use super::token;
+use crate::http::AppState;
+use crate::http::problem::ApiError;
+use crate::store::{self, now_micros, sessions};
+
+/// Do not rewrite `last_seen_at` more often than this (microseconds): idle expiry needs
+/// minute precision, not a write per request.
+const TOUCH_EVERY_MICROS: i64 = 60 * 1_000_000;
+
+/// The caller, as established by their bearer token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authenticated {
+    /// User id.
+    pub user_id: String,
+    /// Username.
+    pub username: String,
+    /// Hash of the token used (identifies the session).
+    pub token_hash: String,
+}
+
+impl FromRequestParts<AppState> for Authenticated {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let hash = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(token::from_authorization)
+            .and_then(token::hash_of)
+            .ok_or(ApiError::Unauthorized)?;
+        let session = sessions::find(&state.db, &hash)
+            .await
+            .map_err(ApiError::internal)?
+            .ok_or(ApiError::Unauthorized)?;
+        let now = now_micros();
+        let idle = i64::try_from(state.auth.session_idle_timeout.as_micros()).unwrap_or(i64::MAX);
+        if now >= session.expires_at || now.saturating_sub(session.last_seen_at) >= idle {
+            return Err(ApiError::Unauthorized);
+        }
+        if now.saturating_sub(session.last_seen_at) >= TOUCH_EVERY_MICROS {
+            sessions::touch(&state.db, &hash, now)
+                .await
+                .map_err(ApiError::internal)?;
+        }
+        Ok(Authenticated {
+            user_id: session.user_id,
+            username: session.username,
+            token_hash: hash,
+        })
+    }
+}
+
+impl ApiError {
+    /// Wraps a store failure as an internal error (the cause is logged, not sent).
+    pub fn internal(e: store::StoreError) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}

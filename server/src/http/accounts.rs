@@ -1,0 +1,202 @@
+//! `/v1/accounts`: open, list and read the caller's accounts, deposit and withdraw.
+//! Another user's account is indistinguishable from a missing one (404).
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+
+use super::AppState;
+use super::json::ApiJson;
+use super::problem::ApiError;
+use crate::auth::Authenticated;
+use crate::ledger::amount::format_cents;
+use crate::ledger::{Amount, text};
+use crate::store::ledger::{self, Account, Entry, Kind, LedgerError};
+use crate::store::rfc3339;
+
+/// Account as the API shows it.
+#[derive(Serialize)]
+pub struct AccountOut {
+    id: String,
+    name: String,
+    balance: String,
+    currency: String,
+    created_at: String,
+}
+
+impl From<Account> for AccountOut {
+    fn from(a: Account) -> Self {
+        AccountOut {
+            id: a.id,
+            name: a.name,
+            balance: format_cents(a.balance_cents),
+            currency: a.currency,
+            created_at: rfc3339(a.created_at),
+        }
+    }
+}
+
+/// Ledger entry as the API shows it.
+#[derive(Serialize)]
+pub struct EntryOut {
+    id: String,
+    account_id: String,
+    kind: String,
+    amount: String,
+    memo: String,
+    transfer_id: Option<String>,
+    counterparty_account: Option<String>,
+    created_at: String,
+}
+
+impl From<Entry> for EntryOut {
+    fn from(e: Entry) -> Self {
+        EntryOut {
+            id: e.id,
+            account_id: e.account_id,
+            kind: e.kind,
+            amount: format_cents(e.amount_cents),
+            memo: e.memo,
+            transfer_id: e.transfer_id,
+            counterparty_account: e.counterparty_account,
+            created_at: rfc3339(e.created_at),
+        }
+    }
+}
+
+/// `{"items": [...]}`.
+#[derive(Serialize)]
+pub struct Items<T> {
+    items: Vec<T>,
+}
+
+/// `POST /v1/accounts` body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewAccount {
+    /// Display name.
+    pub name: String,
+}
+
+/// Deposit or withdrawal body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Movement {
+    /// Decimal string, e.g. `"12.50"`.
+    pub amount: String,
+    /// Optional free text.
+    #[serde(default)]
+    pub memo: String,
+}
+
+pub(crate) fn field_error(field: &str, e: impl std::fmt::Display) -> ApiError {
+    ApiError::Unprocessable {
+        detail: format!("{field} {e}"),
+        field: field.to_string(),
+    }
+}
+
+/// A path id that is not a UUID cannot name an account: 404 without a query.
+pub(crate) fn account_id(raw: &str) -> Result<String, ApiError> {
+    uuid::Uuid::parse_str(raw)
+        .map(|u| u.hyphenated().to_string())
+        .map_err(|_| ApiError::NotFound)
+}
+
+pub(crate) fn ledger_error(e: LedgerError) -> ApiError {
+    match e {
+        LedgerError::NotFound => ApiError::NotFound,
+        LedgerError::InsufficientFunds => field_error("amount", "exceeds the available balance"),
+        LedgerError::BalanceLimit => {
+            field_error("amount", "would exceed the account's balance limit")
+        }
+        LedgerError::UnknownDestination => field_error("to_account", "does not exist"),
+        LedgerError::KeyReused => ApiError::Unprocessable {
+            field: "Idempotency-Key".to_string(),
+            detail: "Idempotency-Key was already used for a different request".to_string(),
+        },
+        LedgerError::Store(e) => ApiError::internal(e),
+    }
+}
+
+/// `POST /v1/accounts`.
+pub async fn create(
+    State(state): State<AppState>,
+    who: Authenticated,
+    ApiJson(body): ApiJson<NewAccount>,
+) -> Result<(StatusCode, Json<AccountOut>), ApiError> {
+    text::account_name(&body.name).map_err(|e| field_error("name", e))?;
+    let a = ledger::create_account(&state.db, &who.user_id, &body.name)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok((StatusCode::CREATED, Json(a.into())))
+}
+
+/// `GET /v1/accounts`.
+pub async fn list(
+    State(state): State<AppState>,
+    who: Authenticated,
+) -> Result<Json<Items<AccountOut>>, ApiError> {
+    let items = ledger::accounts_of(&state.db, &who.user_id)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(Json(Items {
+        items: items.into_iter().map(AccountOut::from).collect(),
+    }))
+}
+
+/// `GET /v1/accounts/{id}`.
+pub async fn get(
+    State(state): State<AppState>,
+    who: Authenticated,
+    Path(id): Path<String>,
+) -> Result<Json<AccountOut>, ApiError> {
+    let id = account_id(&id)?;
+    ledger::account(&state.db, &who.user_id, &id)
+        .await
+        .map_err(ApiError::internal)?
+        .map(|a| Json(a.into()))
+        .ok_or(ApiError::NotFound)
+}
+
+/// Validates a deposit or withdrawal body and applies it.
+async fn move_money(
+    state: &AppState,
+    who: &Authenticated,
+    id: &str,
+    body: &Movement,
+    kind: Kind,
+) -> Result<(StatusCode, Json<EntryOut>), ApiError> {
+    let id = account_id(id)?;
+    text::memo(&body.memo).map_err(|e| field_error("memo", e))?;
+    let cents = Amount::parse(&body.amount)
+        .map(Amount::cents)
+        .map_err(|e| field_error("amount", e))?;
+    let entry = match kind {
+        Kind::Deposit => ledger::deposit(&state.db, &who.user_id, &id, cents, &body.memo).await,
+        _ => ledger::withdraw(&state.db, &who.user_id, &id, cents, &body.memo).await,
+    }
+    .map_err(ledger_error)?;
+    Ok((StatusCode::CREATED, Json(entry.into())))
+}
+
+/// `POST /v1/accounts/{id}/deposits`.
+pub async fn deposit(
+    State(state): State<AppState>,
+    who: Authenticated,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<Movement>,
+) -> Result<(StatusCode, Json<EntryOut>), ApiError> {
+    move_money(&state, &who, &id, &body, Kind::Deposit).await
+}
+
+/// `POST /v1/accounts/{id}/withdrawals`: 422 when funds are insufficient.
+pub async fn withdraw(
+    State(state): State<AppState>,
+    who: Authenticated,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<Movement>,
+) -> Result<(StatusCode, Json<EntryOut>), ApiError> {
+    move_money(&state, &who, &id, &body, Kind::Withdrawal).await
+}

@@ -1,0 +1,168 @@
+//! `POST /v1/transfers`: atomic, idempotent transfers. The `Idempotency-Key` header is
+//! required; a replay with the same key and body returns the original transfer (201, with
+//! `Idempotent-Replayed: true`), and the same key with a different body is refused (422).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::AppState;
+use super::accounts::{account_id, field_error, ledger_error};
+use super::json::ApiJson;
+use super::problem::ApiError;
+use crate::auth::Authenticated;
+use crate::ledger::amount::format_cents;
+use crate::ledger::{Amount, text};
+use crate::store::ledger::{self, Transfer, TransferRequest};
+use crate::store::rfc3339;
+
+/// Longest idempotency key accepted.
+pub const KEY_MAX: usize = 128;
+
+/// `POST /v1/transfers` body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewTransfer {
+    /// The caller's account to debit.
+    pub from_account: String,
+    /// The account to credit (any user's).
+    pub to_account: String,
+    /// Decimal string.
+    pub amount: String,
+    /// Free text, searchable in the history.
+    #[serde(default)]
+    pub memo: String,
+}
+
+/// Transfer as the API shows it.
+#[derive(Serialize)]
+pub struct TransferOut {
+    id: String,
+    from_account: String,
+    to_account: String,
+    amount: String,
+    memo: String,
+    created_at: String,
+}
+
+impl From<Transfer> for TransferOut {
+    fn from(t: Transfer) -> Self {
+        TransferOut {
+            id: t.id,
+            from_account: t.from_account,
+            to_account: t.to_account,
+            amount: format_cents(t.amount_cents),
+            memo: t.memo,
+            created_at: rfc3339(t.created_at),
+        }
+    }
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiError> {
+    let bad = |detail: &str| ApiError::BadRequest {
+        field: Some("Idempotency-Key".to_string()),
+        detail: detail.to_string(),
+    };
+    let v = headers
+        .get("idempotency-key")
+        .ok_or_else(|| bad("The Idempotency-Key header is required."))?;
+    let key = v
+        .to_str()
+        .map_err(|_| bad("Idempotency-Key must be visible ASCII."))?;
+    if key.is_empty() || key.len() > KEY_MAX || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(bad(
+            "Idempotency-Key must be 1 to 128 visible ASCII characters.",
+        ));
+    }
+    Ok(key.to_string())
+}
+
+/// The canonical request a key is bound to.
+fn request_hash(from: &str, to: &str, cents: i64, memo: &str) -> String {
+    let mut h = Sha256::new();
+    for part in [
+        from.as_bytes(),
+        to.as_bytes(),
+        &cents.to_be_bytes(),
+        memo.as_bytes(),
+    ] {
+        h.update((part.len() as u64).to_be_bytes());
+        h.update(part);
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `POST /v1/transfers`.
+pub async fn create(
+    State(state): State<AppState>,
+    who: Authenticated,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<NewTransfer>,
+) -> Result<Response, ApiError> {
+    let key = idempotency_key(&headers)?;
+    let from = account_id(&body.from_account).map_err(|_| ApiError::NotFound)?;
+    let to = account_id(&body.to_account)
+        .map_err(|_| field_error("to_account", "is not an account id"))?;
+    if from == to {
+        return Err(field_error("to_account", "must differ from from_account"));
+    }
+    let cents = Amount::parse(&body.amount)
+        .map(Amount::cents)
+        .map_err(|e| field_error("amount", e))?;
+    text::memo(&body.memo).map_err(|e| field_error("memo", e))?;
+    let hash = request_hash(&from, &to, cents, &body.memo);
+    let (t, replayed) = ledger::transfer(
+        &state.db,
+        &TransferRequest {
+            user_id: &who.user_id,
+            key: &key,
+            request_hash: &hash,
+            from: &from,
+            to: &to,
+            cents,
+            memo: &body.memo,
+        },
+    )
+    .await
+    .map_err(ledger_error)?;
+    let mut resp = (StatusCode::CREATED, Json(TransferOut::from(t))).into_response();
+    if replayed {
+        resp.headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_hash_separates_fields() {
+        assert_ne!(
+            request_hash("a", "bc", 1, ""),
+            request_hash("ab", "c", 1, "")
+        );
+        assert_ne!(
+            request_hash("a", "b", 1, "x"),
+            request_hash("a", "b", 2, "x")
+        );
+        assert_eq!(
+            request_hash("a", "b", 1, "x"),
+            request_hash("a", "b", 1, "x")
+        );
+    }
+
+    #[test]
+    fn keys_are_checked() {
+        let mut h = HeaderMap::new();
+        assert!(idempotency_key(&h).is_err());
+        h.insert("idempotency-key", HeaderValue::from_static("abc-123"));
+        assert_eq!(idempotency_key(&h).ok().as_deref(), Some("abc-123"));
+        h.insert("idempotency-key", HeaderValue::from_static("has space"));
+        assert!(idempotency_key(&h).is_err());
+    }
+}

@@ -1,0 +1,158 @@
+//! `POST /v1/users` (register), `GET /v1/me`, `POST /v1/me/password`.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+
+use super::audit::{Client, audit};
+use super::json::ApiJson;
+use super::problem::ApiError;
+use super::{AppState, hash_error};
+use crate::auth::Authenticated;
+use crate::auth::rules::{self, RuleError};
+use crate::store::audit::Event;
+use crate::store::{StoreError, new_id, now_micros, rfc3339, sessions, users};
+
+/// Registration and login body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Credentials {
+    /// Username (normalised by the server).
+    pub username: String,
+    /// Password.
+    pub password: String,
+}
+
+/// `201` body of registration.
+#[derive(Serialize)]
+pub struct NewUser {
+    id: String,
+    username: String,
+}
+
+/// `GET /v1/me` body.
+#[derive(Serialize)]
+pub struct Me {
+    id: String,
+    username: String,
+    created_at: String,
+}
+
+/// Password change body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    /// The password in use now.
+    pub current_password: String,
+    /// The replacement.
+    pub new_password: String,
+}
+
+pub(crate) fn rule(field: &str, e: RuleError) -> ApiError {
+    ApiError::Unprocessable {
+        detail: format!("{field} {e}"),
+        field: field.to_string(),
+    }
+}
+
+/// `POST /v1/users`.
+pub async fn register(
+    State(state): State<AppState>,
+    client: Client,
+    ApiJson(body): ApiJson<Credentials>,
+) -> Result<(StatusCode, Json<NewUser>), ApiError> {
+    let username = rules::normalize_username(&body.username).map_err(|e| rule("username", e))?;
+    let password =
+        rules::check_new_password(&body.password, &username, state.auth.password_min_length)
+            .map_err(|e| rule("password", e))?;
+    let password_hash = state.hasher.hash(password).await.map_err(hash_error)?;
+    let user = users::User {
+        id: new_id(),
+        username,
+        password_hash,
+        created_at: now_micros(),
+    };
+    match users::insert(&state.db, &user).await {
+        Ok(()) => {}
+        Err(StoreError::Conflict) => {
+            return Err(ApiError::Conflict("The username is taken.".to_string()));
+        }
+        Err(e) => return Err(ApiError::internal(e)),
+    }
+    audit(
+        &state,
+        Event::Register,
+        Some(&user.id),
+        Some(&user.username),
+        &client,
+    )
+    .await;
+    Ok((
+        StatusCode::CREATED,
+        Json(NewUser {
+            id: user.id,
+            username: user.username,
+        }),
+    ))
+}
+
+/// `GET /v1/me`.
+pub async fn me(State(state): State<AppState>, who: Authenticated) -> Result<Json<Me>, ApiError> {
+    let user = users::by_id(&state.db, &who.user_id)
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or(ApiError::Unauthorized)?;
+    Ok(Json(Me {
+        id: user.id,
+        username: user.username,
+        created_at: rfc3339(user.created_at),
+    }))
+}
+
+/// `POST /v1/me/password`: 204; every other session of the user is revoked.
+pub async fn change_password(
+    State(state): State<AppState>,
+    who: Authenticated,
+    client: Client,
+    ApiJson(body): ApiJson<PasswordChange>,
+) -> Result<StatusCode, ApiError> {
+    let user = users::by_id(&state.db, &who.user_id)
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or(ApiError::Unauthorized)?;
+    let current = rules::normalize_password(&body.current_password);
+    let verified = state
+        .hasher
+        .verify(current, Some(user.password_hash.clone()))
+        .await
+        .map_err(hash_error)?;
+    if !verified.ok {
+        return Err(ApiError::Unprocessable {
+            field: "current_password".to_string(),
+            detail: "current_password is incorrect".to_string(),
+        });
+    }
+    let new = rules::check_new_password(
+        &body.new_password,
+        &user.username,
+        state.auth.password_min_length,
+    )
+    .map_err(|e| rule("new_password", e))?;
+    let hash = state.hasher.hash(new).await.map_err(hash_error)?;
+    users::set_password_hash(&state.db, &user.id, &hash)
+        .await
+        .map_err(ApiError::internal)?;
+    sessions::revoke_others(&state.db, &user.id, &who.token_hash, now_micros())
+        .await
+        .map_err(ApiError::internal)?;
+    audit(
+        &state,
+        Event::PasswordChange,
+        Some(&user.id),
+        Some(&user.username),
+        &client,
+    )
+    .await;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,7 @@
+//! Money rules independent of storage: amount parsing and formatting, and the limits on
+//! names and memos.
+
+pub mod amount;
+pub mod text;
+
+pub use amount::{Amount, AmountError};

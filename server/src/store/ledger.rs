@@ -1,0 +1,447 @@
+//! Accounts, ledger entries and transfers.
+//!
+//! Money is created only by deposits and destroyed only by withdrawals; a transfer moves it
+//! between two accounts atomically and writes exactly two entries. Balances never go below
+//! zero: every debit is a conditional `UPDATE ... WHERE balance_cents >= amount` (so two
+//! concurrent debits cannot both pass a stale check), and the schema's
+//! `CHECK (balance_cents >= 0)` backs it up. Write transactions start with `BEGIN IMMEDIATE`,
+//! taking SQLite's write lock up front instead of failing on upgrade under contention.
+
+use sqlx::{Sqlite, Transaction};
+
+use super::{StoreError, new_id, now_micros};
+use crate::db::Db;
+
+/// Largest balance an account may hold, in cents (keeps every sum far from `i64` overflow).
+pub const MAX_BALANCE_CENTS: i64 = 1_000_000_000_000_000;
+
+/// An account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    /// Opaque id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Balance in cents.
+    pub balance_cents: i64,
+    /// Always `EUR`.
+    pub currency: String,
+    /// Unix microseconds.
+    pub created_at: i64,
+}
+
+/// What kind of ledger entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Money in from outside.
+    Deposit,
+    /// Money out to outside.
+    Withdrawal,
+    /// Credit side of a transfer.
+    TransferIn,
+    /// Debit side of a transfer.
+    TransferOut,
+}
+
+impl Kind {
+    /// Stored and API name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Deposit => "deposit",
+            Kind::Withdrawal => "withdrawal",
+            Kind::TransferIn => "transfer_in",
+            Kind::TransferOut => "transfer_out",
+        }
+    }
+}
+
+/// One ledger entry of one account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// Opaque id.
+    pub id: String,
+    /// The account.
+    pub account_id: String,
+    /// `deposit`, `withdrawal`, `transfer_in` or `transfer_out`.
+    pub kind: String,
+    /// Positive cents.
+    pub amount_cents: i64,
+    /// Free text.
+    pub memo: String,
+    /// The transfer, for transfer entries.
+    pub transfer_id: Option<String>,
+    /// The other account, for transfer entries.
+    pub counterparty_account: Option<String>,
+    /// Unix microseconds.
+    pub created_at: i64,
+}
+
+/// A transfer between two accounts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transfer {
+    /// Opaque id.
+    pub id: String,
+    /// Debited account.
+    pub from_account: String,
+    /// Credited account.
+    pub to_account: String,
+    /// Positive cents.
+    pub amount_cents: i64,
+    /// Free text.
+    pub memo: String,
+    /// Unix microseconds.
+    pub created_at: i64,
+}
+
+/// Why a ledger operation was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    /// No such account among the caller's.
+    #[error("account not found")]
+    NotFound,
+    /// The debit would make the balance negative.
+    #[error("insufficient funds")]
+    InsufficientFunds,
+    /// The credit would exceed [`MAX_BALANCE_CENTS`].
+    #[error("balance limit reached")]
+    BalanceLimit,
+    /// The destination account of a transfer does not exist.
+    #[error("unknown destination account")]
+    UnknownDestination,
+    /// The idempotency key was used before for a different request.
+    #[error("idempotency key reused with a different request")]
+    KeyReused,
+    /// Storage failure.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for LedgerError {
+    fn from(e: sqlx::Error) -> Self {
+        LedgerError::Store(e.into())
+    }
+}
+
+type AccountRow = (String, String, i64, String, i64);
+
+fn account_from((id, name, balance_cents, currency, created_at): AccountRow) -> Account {
+    Account {
+        id,
+        name,
+        balance_cents,
+        currency,
+        created_at,
+    }
+}
+
+/// Opens an account for `user_id`.
+pub async fn create_account(db: &Db, user_id: &str, name: &str) -> Result<Account, StoreError> {
+    let account = Account {
+        id: new_id(),
+        name: name.to_string(),
+        balance_cents: 0,
+        currency: "EUR".to_string(),
+        created_at: now_micros(),
+    };
+    sqlx::query(
+        "INSERT INTO accounts (id, user_id, name, balance_cents, currency, created_at) \
+         VALUES ($1, $2, $3, 0, 'EUR', $4)",
+    )
+    .bind(&account.id)
+    .bind(user_id)
+    .bind(&account.name)
+    .bind(account.created_at)
+    .execute(db.pool())
+    .await?;
+    Ok(account)
+}
+
+/// The caller's accounts, oldest first.
+pub async fn accounts_of(db: &Db, user_id: &str) -> Result<Vec<Account>, StoreError> {
+    let rows: Vec<AccountRow> = sqlx::query_as(
+        "SELECT id, name, balance_cents, currency, created_at FROM accounts \
+         WHERE user_id = $1 ORDER BY created_at, id",
+    )
+    .bind(user_id)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows.into_iter().map(account_from).collect())
+}
+
+/// One of the caller's accounts; `None` for a missing account or another user's.
+pub async fn account(db: &Db, user_id: &str, id: &str) -> Result<Option<Account>, StoreError> {
+    let row: Option<AccountRow> = sqlx::query_as(
+        "SELECT id, name, balance_cents, currency, created_at FROM accounts \
+         WHERE id = $1 AND user_id = $2",
+    )
+    .bind(id)
+    .bind(user_id)
+    .fetch_optional(db.pool())
+    .await?;
+    Ok(row.map(account_from))
+}
+
+async fn begin(db: &Db) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
+    db.pool().begin_with("BEGIN IMMEDIATE").await
+}
+
+async fn owned(
+    tx: &mut Transaction<'_, Sqlite>,
+    user_id: &str,
+    id: &str,
+) -> Result<bool, sqlx::Error> {
+    let row: Option<(i64,)> =
+        sqlx::query_as("SELECT 1 FROM accounts WHERE id = $1 AND user_id = $2")
+            .bind(id)
+            .bind(user_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    Ok(row.is_some())
+}
+
+async fn insert_entry(tx: &mut Transaction<'_, Sqlite>, e: &Entry) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO transactions \
+         (id, account_id, kind, amount_cents, memo, transfer_id, counterparty_account, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(&e.id)
+    .bind(&e.account_id)
+    .bind(&e.kind)
+    .bind(e.amount_cents)
+    .bind(&e.memo)
+    .bind(&e.transfer_id)
+    .bind(&e.counterparty_account)
+    .bind(e.created_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+fn entry(account_id: &str, kind: Kind, cents: i64, memo: &str, now: i64) -> Entry {
+    Entry {
+        id: new_id(),
+        account_id: account_id.to_string(),
+        kind: kind.as_str().to_string(),
+        amount_cents: cents,
+        memo: memo.to_string(),
+        transfer_id: None,
+        counterparty_account: None,
+        created_at: now,
+    }
+}
+
+/// Commits a deposit or withdrawal whose balance update touched `rows` rows: none means the
+/// account is not the caller's (404) or the update's condition refused it (`refusal`).
+async fn finish_movement(
+    mut tx: Transaction<'static, Sqlite>,
+    rows: u64,
+    user_id: &str,
+    e: Entry,
+    refusal: LedgerError,
+) -> Result<Entry, LedgerError> {
+    if rows == 0 {
+        return Err(if owned(&mut tx, user_id, &e.account_id).await? {
+            refusal
+        } else {
+            LedgerError::NotFound
+        });
+    }
+    insert_entry(&mut tx, &e).await?;
+    tx.commit().await?;
+    Ok(e)
+}
+
+/// Adds money to one of the caller's accounts.
+pub async fn deposit(
+    db: &Db,
+    user_id: &str,
+    account_id: &str,
+    cents: i64,
+    memo: &str,
+) -> Result<Entry, LedgerError> {
+    let mut tx = begin(db).await?;
+    let updated = sqlx::query(
+        "UPDATE accounts SET balance_cents = balance_cents + $1 \
+         WHERE id = $2 AND user_id = $3 AND balance_cents <= $4",
+    )
+    .bind(cents)
+    .bind(account_id)
+    .bind(user_id)
+    .bind(MAX_BALANCE_CENTS - cents)
+    .execute(&mut *tx)
+    .await?;
+    let e = entry(account_id, Kind::Deposit, cents, memo, now_micros());
+    finish_movement(
+        tx,
+        updated.rows_affected(),
+        user_id,
+        e,
+        LedgerError::BalanceLimit,
+    )
+    .await
+}
+
+/// Takes money out of one of the caller's accounts, never below zero.
+pub async fn withdraw(
+    db: &Db,
+    user_id: &str,
+    account_id: &str,
+    cents: i64,
+    memo: &str,
+) -> Result<Entry, LedgerError> {
+    let mut tx = begin(db).await?;
+    let updated = sqlx::query(
+        "UPDATE accounts SET balance_cents = balance_cents - $1 \
+         WHERE id = $2 AND user_id = $3 AND balance_cents >= $1",
+    )
+    .bind(cents)
+    .bind(account_id)
+    .bind(user_id)
+    .execute(&mut *tx)
+    .await?;
+    let e = entry(account_id, Kind::Withdrawal, cents, memo, now_micros());
+    finish_movement(
+        tx,
+        updated.rows_affected(),
+        user_id,
+        e,
+        LedgerError::InsufficientFunds,
+    )
+    .await
+}
+
+/// A transfer request, identified by the caller's idempotency key.
+#[derive(Debug, Clone)]
+pub struct TransferRequest<'a> {
+    /// Caller.
+    pub user_id: &'a str,
+    /// The `Idempotency-Key` header.
+    pub key: &'a str,
+    /// Hash of the canonical request, to detect a key reused for another request.
+    pub request_hash: &'a str,
+    /// Debited account (must be the caller's).
+    pub from: &'a str,
+    /// Credited account (anyone's).
+    pub to: &'a str,
+    /// Positive cents.
+    pub cents: i64,
+    /// Free text.
+    pub memo: &'a str,
+}
+
+/// Moves money atomically. Returns the transfer and whether it is a replay of an earlier
+/// request with the same key (in which case nothing moved this time).
+pub async fn transfer(db: &Db, r: &TransferRequest<'_>) -> Result<(Transfer, bool), LedgerError> {
+    let mut tx = begin(db).await?;
+    type Row = (String, String, String, String, i64, String, i64);
+    let existing: Option<Row> = sqlx::query_as(
+        "SELECT id, request_hash, from_account, to_account, amount_cents, memo, created_at \
+         FROM transfers WHERE user_id = $1 AND idempotency_key = $2",
+    )
+    .bind(r.user_id)
+    .bind(r.key)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some((id, hash, from_account, to_account, amount_cents, memo, created_at)) = existing {
+        if hash != r.request_hash {
+            return Err(LedgerError::KeyReused);
+        }
+        let t = Transfer {
+            id,
+            from_account,
+            to_account,
+            amount_cents,
+            memo,
+            created_at,
+        };
+        return Ok((t, true));
+    }
+    let debited = sqlx::query(
+        "UPDATE accounts SET balance_cents = balance_cents - $1 \
+         WHERE id = $2 AND user_id = $3 AND balance_cents >= $1",
+    )
+    .bind(r.cents)
+    .bind(r.from)
+    .bind(r.user_id)
+    .execute(&mut *tx)
+    .await?;
+    if debited.rows_affected() == 0 {
+        return Err(if owned(&mut tx, r.user_id, r.from).await? {
+            LedgerError::InsufficientFunds
+        } else {
+            LedgerError::NotFound
+        });
+    }
+    let credited = sqlx::query(
+        "UPDATE accounts SET balance_cents = balance_cents + $1 \
+         WHERE id = $2 AND balance_cents <= $3",
+    )
+    .bind(r.cents)
+    .bind(r.to)
+    .bind(MAX_BALANCE_CENTS - r.cents)
+    .execute(&mut *tx)
+    .await?;
+    if credited.rows_affected() == 0 {
+        let exists: Option<(i64,)> = sqlx::query_as("SELECT 1 FROM accounts WHERE id = $1")
+            .bind(r.to)
+            .fetch_optional(&mut *tx)
+            .await?;
+        return Err(if exists.is_some() {
+            LedgerError::BalanceLimit
+        } else {
+            LedgerError::UnknownDestination
+        });
+    }
+    let now = now_micros();
+    let t = Transfer {
+        id: new_id(),
+        from_account: r.from.to_string(),
+        to_account: r.to.to_string(),
+        amount_cents: r.cents,
+        memo: r.memo.to_string(),
+        created_at: now,
+    };
+    sqlx::query(
+        "INSERT INTO transfers (id, user_id, idempotency_key, request_hash, from_account, \
+         to_account, amount_cents, memo, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(&t.id)
+    .bind(r.user_id)
+    .bind(r.key)
+    .bind(r.request_hash)
+    .bind(&t.from_account)
+    .bind(&t.to_account)
+    .bind(t.amount_cents)
+    .bind(&t.memo)
+    .bind(t.created_at)
+    .execute(&mut *tx)
+    .await?;
+    for (account, kind, other) in [
+        (r.from, Kind::TransferOut, r.to),
+        (r.to, Kind::TransferIn, r.from),
+    ] {
+        let mut e = entry(account, kind, r.cents, r.memo, now);
+        e.transfer_id = Some(t.id.clone());
+        e.counterparty_account = Some(other.to_string());
+        insert_entry(&mut tx, &e).await?;
+    }
+    tx.commit().await?;
+    Ok((t, false))
+}
+
+/// Totals over the whole database, for invariant checks: (sum of balances, deposits minus
+/// withdrawals).
+pub async fn totals(db: &Db) -> Result<(i64, i64), StoreError> {
+    let (balances,): (i64,) =
+        sqlx::query_as("SELECT COALESCE(SUM(balance_cents), 0) FROM accounts")
+            .fetch_one(db.pool())
+            .await?;
+    let (net,): (i64,) = sqlx::query_as(
+        "SELECT COALESCE(SUM(CASE kind WHEN 'deposit' THEN amount_cents \
+         WHEN 'withdrawal' THEN -amount_cents ELSE 0 END), 0) FROM transactions",
+    )
+    .fetch_one(db.pool())
+    .await?;
+    Ok((balances, net))
+}

@@ -1,0 +1,364 @@
+//! Registration, login, sessions and password change over real TLS, and the JSON edge
+//! (content type, size, depth, unknown fields), plus the audit trail.
+
+mod common;
+
+use common::api::{Api, GOOD_PASSWORD};
+use common::{TestServer, bounded};
+use hyper::StatusCode;
+use serde_json::json;
+
+#[tokio::test]
+async fn register_login_me_logout() {
+    bounded(async {
+        let s = TestServer::start(|_| {}).await;
+        let mut api = Api::open(s.addr, &s.ca).await;
+        let r = api.register("alice", GOOD_PASSWORD).await;
+        assert_eq!(r.status, StatusCode::CREATED);
+        let id = r.json()["id"].as_str().expect("id").to_string();
+        assert_eq!(r.json()["username"], "alice");
+        assert_eq!(
+            uuid::Uuid::parse_str(&id).expect("uuid").get_version_num(),
+            4
+        );
+
+        let r = api.login("alice", GOOD_PASSWORD).await;
+        assert_eq!(r.status, StatusCode::CREATED);
+        let token = r.json()["token"].as_str().expect("token").to_string();
+        assert_eq!(token.len(), 43);
+        assert!(
+            r.json()["expires_at"]
+                .as_str()
+                .expect("expiry")
+                .ends_with('Z')
+        );
+
+        let r = api.call("GET", "/v1/me", Some(&token), None).await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert_eq!(r.json()["id"], id.as_str());
+        assert_eq!(r.json()["username"], "alice");
+        assert!(r.json()["created_at"].is_string());
+
+        let r = api
+            .call("DELETE", "/v1/sessions/current", Some(&token), None)
+            .await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT);
+        let r = api.call("GET", "/v1/me", Some(&token), None).await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNAUTHORIZED,
+            "token reuse after logout"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn usernames_are_normalised_so_lookalikes_are_one_user() {
+    bounded(async {
+        let s = TestServer::start(|_| {}).await;
+        let mut api = Api::open(s.addr, &s.ca).await;
+        let r = api.register("ＡＬＩＣＥ_x", GOOD_PASSWORD).await;
+        assert_eq!(r.status, StatusCode::CREATED);
+        assert_eq!(r.json()["username"], "alice_x");
+        let r = api
+            .register("alice_x", "another long passphrase here")
+            .await;
+        assert_eq!(r.status, StatusCode::CONFLICT);
+        // Either spelling logs in to the same account.
+        api.token("ALICE_X", GOOD_PASSWORD).await;
+        api.token("ａｌｉｃｅ_ｘ", GOOD_PASSWORD).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn password_and_username_rules_name_the_field() {
+    bounded(async {
+        let s = TestServer::start(|_| {}).await;
+        let mut api = Api::open(s.addr, &s.ca).await;
+        let cases = [
+            ("bob", "too short", "password"),
+            ("bob", "baseball", "password"),
+            ("bob_the_builder_x", "bob_the_builder_x", "password"),
+            ("bo", GOOD_PASSWORD, "username"),
+            ("bob'; DROP TABLE users;--", GOOD_PASSWORD, "username"),
+        ];
+        for (user, pw, field) in cases {
+            let r = api.register(user, pw).await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{user}/{pw}");
+            assert_eq!(r.json()["field"], field, "{user}/{pw}");
+            assert_eq!(r.headers["content-type"], "application/problem+json");
+            assert!(r.json()["detail"].as_str().expect("detail").contains(field));
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn unknown_user_and_wrong_password_look_the_same() {
+    bounded(async {
+        let s = TestServer::start(|_| {}).await;
+        let mut api = Api::open(s.addr, &s.ca).await;
+        api.user("carol").await;
+        let wrong = api.login("carol", "not the right passphrase").await;
+        let unknown = api.login("nobody_here", "not the right passphrase").await;
+        let invalid = api.login("x", "y").await;
+        for r in [&wrong, &unknown, &invalid] {
+            assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        }
+        assert_eq!(wrong.body, unknown.body);
+        assert_eq!(wrong.body, invalid.body);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn bad_tokens_all_get_the_same_401() {
+    bounded(async {
+        let s = TestServer::start(|_| {}).await;
+        let mut api = Api::open(s.addr, &s.ca).await;
+        let token = api.user("dave").await;
+        let forged = "A".repeat(43);
+        let truncated = &token[..42];
+        let mut bodies = Vec::new();
+        for auth in [
+            None,
+            Some("Bearer".to_string()),
+            Some(format!("Bearer {forged}")),
+            Some(format!("Bearer {truncated}")),
+            Some(format!("Basic {token}")),
+            Some("Bearer ' OR 1=1 --".to_string()),
+        ] {
+            let headers: Vec<(&str, &str)> = auth
+                .as_deref()
+                .map(|a| vec![("authorization", a)])
+                .unwrap_or_default();
+            let r = api
+                .conn
+                .send("GET", "/v1/me", &headers, None)
+                .await
+                .expect("send");
+            assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{auth:?}");
+            assert!(r.headers.contains_key("www-authenticate"));
+            bodies.push(r.body);
+        }
+        assert!(bodies.windows(2).all(|w| w[0] == w[1]));
+        let r = api.call("GET", "/v1/me", Some(&token), None).await;
+        assert_eq!(r.status, StatusCode::OK);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn expired_and_idle_sessions_are_refused() {
+    bounded(async {
+        let s = TestServer::start(|_| {}).await;
+        let mut api = Api::open(s.addr, &s.ca).await;
+        let absolute = api.user("erin").await;
+        let idle = api.token("erin", GOOD_PASSWORD).await;
+        let db = sqlx::SqlitePool::connect(&format!(
+            "sqlite://{}",
+            s.dir.path().join("rampart.db").display()
+        ))
+        .await
+        .expect("open test db");
+        // Age one session past its absolute expiry and the other past the idle timeout.
+        let hash = |t: &str| rampart::auth::token::hash_of(t).expect("hash");
+        sqlx::query("UPDATE sessions SET expires_at = 0 WHERE token_hash = $1")
+            .bind(hash(&absolute))
+            .execute(&db)
+            .await
+            .expect("expire");
+        sqlx::query("UPDATE sessions SET last_seen_at = 0 WHERE token_hash = $1")
+            .bind(hash(&idle))
+            .execute(&db)
+            .await
+            .expect("idle");
+        for t in [&absolute, &idle] {
+            let r = api.call("GET", "/v1/me", Some(t), None).await;
+            assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        }
+        let fresh = api.token("erin", GOOD_PASSWORD).await;
+        assert_eq!(
+            api.call("GET", "/v1/me", Some(&fresh), None).await.status,
+            StatusCode::OK
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn password_change_revokes_other_sessions() {
+    bounded(async {
+        let s = TestServer::start(|_| {}).await;
+        let mut api = Api::open(s.addr, &s.ca).await;
+        let a = api.user("frank").await;
+        let b = api.token("frank", GOOD_PASSWORD).await;
+        let new_pw = "a different long passphrase";
+        let r = api
+            .call(
+                "POST",
+                "/v1/me/password",
+                Some(&a),
+                Some(
+                    json!({"current_password": "wrong wrong wrong wrong", "new_password": new_pw}),
+                ),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(r.json()["field"], "current_password");
+        let r = api
+            .call(
+                "POST",
+                "/v1/me/password",
+                Some(&a),
+                Some(json!({"current_password": GOOD_PASSWORD, "new_password": "short"})),
+            )
+            .await;
+        assert_eq!(r.json()["field"], "new_password");
+        let r = api
+            .call(
+                "POST",
+                "/v1/me/password",
+                Some(&a),
+                Some(json!({"current_password": GOOD_PASSWORD, "new_password": new_pw})),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT);
+        assert_eq!(
+            api.call("GET", "/v1/me", Some(&b), None).await.status,
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            api.call("GET", "/v1/me", Some(&a), None).await.status,
+            StatusCode::OK
+        );
+        assert_eq!(
+            api.login("frank", GOOD_PASSWORD).await.status,
+            StatusCode::UNAUTHORIZED
+        );
+        api.token("frank", new_pw).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn json_edge_rules() {
+    bounded(async {
+        let s = TestServer::start(|_| {}).await;
+        let mut api = Api::open(s.addr, &s.ca).await;
+        let body = json!({"username": "gina", "password": GOOD_PASSWORD}).to_string();
+        let r = api
+            .conn
+            .send_raw(
+                hyper::Request::post("/v1/users")
+                    .header("content-type", "text/plain")
+                    .body(http_body_util::Full::new(hyper::body::Bytes::from(body)))
+                    .expect("req"),
+            )
+            .await
+            .expect("send");
+        assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+
+        let big = json!({"username": "gina", "password": "x".repeat(20 * 1024)});
+        let r = api.call("POST", "/v1/users", None, Some(big)).await;
+        assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+
+        let mut deep = json!(1);
+        for _ in 0..20 {
+            deep = json!([deep]);
+        }
+        let r = api
+            .call(
+                "POST",
+                "/v1/users",
+                None,
+                Some(json!({"username": deep, "password": "x"})),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST);
+
+        let r = api
+            .call(
+                "POST",
+                "/v1/users",
+                None,
+                Some(json!({"username": "gina", "password": GOOD_PASSWORD, "is_admin": true})),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST);
+        assert_eq!(r.json()["field"], "is_admin");
+        for r in [&r] {
+            for k in ["type", "title", "status", "detail"] {
+                assert!(r.json().get(k).is_some(), "{k}");
+            }
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn security_events_are_audited_with_the_client_address() {
+    bounded(async {
+        let s = TestServer::start(|_| {}).await;
+        let mut api = Api::open(s.addr, &s.ca).await;
+        let t = api.user("hank").await;
+        api.login("hank", "not my passphrase at all").await;
+        api.call(
+            "POST",
+            "/v1/me/password",
+            Some(&t),
+            Some(json!({"current_password": GOOD_PASSWORD, "new_password": "brand new long passphrase"})),
+        )
+        .await;
+        api.call("DELETE", "/v1/sessions/current", Some(&t), None).await;
+        let events = rampart::store::audit::recent(s.running.db(), 10).await.expect("audit");
+        let names: Vec<&str> = events.iter().rev().map(|e| e.event.as_str()).collect();
+        assert_eq!(
+            names,
+            ["register", "login_success", "login_failure", "password_change", "logout"]
+        );
+        assert!(events.iter().all(|e| e.client_addr == "127.0.0.1"), "{events:?}");
+        assert_eq!(events[2].username.as_deref(), Some("hank"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn saturated_hashing_sheds_with_503_and_retry_after() {
+    bounded(async {
+        // One hash at a time, nothing queued, and a cost high enough that requests overlap.
+        let s = TestServer::start(|c| {
+            c.auth.hash_concurrency = 1;
+            c.auth.hash_queue = 0;
+            c.auth.argon2_memory_kib = 65_536;
+            c.auth.argon2_iterations = 3;
+        })
+        .await;
+        let mut api = Api::open(s.addr, &s.ca).await;
+        api.user("ivan").await;
+        let mut tasks = Vec::new();
+        for _ in 0..16 {
+            let (addr, ca) = (s.addr, s.ca.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut a = Api::open(addr, &ca).await;
+                a.login("ivan", "wrong wrong wrong wrong").await
+            }));
+        }
+        let mut shed = 0;
+        for t in tasks {
+            let r = t.await.expect("task");
+            match r.status {
+                StatusCode::SERVICE_UNAVAILABLE => {
+                    assert!(r.headers.contains_key("retry-after"));
+                    shed += 1;
+                }
+                StatusCode::UNAUTHORIZED => {}
+                other => panic!("unexpected {other}"),
+            }
+        }
+        assert!(shed > 0, "no request was shed");
+    })
+    .await;
+}

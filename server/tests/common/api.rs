@@ -1,0 +1,71 @@
+//! A small client for the bank API on top of [`super::Conn`].
+
+use serde_json::{Value, json};
+
+use super::{Conn, Reply};
+
+/// A strong password that passes every rule.
+pub const GOOD_PASSWORD: &str = "correct horse battery staple";
+
+pub struct Api {
+    pub conn: Conn,
+}
+
+impl Api {
+    pub async fn open(addr: std::net::SocketAddr, ca: &std::path::Path) -> Api {
+        Api {
+            conn: Conn::open(addr, ca, &[b"h2"]).await.expect("connect"),
+        }
+    }
+
+    pub async fn call(
+        &mut self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let auth = token.map(|t| format!("Bearer {t}"));
+        let headers: Vec<(&str, &str)> = auth
+            .as_deref()
+            .map(|a| vec![("authorization", a)])
+            .unwrap_or_default();
+        self.conn
+            .send(method, path, &headers, body.as_ref())
+            .await
+            .expect("request")
+    }
+
+    pub async fn register(&mut self, username: &str, password: &str) -> Reply {
+        self.call(
+            "POST",
+            "/v1/users",
+            None,
+            Some(json!({"username": username, "password": password})),
+        )
+        .await
+    }
+
+    pub async fn login(&mut self, username: &str, password: &str) -> Reply {
+        self.call(
+            "POST",
+            "/v1/sessions",
+            None,
+            Some(json!({"username": username, "password": password})),
+        )
+        .await
+    }
+
+    /// Registers `username` with [`GOOD_PASSWORD`] and returns a session token.
+    pub async fn user(&mut self, username: &str) -> String {
+        let r = self.register(username, GOOD_PASSWORD).await;
+        assert_eq!(r.status, 201, "register {username}: {:?}", r.body);
+        self.token(username, GOOD_PASSWORD).await
+    }
+
+    pub async fn token(&mut self, username: &str, password: &str) -> String {
+        let r = self.login(username, password).await;
+        assert_eq!(r.status, 201, "login {username}: {:?}", r.body);
+        r.json()["token"].as_str().expect("token").to_string()
+    }
+}
