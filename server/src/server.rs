@@ -110,6 +110,19 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let hasher = Hasher::new(&config.auth, pepper)
         .await
         .map_err(|e| StartError::Auth(e.to_string()))?;
+    let mut fresh_key = [0u8; 32];
+    tls::provider()
+        .secure_random
+        .fill(&mut fresh_key)
+        .map_err(|e| StartError::Auth(format!("random generator failed: {e:?}")))?;
+    let cursor_key = crate::store::secrets::get_or_create(&db, "cursor_mac", &fresh_key)
+        .await
+        .map_err(|e| {
+            StartError::Db(DbError::Connect {
+                url: crate::db::redact_url(&config.database.url),
+                reason: e.to_string(),
+            })
+        })?;
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|source| StartError::Bind {
@@ -128,6 +141,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             db: db.clone(),
             hasher: Arc::new(hasher),
             auth: Arc::new(config.auth.clone()),
+            cursor_key,
         }),
         &config.http,
     ));

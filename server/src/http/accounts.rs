@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::AppState;
 use super::json::ApiJson;
+use super::openapi::Problem;
 use super::problem::ApiError;
 use crate::auth::Authenticated;
 use crate::ledger::amount::format_cents;
@@ -16,10 +17,11 @@ use crate::store::ledger::{self, Account, Entry, Kind, LedgerError};
 use crate::store::rfc3339;
 
 /// Account as the API shows it.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct AccountOut {
     id: String,
     name: String,
+    #[schema(example = "12.50")]
     balance: String,
     currency: String,
     created_at: String,
@@ -38,11 +40,13 @@ impl From<Account> for AccountOut {
 }
 
 /// Ledger entry as the API shows it.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct EntryOut {
     id: String,
     account_id: String,
+    /// `deposit`, `withdrawal`, `transfer_in` or `transfer_out`.
     kind: String,
+    #[schema(example = "12.50")]
     amount: String,
     memo: String,
     transfer_id: Option<String>,
@@ -65,14 +69,14 @@ impl From<Entry> for EntryOut {
     }
 }
 
-/// `{"items": [...]}`.
-#[derive(Serialize)]
-pub struct Items<T> {
-    items: Vec<T>,
+/// `{"items": [...]}` of accounts.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AccountList {
+    items: Vec<AccountOut>,
 }
 
 /// `POST /v1/accounts` body.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewAccount {
     /// Display name.
@@ -80,10 +84,11 @@ pub struct NewAccount {
 }
 
 /// Deposit or withdrawal body.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Movement {
     /// Decimal string, e.g. `"12.50"`.
+    #[schema(value_type = String, example = "12.50", pattern = r"^[0-9]{1,10}(\.[0-9]{1,2})?$")]
     pub amount: String,
     /// Optional free text.
     #[serde(default)]
@@ -120,6 +125,9 @@ pub(crate) fn ledger_error(e: LedgerError) -> ApiError {
     }
 }
 
+#[utoipa::path(post, path = "/v1/accounts", tag = "accounts", security(("bearer" = [])),
+    request_body = NewAccount,
+    responses((status = 201, description = "Account opened", body = AccountOut), (status = 400, description = "Malformed request; `field` names the field", body = Problem, content_type = "application/problem+json"), (status = 401, description = "Missing, malformed, unknown, expired or revoked token", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not application/json", body = Problem, content_type = "application/problem+json"), (status = 422, description = "A rule is broken; `field` names the field", body = Problem, content_type = "application/problem+json")))]
 /// `POST /v1/accounts`.
 pub async fn create(
     State(state): State<AppState>,
@@ -133,19 +141,23 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(a.into())))
 }
 
+#[utoipa::path(get, path = "/v1/accounts", tag = "accounts", security(("bearer" = [])),
+    responses((status = 200, description = "The caller's accounts", body = AccountList), (status = 401, description = "Missing, malformed, unknown, expired or revoked token", body = Problem, content_type = "application/problem+json")))]
 /// `GET /v1/accounts`.
 pub async fn list(
     State(state): State<AppState>,
     who: Authenticated,
-) -> Result<Json<Items<AccountOut>>, ApiError> {
+) -> Result<Json<AccountList>, ApiError> {
     let items = ledger::accounts_of(&state.db, &who.user_id)
         .await
         .map_err(ApiError::internal)?;
-    Ok(Json(Items {
+    Ok(Json(AccountList {
         items: items.into_iter().map(AccountOut::from).collect(),
     }))
 }
 
+#[utoipa::path(get, path = "/v1/accounts/{id}", tag = "accounts", security(("bearer" = [])), params(("id" = String, Path, description = "Account id (UUID)")),
+    responses((status = 200, description = "The account", body = AccountOut), (status = 401, description = "Missing, malformed, unknown, expired or revoked token", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such account among the caller's", body = Problem, content_type = "application/problem+json")))]
 /// `GET /v1/accounts/{id}`.
 pub async fn get(
     State(state): State<AppState>,
@@ -181,6 +193,9 @@ async fn move_money(
     Ok((StatusCode::CREATED, Json(entry.into())))
 }
 
+#[utoipa::path(post, path = "/v1/accounts/{id}/deposits", tag = "accounts", security(("bearer" = [])), params(("id" = String, Path, description = "Account id (UUID)")),
+    request_body = Movement,
+    responses((status = 201, description = "Deposited", body = EntryOut), (status = 400, description = "Malformed request; `field` names the field", body = Problem, content_type = "application/problem+json"), (status = 401, description = "Missing, malformed, unknown, expired or revoked token", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such account among the caller's", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not application/json", body = Problem, content_type = "application/problem+json"), (status = 422, description = "A rule is broken; `field` names the field", body = Problem, content_type = "application/problem+json")))]
 /// `POST /v1/accounts/{id}/deposits`.
 pub async fn deposit(
     State(state): State<AppState>,
@@ -191,6 +206,9 @@ pub async fn deposit(
     move_money(&state, &who, &id, &body, Kind::Deposit).await
 }
 
+#[utoipa::path(post, path = "/v1/accounts/{id}/withdrawals", tag = "accounts", security(("bearer" = [])), params(("id" = String, Path, description = "Account id (UUID)")),
+    request_body = Movement,
+    responses((status = 201, description = "Withdrawn", body = EntryOut), (status = 400, description = "Malformed request; `field` names the field", body = Problem, content_type = "application/problem+json"), (status = 401, description = "Missing, malformed, unknown, expired or revoked token", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such account among the caller's", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not application/json", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Insufficient funds or another rule; `field` names the field", body = Problem, content_type = "application/problem+json")))]
 /// `POST /v1/accounts/{id}/withdrawals`: 422 when funds are insufficient.
 pub async fn withdraw(
     State(state): State<AppState>,

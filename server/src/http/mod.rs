@@ -6,7 +6,9 @@ mod accounts;
 mod audit;
 pub mod headers;
 mod health;
+mod history;
 pub mod json;
+pub mod openapi;
 pub mod problem;
 mod sessions;
 mod transfers;
@@ -15,13 +17,17 @@ mod users;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{delete, get, post};
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::{Extension, Router};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::{HashError, Hasher};
 use crate::config::AuthConfig;
 use crate::db::Db;
+use crate::store::secrets::SecretBytes;
 use problem::ApiError;
 
 /// Largest JSON body any API route accepts.
@@ -36,6 +42,8 @@ pub struct AppState {
     pub hasher: Arc<Hasher>,
     /// Password and session rules.
     pub auth: Arc<AuthConfig>,
+    /// Key that signs history cursors (shared by every instance through the database).
+    pub cursor_key: SecretBytes,
 }
 
 /// A saturated hashing pool sheds the request (503 + Retry-After); any other failure is a
@@ -54,26 +62,66 @@ pub(crate) fn hash_error(e: HashError) -> ApiError {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ClientAddr(pub SocketAddr);
 
+/// The OpenAPI document, serialised once at start-up.
+#[derive(Clone)]
+struct OpenApiJson(Arc<[u8]>);
+
+/// `GET /openapi.json`: the OpenAPI 3.1 description of every route.
+#[utoipa::path(get, path = "/openapi.json", tag = "health",
+    responses((status = 200, description = "This document", content_type = "application/json")))]
+async fn openapi_json(Extension(doc): Extension<OpenApiJson>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], doc.0.to_vec())
+}
+
+/// Every route, registered with its documentation, and the document they make.
+pub fn documented_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(openapi::base())
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .routes(routes!(openapi_json))
+        .routes(routes!(users::register))
+        .routes(routes!(sessions::login))
+        .routes(routes!(sessions::logout))
+        .routes(routes!(users::me))
+        .routes(routes!(users::change_password))
+        .routes(routes!(accounts::create, accounts::list))
+        .routes(routes!(accounts::get))
+        .routes(routes!(accounts::deposit))
+        .routes(routes!(accounts::withdraw))
+        .routes(routes!(history::list))
+        .routes(routes!(transfers::create))
+        .split_for_parts()
+}
+
 /// Builds the application router with every route and the security headers.
 pub fn router(state: AppState) -> Router {
-    let api = Router::new()
-        .route("/v1/users", post(users::register))
-        .route("/v1/sessions", post(sessions::login))
-        .route("/v1/sessions/current", delete(sessions::logout))
-        .route("/v1/me", get(users::me))
-        .route("/v1/me/password", post(users::change_password))
-        .route("/v1/accounts", post(accounts::create).get(accounts::list))
-        .route("/v1/accounts/{id}", get(accounts::get))
-        .route("/v1/accounts/{id}/deposits", post(accounts::deposit))
-        .route("/v1/accounts/{id}/withdrawals", post(accounts::withdraw))
-        .route("/v1/transfers", post(transfers::create))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
-    let app = Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .merge(api)
+    let (routes, doc) = documented_routes();
+    let doc = OpenApiJson(Arc::from(serde_json::to_vec(&doc).unwrap_or_default()));
+    let app = routes
+        .layer(Extension(doc))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(state);
     headers::apply(app)
+}
+
+#[cfg(test)]
+mod tests {
+    /// Routes are only added through `routes!` (which documents them); a plain `.route(`
+    /// would serve an undocumented path.
+    #[test]
+    fn every_route_goes_through_the_documented_router() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/http");
+        let needle = [".rou", "te(\""].concat();
+        for entry in std::fs::read_dir(dir).expect("read") {
+            let path = entry.expect("entry").path();
+            let text = std::fs::read_to_string(&path).expect("read");
+            assert!(
+                !text.contains(&needle),
+                "{} adds an undocumented route",
+                path.display()
+            );
+        }
+    }
 }

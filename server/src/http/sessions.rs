@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use super::audit::{Client, audit};
 use super::json::ApiJson;
+use super::openapi::Problem;
 use super::problem::ApiError;
 use super::users::Credentials;
 use super::{AppState, hash_error};
@@ -19,12 +20,14 @@ use crate::store::audit::Event;
 use crate::store::{now_micros, rfc3339, sessions, users};
 
 /// `201` body of a login.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct NewSession {
     token: String,
     expires_at: String,
 }
 
+#[utoipa::path(post, path = "/v1/sessions", tag = "sessions", request_body = Credentials,
+    responses((status = 201, description = "Logged in", body = NewSession), (status = 400, description = "Malformed request; `field` names the field", body = Problem, content_type = "application/problem+json"), (status = 401, description = "Missing, malformed, unknown, expired or revoked token", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not application/json", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Shedding load; see Retry-After", body = Problem, content_type = "application/problem+json")))]
 /// `POST /v1/sessions`.
 pub async fn login(
     State(state): State<AppState>,
@@ -88,6 +91,8 @@ pub async fn login(
     ))
 }
 
+#[utoipa::path(delete, path = "/v1/sessions/current", tag = "sessions", security(("bearer" = [])),
+    responses((status = 204, description = "Session ended"), (status = 401, description = "Missing, malformed, unknown, expired or revoked token", body = Problem, content_type = "application/problem+json")))]
 /// `DELETE /v1/sessions/current`: 204.
 pub async fn logout(
     State(state): State<AppState>,

@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 use super::AppState;
 use super::accounts::{account_id, field_error, ledger_error};
 use super::json::ApiJson;
+use super::openapi::Problem;
 use super::problem::ApiError;
 use crate::auth::Authenticated;
 use crate::ledger::amount::format_cents;
@@ -23,7 +24,7 @@ use crate::store::rfc3339;
 pub const KEY_MAX: usize = 128;
 
 /// `POST /v1/transfers` body.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTransfer {
     /// The caller's account to debit.
@@ -31,6 +32,7 @@ pub struct NewTransfer {
     /// The account to credit (any user's).
     pub to_account: String,
     /// Decimal string.
+    #[schema(value_type = String, example = "12.50", pattern = r"^[0-9]{1,10}(\.[0-9]{1,2})?$")]
     pub amount: String,
     /// Free text, searchable in the history.
     #[serde(default)]
@@ -38,7 +40,7 @@ pub struct NewTransfer {
 }
 
 /// Transfer as the API shows it.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct TransferOut {
     id: String,
     from_account: String,
@@ -95,6 +97,10 @@ fn request_hash(from: &str, to: &str, cents: i64, memo: &str) -> String {
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
+#[utoipa::path(post, path = "/v1/transfers", tag = "transfers", security(("bearer" = [])),
+    params(("Idempotency-Key" = String, Header, description = "1-128 visible ASCII characters; a replay with the same key and body returns the original transfer")),
+    request_body = NewTransfer,
+    responses((status = 201, description = "Transferred (or replayed: header Idempotent-Replayed: true)", body = TransferOut), (status = 400, description = "Malformed request; `field` names the field", body = Problem, content_type = "application/problem+json"), (status = 401, description = "Missing, malformed, unknown, expired or revoked token", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such account among the caller's", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not application/json", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Insufficient funds, unknown destination, or key reused with another body", body = Problem, content_type = "application/problem+json")))]
 /// `POST /v1/transfers`.
 pub async fn create(
     State(state): State<AppState>,

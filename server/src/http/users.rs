@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::audit::{Client, audit};
 use super::json::ApiJson;
+use super::openapi::Problem;
 use super::problem::ApiError;
 use super::{AppState, hash_error};
 use crate::auth::Authenticated;
@@ -15,7 +16,7 @@ use crate::store::audit::Event;
 use crate::store::{StoreError, new_id, now_micros, rfc3339, sessions, users};
 
 /// Registration and login body.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Credentials {
     /// Username (normalised by the server).
@@ -25,14 +26,14 @@ pub struct Credentials {
 }
 
 /// `201` body of registration.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct NewUser {
     id: String,
     username: String,
 }
 
 /// `GET /v1/me` body.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Me {
     id: String,
     username: String,
@@ -40,7 +41,7 @@ pub struct Me {
 }
 
 /// Password change body.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordChange {
     /// The password in use now.
@@ -56,6 +57,8 @@ pub(crate) fn rule(field: &str, e: RuleError) -> ApiError {
     }
 }
 
+#[utoipa::path(post, path = "/v1/users", tag = "users", request_body = Credentials,
+    responses((status = 201, description = "User created", body = NewUser), (status = 400, description = "Malformed request; `field` names the field", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Username taken", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not application/json", body = Problem, content_type = "application/problem+json"), (status = 422, description = "A rule is broken; `field` names the field", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Shedding load; see Retry-After", body = Problem, content_type = "application/problem+json")))]
 /// `POST /v1/users`.
 pub async fn register(
     State(state): State<AppState>,
@@ -97,6 +100,8 @@ pub async fn register(
     ))
 }
 
+#[utoipa::path(get, path = "/v1/me", tag = "users", security(("bearer" = [])),
+    responses((status = 200, description = "The caller", body = Me), (status = 401, description = "Missing, malformed, unknown, expired or revoked token", body = Problem, content_type = "application/problem+json")))]
 /// `GET /v1/me`.
 pub async fn me(State(state): State<AppState>, who: Authenticated) -> Result<Json<Me>, ApiError> {
     let user = users::by_id(&state.db, &who.user_id)
@@ -110,6 +115,9 @@ pub async fn me(State(state): State<AppState>, who: Authenticated) -> Result<Jso
     }))
 }
 
+#[utoipa::path(post, path = "/v1/me/password", tag = "users", security(("bearer" = [])),
+    request_body = PasswordChange,
+    responses((status = 204, description = "Changed; every other session revoked"), (status = 400, description = "Malformed request; `field` names the field", body = Problem, content_type = "application/problem+json"), (status = 401, description = "Missing, malformed, unknown, expired or revoked token", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not application/json", body = Problem, content_type = "application/problem+json"), (status = 422, description = "A rule is broken; `field` names the field", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Shedding load; see Retry-After", body = Problem, content_type = "application/problem+json")))]
 /// `POST /v1/me/password`: 204; every other session of the user is revoked.
 pub async fn change_password(
     State(state): State<AppState>,

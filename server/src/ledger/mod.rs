@@ -2,6 +2,7 @@
 //! names and memos.
 
 pub mod amount;
+pub mod cursor;
 pub mod text;
 
 pub use amount::{Amount, AmountError};

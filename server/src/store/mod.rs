@@ -3,7 +3,9 @@
 //! below rejects sqlx's escape hatch for dynamic SQL and any string-built statement.
 
 pub mod audit;
+pub mod history;
 pub mod ledger;
+pub mod secrets;
 pub mod sessions;
 pub mod users;
 
