@@ -10,6 +10,8 @@
 pub mod auth;
 pub mod config;
 pub mod db;
+#[cfg(any(test, fuzzing))]
+pub mod fuzzing;
 pub mod http;
 pub mod ledger;
 pub mod logging;

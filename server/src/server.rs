@@ -34,6 +34,9 @@ pub enum StartError {
     /// The credential settings are unusable (pepper file, argon2 parameters).
     #[error("auth: {0}")]
     Auth(String),
+    /// The server's own secrets could not be read or created in the database.
+    #[error("server secrets: {0}")]
+    Secrets(#[from] crate::store::StoreError),
     /// The listen address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {

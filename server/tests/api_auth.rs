@@ -362,3 +362,37 @@ async fn saturated_hashing_sheds_with_503_and_retry_after() {
     })
     .await;
 }
+
+async fn stored(db: &rampart::db::Db) -> String {
+    rampart::store::users::by_username(db, "olga")
+        .await
+        .expect("query")
+        .expect("user")
+        .password_hash
+}
+
+#[tokio::test]
+async fn login_upgrades_hashes_made_with_old_parameters() {
+    bounded(async {
+        let old = TestServer::start(|c| {
+            c.auth.argon2_memory_kib = 8192;
+            c.auth.argon2_iterations = 1;
+        })
+        .await;
+        let mut api = Api::open(old.addr, &old.ca).await;
+        api.user("olga").await;
+        assert!(stored(old.running.db()).await.contains("m=8192,t=1,p=1"));
+        let TestServer { running, dir, .. } = old;
+        running.shutdown().await;
+
+        // Restart on the same database with the default (OWASP) parameters.
+        let new = TestServer::start_in(dir, |_| {}).await;
+        let mut api = Api::open(new.addr, &new.ca).await;
+        api.token("olga", GOOD_PASSWORD).await;
+        let upgraded = stored(new.running.db()).await;
+        assert!(upgraded.contains("m=19456,t=2,p=1"), "{upgraded}");
+        // And the upgraded hash still verifies.
+        api.token("olga", GOOD_PASSWORD).await;
+    })
+    .await;
+}

@@ -8,7 +8,7 @@ use axum::http::request::Parts;
 use super::token;
 use crate::http::AppState;
 use crate::http::problem::ApiError;
-use crate::store::{self, now_micros, sessions};
+use crate::store::{now_micros, sessions};
 
 /// Do not rewrite `last_seen_at` more often than this (microseconds): idle expiry needs
 /// minute precision, not a write per request.
@@ -58,12 +58,5 @@ impl FromRequestParts<AppState> for Authenticated {
             username: session.username,
             token_hash: hash,
         })
-    }
-}
-
-impl ApiError {
-    /// Wraps a store failure as an internal error (the cause is logged, not sent).
-    pub fn internal(e: store::StoreError) -> Self {
-        ApiError::Internal(e.to_string())
     }
 }

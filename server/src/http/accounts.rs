@@ -95,13 +95,6 @@ pub struct Movement {
     pub memo: String,
 }
 
-pub(crate) fn field_error(field: &str, e: impl std::fmt::Display) -> ApiError {
-    ApiError::Unprocessable {
-        detail: format!("{field} {e}"),
-        field: field.to_string(),
-    }
-}
-
 /// A path id that is not a UUID cannot name an account: 404 without a query.
 pub(crate) fn account_id(raw: &str) -> Result<String, ApiError> {
     uuid::Uuid::parse_str(raw)
@@ -112,11 +105,13 @@ pub(crate) fn account_id(raw: &str) -> Result<String, ApiError> {
 pub(crate) fn ledger_error(e: LedgerError) -> ApiError {
     match e {
         LedgerError::NotFound => ApiError::NotFound,
-        LedgerError::InsufficientFunds => field_error("amount", "exceeds the available balance"),
-        LedgerError::BalanceLimit => {
-            field_error("amount", "would exceed the account's balance limit")
+        LedgerError::InsufficientFunds => {
+            ApiError::field("amount", "exceeds the available balance")
         }
-        LedgerError::UnknownDestination => field_error("to_account", "does not exist"),
+        LedgerError::BalanceLimit => {
+            ApiError::field("amount", "would exceed the account's balance limit")
+        }
+        LedgerError::UnknownDestination => ApiError::field("to_account", "does not exist"),
         LedgerError::KeyReused => ApiError::Unprocessable {
             field: "Idempotency-Key".to_string(),
             detail: "Idempotency-Key was already used for a different request".to_string(),
@@ -134,7 +129,7 @@ pub async fn create(
     who: Authenticated,
     ApiJson(body): ApiJson<NewAccount>,
 ) -> Result<(StatusCode, Json<AccountOut>), ApiError> {
-    text::account_name(&body.name).map_err(|e| field_error("name", e))?;
+    text::account_name(&body.name).map_err(|e| ApiError::field("name", e))?;
     let a = ledger::create_account(&state.db, &who.user_id, &body.name)
         .await
         .map_err(ApiError::internal)?;
@@ -181,10 +176,10 @@ async fn move_money(
     kind: Kind,
 ) -> Result<(StatusCode, Json<EntryOut>), ApiError> {
     let id = account_id(id)?;
-    text::memo(&body.memo).map_err(|e| field_error("memo", e))?;
+    text::memo(&body.memo).map_err(|e| ApiError::field("memo", e))?;
     let cents = Amount::parse(&body.amount)
         .map(Amount::cents)
-        .map_err(|e| field_error("amount", e))?;
+        .map_err(|e| ApiError::field("amount", e))?;
     let entry = match kind {
         Kind::Deposit => ledger::deposit(&state.db, &who.user_id, &id, cents, &body.memo).await,
         _ => ledger::withdraw(&state.db, &who.user_id, &id, cents, &body.memo).await,

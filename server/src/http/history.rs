@@ -58,8 +58,8 @@ fn params(raw: Option<&str>) -> Result<Params, ApiError> {
             .iter()
             .find_map(|p| msg.strip_prefix(p))
             .and_then(|r| r.split('`').next())
-            .map(str::to_string)
-            .unwrap_or_else(|| e.path().to_string());
+            .map(super::json::echo_name)
+            .unwrap_or_else(|| super::json::echo_name(&e.path().to_string()));
         if msg.starts_with("duplicate field") {
             bad(&name, "is given more than once")
         } else if msg.starts_with("unknown field") {

@@ -56,6 +56,23 @@ pub fn nesting_depth(bytes: &[u8], limit: usize) -> usize {
     max
 }
 
+/// Longest client-supplied name echoed back in an error.
+pub const ECHO_MAX: usize = 64;
+
+/// A client-supplied name made safe to echo: at most [`ECHO_MAX`] characters, control
+/// characters replaced, so an error never reflects kilobytes of attacker text.
+pub fn echo_name(name: &str) -> String {
+    let mut out: String = name
+        .chars()
+        .take(ECHO_MAX)
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
+    if name.chars().count() > ECHO_MAX {
+        out.push('…');
+    }
+    out
+}
+
 /// Turns a deserialisation failure into a client-safe message that names the field.
 fn describe(err: &serde_path_to_error::Error<serde_json::Error>) -> ApiError {
     let inner = err.inner();
@@ -72,6 +89,7 @@ fn describe(err: &serde_path_to_error::Error<serde_json::Error>) -> ApiError {
             .and_then(|r| r.split('`').next())
             .map(str::to_string)
     };
+    let path = echo_name(&path);
     // For unknown and duplicate fields the path already ends with the field; for missing
     // fields it names the enclosing object.
     let join = |name: String| {
@@ -84,21 +102,21 @@ fn describe(err: &serde_path_to_error::Error<serde_json::Error>) -> ApiError {
         }
     };
     if let Some(name) = quoted("missing field `") {
-        let field = join(name);
+        let field = echo_name(&join(name));
         return ApiError::BadRequest {
             detail: format!("Field `{field}` is required."),
             field: Some(field),
         };
     }
     if let Some(name) = quoted("unknown field `") {
-        let field = join(name);
+        let field = echo_name(&join(name));
         return ApiError::BadRequest {
             detail: format!("Field `{field}` is not allowed."),
             field: Some(field),
         };
     }
     if msg.starts_with("duplicate field `") {
-        let field = quoted("duplicate field `").map(join);
+        let field = quoted("duplicate field `").map(|n| echo_name(&join(n)));
         return ApiError::BadRequest {
             detail: format!(
                 "Field `{}` appears more than once.",
@@ -204,6 +222,19 @@ mod tests {
         assert_eq!(field_of("[1,2]"), None);
         assert_eq!(field_of("{"), None);
         assert_eq!(field_of(r#"{"username":"a","password":"b"} x"#), None);
+    }
+
+    /// Regression (fuzz/json_body): a 16 KiB unknown field name was echoed back whole.
+    #[test]
+    fn echoed_field_names_are_bounded_and_clean() {
+        let long = format!("{{\"{}\":1}}", "a\\u0007".repeat(2000));
+        let Err(ApiError::BadRequest { field, detail }) = parse::<Login>(long.as_bytes()) else {
+            panic!("expected a 400");
+        };
+        let field = field.expect("field named");
+        assert!(field.chars().count() <= ECHO_MAX + 1, "{}", field.len());
+        assert!(!field.chars().any(char::is_control), "{field:?}");
+        assert!(detail.chars().count() < 200, "{}", detail.len());
     }
 
     #[test]

@@ -62,6 +62,21 @@ pub enum ApiError {
     Internal(String),
 }
 
+impl ApiError {
+    /// A rule violation (422) about `field`; the detail reads "`field` <reason>".
+    pub fn field(field: &str, reason: impl std::fmt::Display) -> Self {
+        ApiError::Unprocessable {
+            detail: format!("{field} {reason}"),
+            field: field.to_string(),
+        }
+    }
+
+    /// An unexpected failure: the cause is logged, the client sees a generic 500.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        ApiError::Internal(cause.to_string())
+    }
+}
+
 #[derive(Serialize)]
 struct Problem<'a> {
     #[serde(rename = "type")]

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::AppState;
-use super::accounts::{account_id, field_error, ledger_error};
+use super::accounts::{account_id, ledger_error};
 use super::json::ApiJson;
 use super::openapi::Problem;
 use super::problem::ApiError;
@@ -111,14 +111,17 @@ pub async fn create(
     let key = idempotency_key(&headers)?;
     let from = account_id(&body.from_account).map_err(|_| ApiError::NotFound)?;
     let to = account_id(&body.to_account)
-        .map_err(|_| field_error("to_account", "is not an account id"))?;
+        .map_err(|_| ApiError::field("to_account", "is not an account id"))?;
     if from == to {
-        return Err(field_error("to_account", "must differ from from_account"));
+        return Err(ApiError::field(
+            "to_account",
+            "must differ from from_account",
+        ));
     }
     let cents = Amount::parse(&body.amount)
         .map(Amount::cents)
-        .map_err(|e| field_error("amount", e))?;
-    text::memo(&body.memo).map_err(|e| field_error("memo", e))?;
+        .map_err(|e| ApiError::field("amount", e))?;
+    text::memo(&body.memo).map_err(|e| ApiError::field("memo", e))?;
     let hash = request_hash(&from, &to, cents, &body.memo);
     let (t, replayed) = ledger::transfer(
         &state.db,

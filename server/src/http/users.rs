@@ -11,7 +11,7 @@ use super::openapi::Problem;
 use super::problem::ApiError;
 use super::{AppState, hash_error};
 use crate::auth::Authenticated;
-use crate::auth::rules::{self, RuleError};
+use crate::auth::rules;
 use crate::store::audit::Event;
 use crate::store::{StoreError, new_id, now_micros, rfc3339, sessions, users};
 
@@ -50,13 +50,6 @@ pub struct PasswordChange {
     pub new_password: String,
 }
 
-pub(crate) fn rule(field: &str, e: RuleError) -> ApiError {
-    ApiError::Unprocessable {
-        detail: format!("{field} {e}"),
-        field: field.to_string(),
-    }
-}
-
 #[utoipa::path(post, path = "/v1/users", tag = "users", request_body = Credentials,
     responses((status = 201, description = "User created", body = NewUser), (status = 400, description = "Malformed request; `field` names the field", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Username taken", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not application/json", body = Problem, content_type = "application/problem+json"), (status = 422, description = "A rule is broken; `field` names the field", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Shedding load; see Retry-After", body = Problem, content_type = "application/problem+json")))]
 /// `POST /v1/users`.
@@ -65,10 +58,11 @@ pub async fn register(
     client: Client,
     ApiJson(body): ApiJson<Credentials>,
 ) -> Result<(StatusCode, Json<NewUser>), ApiError> {
-    let username = rules::normalize_username(&body.username).map_err(|e| rule("username", e))?;
+    let username =
+        rules::normalize_username(&body.username).map_err(|e| ApiError::field("username", e))?;
     let password =
         rules::check_new_password(&body.password, &username, state.auth.password_min_length)
-            .map_err(|e| rule("password", e))?;
+            .map_err(|e| ApiError::field("password", e))?;
     let password_hash = state.hasher.hash(password).await.map_err(hash_error)?;
     let user = users::User {
         id: new_id(),
@@ -146,7 +140,7 @@ pub async fn change_password(
         &user.username,
         state.auth.password_min_length,
     )
-    .map_err(|e| rule("new_password", e))?;
+    .map_err(|e| ApiError::field("new_password", e))?;
     let hash = state.hasher.hash(new).await.map_err(hash_error)?;
     users::set_password_hash(&state.db, &user.id, &hash)
         .await

@@ -53,7 +53,11 @@ pub struct TestServer {
 
 impl TestServer {
     pub async fn start(tweak: impl FnOnce(&mut Config)) -> TestServer {
-        let dir = tempfile::tempdir().expect("tempdir");
+        Self::start_in(tempfile::tempdir().expect("tempdir"), tweak).await
+    }
+
+    /// Starts on an existing folder (certificates and database kept from an earlier server).
+    pub async fn start_in(dir: tempfile::TempDir, tweak: impl FnOnce(&mut Config)) -> TestServer {
         let mut config = test_config(dir.path());
         tweak(&mut config);
         let running = rampart::start(config).await.expect("server starts");
@@ -235,8 +239,11 @@ fn pump(
     rx
 }
 
+/// The `rampart` binary cargo built for the integration tests. (`option_env!` because this
+/// module is also compiled into `examples/`, where cargo does not set the variable.)
+#[allow(clippy::option_env_unwrap)]
 pub fn rampart_bin() -> &'static str {
-    env!("CARGO_BIN_EXE_rampart")
+    option_env!("CARGO_BIN_EXE_rampart").expect("built by cargo test (integration tests only)")
 }
 
 /// A `std` command for `rampart ARGS` in `cwd` with no inherited RAMPART_* variables.

@@ -1,0 +1,123 @@
+//! Properties of the request-facing parsers, driven by the fuzz targets in `fuzz/` (and by
+//! the unit tests below on fixed inputs). Each function takes arbitrary bytes and panics only
+//! when a property fails.
+
+use crate::auth::rules;
+use crate::http::json;
+use crate::ledger::Amount;
+use crate::ledger::cursor::Cursor;
+
+/// Amounts: parsing never panics; whatever parses is within (0, MAX] and prints in a form that
+/// parses back to the same amount.
+pub fn check_amount(data: &[u8]) {
+    let Ok(s) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Ok(a) = Amount::parse(s) {
+        assert!(a.cents() > 0 && a.cents() <= crate::ledger::amount::MAX_CENTS);
+        assert_eq!(Amount::parse(&a.to_string()), Ok(a), "{s:?}");
+    }
+}
+
+/// Cursors: decoding arbitrary text never panics and never accepts it under a key it was not
+/// signed with; a cursor built from the bytes round-trips.
+pub fn check_cursor(data: &[u8]) {
+    const KEY: &[u8] = b"fuzzing key, 32 bytes long......";
+    if let Ok(text) = std::str::from_utf8(data)
+        && let Ok(c) = Cursor::decode(text, KEY)
+    {
+        assert_eq!(Cursor::decode(&c.encode(KEY), KEY), Ok(c));
+    }
+    let s = String::from_utf8_lossy(data);
+    let mut parts = s.splitn(5, '\u{1}').map(str::to_string);
+    let mut next = || parts.next().unwrap_or_default();
+    let c = Cursor {
+        account_id: next(),
+        sort: next(),
+        order: next(),
+        q: next(),
+        key: i64::from(data.len() as u32) - 7,
+        id: next(),
+    };
+    let encoded = c.encode(KEY);
+    if encoded.len() <= crate::ledger::cursor::MAX_ENCODED {
+        assert_eq!(Cursor::decode(&encoded, KEY), Ok(c));
+    }
+    assert!(Cursor::decode(&encoded, b"some other key").is_err());
+}
+
+/// Username and password rules: never panic; a normalised username is a fixed point and
+/// within the rules; an accepted password is within the length limits.
+pub fn check_credentials(data: &[u8]) {
+    let s = String::from_utf8_lossy(data);
+    let (user, pw) = s.split_once('\u{0}').unwrap_or((&s, ""));
+    if let Ok(u) = rules::normalize_username(user) {
+        assert_eq!(rules::normalize_username(&u).as_deref(), Ok(u.as_str()));
+        assert!((3..=32).contains(&u.len()));
+        if let Ok(p) = rules::check_new_password(pw, &u, 8) {
+            let n = p.chars().count();
+            assert!((8..=rules::PASSWORD_MAX_CHARS).contains(&n));
+            assert_ne!(p.to_lowercase(), u);
+        }
+    }
+}
+
+/// JSON request bodies: never panic; every refusal is a 400 whose text is one of ours (never
+/// the parser's), short, and free of control characters however hostile the input.
+pub fn check_json_body(data: &[u8]) {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Transfer {
+        from_account: String,
+        to_account: String,
+        amount: String,
+        #[serde(default)]
+        memo: String,
+    }
+    match json::parse::<Transfer>(data) {
+        Ok(_) => {}
+        Err(crate::http::problem::ApiError::BadRequest { detail, field }) => {
+            assert!(
+                detail.starts_with("Field `") || detail.starts_with("The request body"),
+                "not one of our messages: {detail}"
+            );
+            assert!(detail.chars().count() <= 200, "{} chars", detail.len());
+            assert!(!detail.chars().any(char::is_control), "{detail:?}");
+            if let Some(f) = field {
+                assert!(f.chars().count() <= json::ECHO_MAX + 1);
+            }
+        }
+        Err(other) => panic!("unexpected error kind: {other:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seeds_hold_the_properties() {
+        for s in ["12.50", "0.01", "1000000000.00", "1e5", "", "٣"] {
+            check_amount(s.as_bytes());
+        }
+        for s in ["", "abc", "a\u{1}b\u{1}c\u{1}d\u{1}e"] {
+            check_cursor(s.as_bytes());
+        }
+        for s in [
+            "alice\u{0}correct horse battery",
+            "ＡＬＩＣＥ\u{0}alice",
+            "x\u{0}y",
+        ] {
+            check_credentials(s.as_bytes());
+        }
+        for s in [
+            r#"{"from_account":"a","to_account":"b","amount":"1.00"}"#,
+            r#"{"from_account":1}"#,
+            "[[[[[[[[[[[[[[[[[[[[",
+            "",
+        ] {
+            check_json_body(s.as_bytes());
+        }
+    }
+}
