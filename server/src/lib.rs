@@ -15,6 +15,7 @@ pub mod fuzzing;
 pub mod http;
 pub mod ledger;
 pub mod logging;
+pub mod metrics;
 pub mod net;
 pub mod server;
 pub mod store;

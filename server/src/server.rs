@@ -16,6 +16,8 @@ use crate::auth::Hasher;
 use crate::config::Config;
 use crate::db::{Db, DbError};
 use crate::http::{AppState, router};
+use crate::metrics::Metrics;
+use crate::net::admission::Admission;
 use crate::net::{ConnShared, ConnTracker, DrainOutcome, Phase, ShutdownSignal, accept_loop};
 use crate::tls::{self, CertSource, CertStore, TlsError};
 
@@ -49,6 +51,7 @@ pub enum StartError {
 
 /// A started server.
 pub struct Running {
+    admission: Arc<Admission>,
     local_addr: SocketAddr,
     dev_ca: Option<PathBuf>,
     certs: Arc<CertStore>,
@@ -100,6 +103,19 @@ fn cert_source(config: &Config) -> Result<(CertSource, Option<PathBuf>), CertErr
     ))
 }
 
+/// How often limiter state is pruned.
+const MAINTENANCE_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
+async fn maintain(admission: Arc<Admission>, mut shutdown: ShutdownSignal) {
+    let mut tick = tokio::time::interval(MAINTENANCE_EVERY);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => admission.maintain(),
+            _ = shutdown.reached(Phase::Draining) => return,
+        }
+    }
+}
+
 /// Loads certificates, opens the database, binds the listener and starts accepting.
 pub async fn start(config: Config) -> Result<Running, StartError> {
     let (source, dev_ca) = cert_source(&config)?;
@@ -137,7 +153,10 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         source,
     })?;
 
+    let metrics = Arc::new(Metrics::default());
+    let admission = Admission::new(&config.limits, metrics.clone());
     let shared = Arc::new(ConnShared::new(
+        metrics.clone(),
         TlsAcceptor::from(Arc::new(tls_config)),
         config.tls.handshake_timeout,
         router(AppState {
@@ -150,13 +169,17 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     ));
     let (phase, phase_rx) = watch::channel(Phase::Running);
     let (tracker, closed, open) = ConnTracker::new();
+    let signal = ShutdownSignal(phase_rx);
+    tokio::spawn(maintain(admission.clone(), signal.clone()));
     let accept_task = tokio::spawn(accept_loop(
         listener,
         shared,
-        ShutdownSignal(phase_rx),
+        admission.clone(),
+        signal,
         tracker,
     ));
     Ok(Running {
+        admission,
         local_addr,
         dev_ca,
         certs,
@@ -193,6 +216,32 @@ impl Running {
     /// A cheap handle that can reload certificates from another task (SIGHUP).
     pub fn cert_store(&self) -> Arc<CertStore> {
         self.certs.clone()
+    }
+
+    /// The rejection counters.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        self.admission.metrics()
+    }
+
+    /// Prometheus text of the counters and gauges.
+    pub fn metrics_text(&self) -> String {
+        self.admission.metrics().render(&[
+            (
+                "rampart_open_connections",
+                "Connections open now.",
+                self.open_connections() as u64,
+            ),
+            (
+                "rampart_handshakes_in_progress",
+                "TLS handshakes in progress.",
+                self.admission.handshakes_in_progress() as u64,
+            ),
+            (
+                "rampart_clients_connected",
+                "Distinct clients (IPv4 address or IPv6 /64) with an open connection.",
+                self.admission.clients_connected() as u64,
+            ),
+        ])
     }
 
     /// Connections currently open.

@@ -339,10 +339,10 @@ async fn saturated_hashing_sheds_with_503_and_retry_after() {
         let mut api = Api::open(s.addr, &s.ca).await;
         api.user("ivan").await;
         let mut tasks = Vec::new();
-        for _ in 0..16 {
+        for i in 0..16 {
             let (addr, ca) = (s.addr, s.ca.clone());
             tasks.push(tokio::spawn(async move {
-                let mut a = Api::open(addr, &ca).await;
+                let mut a = Api::open_as(i, addr, &ca).await;
                 a.login("ivan", "wrong wrong wrong wrong").await
             }));
         }

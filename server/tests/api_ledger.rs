@@ -193,7 +193,7 @@ async fn concurrent_full_balance_withdrawals_and_transfers_succeed_once() {
                 let (addr, ca, token, a, b) =
                     (s.addr, s.ca.clone(), alice.clone(), a.clone(), b.clone());
                 tasks.push(tokio::spawn(async move {
-                    let mut api = Api::open(addr, &ca).await;
+                    let mut api = Api::open_as(i, addr, &ca).await;
                     if is_transfer {
                         transfer(
                             &mut api,

@@ -34,6 +34,8 @@ pub struct Config {
     pub http: HttpConfig,
     /// Credentials and sessions.
     pub auth: AuthConfig,
+    /// Abuse limits.
+    pub limits: LimitsConfig,
     /// Logging.
     pub log: LogConfig,
 }
@@ -47,6 +49,7 @@ impl Default for Config {
             database: DatabaseConfig::default(),
             http: HttpConfig::default(),
             auth: AuthConfig::default(),
+            limits: LimitsConfig::default(),
             log: LogConfig::default(),
         }
     }
@@ -175,6 +178,43 @@ impl Default for AuthConfig {
             hash_queue: 16,
             session_idle_timeout: Duration::from_secs(30 * 60),
             session_absolute_timeout: Duration::from_secs(12 * 3600),
+        }
+    }
+}
+
+/// Abuse limits (connection layer so far; see SECURITY.md for how each default compares with
+/// nginx's).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Open connections, all clients together. Sized so that many clients each at their own
+    /// cap still leave room for others (slowloris from many addresses).
+    pub max_connections: usize,
+    /// Open connections per client (IPv4 address or IPv6 /64), checked before TLS.
+    pub max_connections_per_client: u32,
+    /// TLS handshakes in progress at once.
+    pub max_handshakes_in_progress: usize,
+    /// New connections (handshakes) per second per client, sustained.
+    pub handshake_rate_per_client: u32,
+    /// New connections per client in a burst.
+    pub handshake_burst_per_client: u32,
+    /// Clients whose rate state is remembered; beyond this the state is reset.
+    pub max_tracked_clients: usize,
+    /// A refusal is logged at most once per client and reason per interval.
+    #[serde(with = "humantime_serde")]
+    pub log_interval: Duration,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            max_connections: 10_000,
+            max_connections_per_client: 16,
+            max_handshakes_in_progress: 256,
+            handshake_rate_per_client: 10,
+            handshake_burst_per_client: 20,
+            max_tracked_clients: 100_000,
+            log_interval: Duration::from_secs(10),
         }
     }
 }

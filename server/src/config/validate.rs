@@ -126,6 +126,50 @@ pub(super) fn validate(c: &Config, o: &Origins) -> Result<(), ConfigError> {
         o,
         "must be at least auth.session_idle_timeout and at most 30 days",
     )?;
+    let l = &c.limits;
+    check(
+        (1..=1_000_000).contains(&l.max_connections),
+        "limits.max_connections",
+        o,
+        "must be between 1 and 1000000",
+    )?;
+    check(
+        l.max_connections_per_client >= 1
+            && (l.max_connections_per_client as usize) <= l.max_connections,
+        "limits.max_connections_per_client",
+        o,
+        "must be at least 1 and at most limits.max_connections",
+    )?;
+    check(
+        (1..=l.max_connections).contains(&l.max_handshakes_in_progress),
+        "limits.max_handshakes_in_progress",
+        o,
+        "must be at least 1 and at most limits.max_connections",
+    )?;
+    check(
+        (1..=100_000).contains(&l.handshake_rate_per_client),
+        "limits.handshake_rate_per_client",
+        o,
+        "must be between 1 and 100000 per second",
+    )?;
+    check(
+        l.handshake_burst_per_client >= l.handshake_rate_per_client,
+        "limits.handshake_burst_per_client",
+        o,
+        "must be at least limits.handshake_rate_per_client",
+    )?;
+    check(
+        (1_000..=10_000_000).contains(&l.max_tracked_clients),
+        "limits.max_tracked_clients",
+        o,
+        "must be between 1000 and 10000000",
+    )?;
+    check(
+        within(l.log_interval, 1_000, 3_600_000),
+        "limits.log_interval",
+        o,
+        "must be between 1s and 1h",
+    )?;
     if let Err(e) = tracing_subscriber::EnvFilter::try_new(&c.log.level) {
         check(false, "log.level", o, &format!("invalid filter: {e}"))?;
     }

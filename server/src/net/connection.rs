@@ -15,13 +15,16 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
 use tower::Service;
 
+use super::admission::HandshakePermit;
 use super::shutdown::{Phase, ShutdownSignal};
 use crate::config::HttpConfig;
 use crate::http::ClientAddr;
+use crate::metrics::{Metrics, Reason};
 use crate::tls::ALPN_H2;
 
 /// What every connection task needs, built once at start.
 pub(crate) struct ConnShared {
+    pub(crate) metrics: std::sync::Arc<Metrics>,
     pub(crate) acceptor: TlsAcceptor,
     pub(crate) handshake_timeout: Duration,
     pub(crate) router: Router,
@@ -30,12 +33,14 @@ pub(crate) struct ConnShared {
 
 impl ConnShared {
     pub(crate) fn new(
+        metrics: std::sync::Arc<Metrics>,
         acceptor: TlsAcceptor,
         handshake_timeout: Duration,
         router: Router,
         http: &HttpConfig,
     ) -> Self {
         ConnShared {
+            metrics,
             acceptor,
             handshake_timeout,
             router,
@@ -63,6 +68,7 @@ pub(crate) async fn serve(
     tcp: TcpStream,
     peer: SocketAddr,
     shared: std::sync::Arc<ConnShared>,
+    handshake_permit: HandshakePermit,
     mut shutdown: ShutdownSignal,
 ) {
     let handshake = tokio::time::timeout(shared.handshake_timeout, shared.acceptor.accept(tcp));
@@ -70,10 +76,12 @@ pub(crate) async fn serve(
         r = handshake => match r {
             Ok(Ok(tls)) => tls,
             Ok(Err(e)) => {
+                shared.metrics.reject(Reason::HandshakeFailed);
                 tracing::debug!(%peer, error = %e, "TLS handshake failed");
                 return;
             }
             Err(_) => {
+                shared.metrics.reject(Reason::HandshakeTimeout);
                 tracing::debug!(%peer, "TLS handshake deadline passed");
                 return;
             }
@@ -81,6 +89,7 @@ pub(crate) async fn serve(
         _ = shutdown.reached(Phase::Draining) => return,
     };
 
+    drop(handshake_permit);
     let h2 = tls.get_ref().1.alpn_protocol() == Some(ALPN_H2);
     // ALPN decides the protocol; a client that negotiated none gets HTTP/1.1 only (HTTP/2 over
     // TLS requires ALPN, RFC 9113 section 3.2).

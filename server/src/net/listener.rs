@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
+use super::admission::Admission;
 use super::connection::{self, ConnShared};
 use super::shutdown::{ConnTracker, Phase, ShutdownSignal};
 
@@ -15,6 +16,7 @@ const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(50);
 pub(crate) async fn accept_loop(
     listener: TcpListener,
     shared: Arc<ConnShared>,
+    admission: Arc<Admission>,
     mut shutdown: ShutdownSignal,
     tracker: ConnTracker,
 ) {
@@ -24,12 +26,23 @@ pub(crate) async fn accept_loop(
             _ = shutdown.reached(Phase::Draining) => break,
             accepted = listener.accept() => match accepted {
                 Ok((tcp, peer)) => {
+                    let (permit, handshake) = match admission.admit(peer.ip()) {
+                        Ok(p) => p,
+                        Err(reason) => {
+                            admission.refused(peer.ip(), reason);
+                            // Reset rather than close: no TIME_WAIT left behind for a refusal.
+                            let _ = socket2::SockRef::from(&tcp).set_linger(Some(Duration::ZERO));
+                            drop(tcp);
+                            continue;
+                        }
+                    };
                     let _ = tcp.set_nodelay(true);
                     let guard = tracker.guard();
                     let shared = shared.clone();
                     let signal = shutdown.clone();
                     tokio::spawn(async move {
-                        connection::serve(tcp, peer, shared, signal).await;
+                        connection::serve(tcp, peer, shared, handshake, signal).await;
+                        drop(permit);
                         drop(guard);
                     });
                 }

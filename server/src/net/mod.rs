@@ -2,6 +2,8 @@
 //! HTTP/2 (chosen by ALPN) served by hyper with a timer installed, plus the shutdown signal
 //! that lets connections drain.
 
+pub mod admission;
+pub mod client_key;
 mod connection;
 mod listener;
 mod shutdown;

@@ -18,6 +18,17 @@ impl Api {
         }
     }
 
+    /// Opens from source address 127.0.`n / 256`.`n % 256` + 1, so that many concurrent
+    /// clients are many clients, as they would be in the field.
+    pub async fn open_as(n: usize, addr: std::net::SocketAddr, ca: &std::path::Path) -> Api {
+        let src = std::net::Ipv4Addr::new(127, 1, (n / 250) as u8, (n % 250) as u8 + 1);
+        Api {
+            conn: Conn::open_from(src.into(), addr, ca, &[b"h2"])
+                .await
+                .expect("connect"),
+        }
+    }
+
     pub async fn call(
         &mut self,
         method: &str,

@@ -91,6 +91,42 @@ pub fn client_config(
     cfg
 }
 
+/// A TCP connection from a chosen local source address (any 127.x works on Linux loopback).
+pub async fn tcp_from(src: std::net::IpAddr, addr: SocketAddr) -> std::io::Result<TcpStream> {
+    let sock = if src.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    sock.bind(SocketAddr::new(src, 0))?;
+    sock.connect(addr).await
+}
+
+/// A TLS connection from a chosen source address.
+pub async fn tls_from(
+    src: std::net::IpAddr,
+    addr: SocketAddr,
+    cfg: rustls::ClientConfig,
+) -> std::io::Result<tokio_rustls::client::TlsStream<TcpStream>> {
+    let tcp = tcp_from(src, addr).await?;
+    TlsConnector::from(Arc::new(cfg))
+        .connect(ServerName::try_from("localhost").expect("name"), tcp)
+        .await
+}
+
+/// Polls `cond` until it holds (bounded): for waiting on server-side state that a test can
+/// observe but not be notified of, such as a connection having been accepted.
+pub async fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !cond() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
 pub async fn tls_connect(
     addr: SocketAddr,
     cfg: rustls::ClientConfig,
@@ -128,8 +164,18 @@ impl Reply {
 
 impl Conn {
     pub async fn open(addr: SocketAddr, ca: &Path, alpn: &[&[u8]]) -> std::io::Result<Conn> {
+        Self::open_from("127.0.0.1".parse().expect("ip"), addr, ca, alpn).await
+    }
+
+    /// Opens from a chosen source address.
+    pub async fn open_from(
+        src: std::net::IpAddr,
+        addr: SocketAddr,
+        ca: &Path,
+        alpn: &[&[u8]],
+    ) -> std::io::Result<Conn> {
         let cfg = client_config(ca, alpn, rustls::DEFAULT_VERSIONS);
-        let tls = tls_connect(addr, cfg).await?;
+        let tls = tls_from(src, addr, cfg).await?;
         let (_, session) = tls.get_ref();
         let alpn = session.alpn_protocol().map(|p| p.to_vec());
         let peer_cert = session

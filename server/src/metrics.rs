@@ -1,0 +1,121 @@
+//! Counters of every rejection by reason, and gauges of open connections and handshakes in
+//! progress, rendered in the Prometheus text format.
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Why something was refused. Each has its own counter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Reason {
+    /// The global connection cap was reached.
+    ConnectionCap,
+    /// The client's connection cap was reached.
+    ClientConnectionCap,
+    /// Too many TLS handshakes in progress.
+    HandshakesBusy,
+    /// The client started handshakes too fast.
+    HandshakeRate,
+    /// The TLS handshake did not finish in time.
+    HandshakeTimeout,
+    /// The TLS handshake failed (plaintext, old protocol, no common suite...).
+    HandshakeFailed,
+}
+
+impl Reason {
+    /// Every reason, in the order of [`Reason::index`].
+    pub const ALL: [Reason; 6] = [
+        Reason::ConnectionCap,
+        Reason::ClientConnectionCap,
+        Reason::HandshakesBusy,
+        Reason::HandshakeRate,
+        Reason::HandshakeTimeout,
+        Reason::HandshakeFailed,
+    ];
+
+    /// The label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::ConnectionCap => "connection_cap",
+            Reason::ClientConnectionCap => "client_connection_cap",
+            Reason::HandshakesBusy => "handshakes_busy",
+            Reason::HandshakeRate => "handshake_rate",
+            Reason::HandshakeTimeout => "handshake_timeout",
+            Reason::HandshakeFailed => "handshake_failed",
+        }
+    }
+
+    fn index(self) -> usize {
+        Reason::ALL.iter().position(|r| *r == self).unwrap_or(0)
+    }
+}
+
+/// The server's counters.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    rejections: [AtomicU64; Reason::ALL.len()],
+    accepted: AtomicU64,
+}
+
+impl Metrics {
+    /// Counts one rejection.
+    pub fn reject(&self, reason: Reason) {
+        self.rejections[reason.index()].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts one admitted connection.
+    pub fn accept(&self) {
+        self.accepted.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Rejections so far for `reason`.
+    pub fn rejections(&self, reason: Reason) -> u64 {
+        self.rejections[reason.index()].load(Ordering::Relaxed)
+    }
+
+    /// Prometheus text exposition; `gauges` are (name, help, value) read by the caller.
+    pub fn render(&self, gauges: &[(&str, &str, u64)]) -> String {
+        let mut out = String::new();
+        out.push_str(
+            "# HELP rampart_rejections_total Requests and connections refused, by reason.\n",
+        );
+        out.push_str("# TYPE rampart_rejections_total counter\n");
+        for r in Reason::ALL {
+            let _ = writeln!(
+                out,
+                "rampart_rejections_total{{reason=\"{}\"}} {}",
+                r.as_str(),
+                self.rejections(r)
+            );
+        }
+        out.push_str("# HELP rampart_connections_accepted_total Connections admitted.\n");
+        out.push_str("# TYPE rampart_connections_accepted_total counter\n");
+        let _ = writeln!(
+            out,
+            "rampart_connections_accepted_total {}",
+            self.accepted.load(Ordering::Relaxed)
+        );
+        for (name, help, value) in gauges {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
+            );
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_every_reason() {
+        let m = Metrics::default();
+        m.reject(Reason::HandshakeRate);
+        m.reject(Reason::HandshakeRate);
+        let text = m.render(&[("rampart_open_connections", "Open connections.", 3)]);
+        assert!(text.contains("rampart_rejections_total{reason=\"handshake_rate\"} 2"));
+        assert!(text.contains("rampart_rejections_total{reason=\"connection_cap\"} 0"));
+        assert!(text.contains("rampart_open_connections 3"));
+    }
+}

@@ -1,0 +1,310 @@
+//! Connection admission, decided right after `accept` and before any TLS work, so that a
+//! refused connection costs a hash lookup and a close:
+//!
+//! - a global cap on open connections;
+//! - a per-client cap ([`ClientKey`]: IPv4 /32, IPv6 /64);
+//! - a per-client rate of new connections (each one is a TLS handshake to pay for);
+//! - a cap on handshakes in progress, held until the handshake ends.
+//!
+//! Every refusal is counted by reason and logged at most once per client, reason and
+//! `log_interval`. Rate-limiter state is pruned periodically and hard-capped at
+//! `max_tracked_clients` keys: past the cap it is reset (forgetting budgets, never growing).
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex, RwLock};
+
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use super::client_key::ClientKey;
+use crate::config::LimitsConfig;
+use crate::metrics::{Metrics, Reason};
+
+type Keyed<K> = DefaultKeyedRateLimiter<K>;
+
+/// The admission state shared by the accept loop and connection tasks.
+#[derive(Debug)]
+pub struct Admission {
+    limits: LimitsConfig,
+    global: Arc<Semaphore>,
+    per_client: Mutex<HashMap<ClientKey, u32>>,
+    handshakes: Arc<Semaphore>,
+    handshake_rate: RwLock<Arc<Keyed<ClientKey>>>,
+    log_gate: RwLock<Arc<Keyed<(ClientKey, Reason)>>>,
+    metrics: Arc<Metrics>,
+}
+
+/// Held by an admitted connection for its whole life.
+#[derive(Debug)]
+pub struct ConnPermit {
+    key: ClientKey,
+    admission: Arc<Admission>,
+    _global: OwnedSemaphorePermit,
+}
+
+/// Held while the connection's TLS handshake is in progress.
+#[derive(Debug)]
+pub struct HandshakePermit(#[allow(dead_code)] OwnedSemaphorePermit);
+
+fn nz(v: u32) -> NonZeroU32 {
+    NonZeroU32::new(v.max(1)).unwrap_or(NonZeroU32::MIN)
+}
+
+fn handshake_limiter(l: &LimitsConfig) -> Arc<Keyed<ClientKey>> {
+    let q = Quota::per_second(nz(l.handshake_rate_per_client))
+        .allow_burst(nz(l.handshake_burst_per_client));
+    Arc::new(RateLimiter::keyed(q))
+}
+
+fn log_limiter(l: &LimitsConfig) -> Arc<Keyed<(ClientKey, Reason)>> {
+    let q =
+        Quota::with_period(l.log_interval).unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN));
+    Arc::new(RateLimiter::keyed(q))
+}
+
+fn read<T: Clone>(lock: &RwLock<T>) -> T {
+    lock.read().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+impl Admission {
+    /// Builds the gate from the configured limits.
+    pub fn new(limits: &LimitsConfig, metrics: Arc<Metrics>) -> Arc<Self> {
+        Arc::new(Admission {
+            global: Arc::new(Semaphore::new(limits.max_connections)),
+            per_client: Mutex::new(HashMap::new()),
+            handshakes: Arc::new(Semaphore::new(limits.max_handshakes_in_progress)),
+            handshake_rate: RwLock::new(handshake_limiter(limits)),
+            log_gate: RwLock::new(log_limiter(limits)),
+            limits: limits.clone(),
+            metrics,
+        })
+    }
+
+    /// Decides on a new connection from `ip`.
+    pub fn admit(self: &Arc<Self>, ip: IpAddr) -> Result<(ConnPermit, HandshakePermit), Reason> {
+        let key = ClientKey::from(ip);
+        let global = self
+            .global
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| Reason::ConnectionCap)?;
+        {
+            let mut per = self.per_client.lock().unwrap_or_else(|e| e.into_inner());
+            let n = per.entry(key).or_insert(0);
+            if *n >= self.limits.max_connections_per_client {
+                return Err(Reason::ClientConnectionCap);
+            }
+            *n += 1;
+        }
+        // From here the permit's Drop undoes the per-client count.
+        let permit = ConnPermit {
+            key,
+            admission: self.clone(),
+            _global: global,
+        };
+        if read(&self.handshake_rate).check_key(&key).is_err() {
+            return Err(Reason::HandshakeRate);
+        }
+        let hs = self
+            .handshakes
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| Reason::HandshakesBusy)?;
+        self.metrics.accept();
+        Ok((permit, HandshakePermit(hs)))
+    }
+
+    /// Counts a refusal and logs it, at most once per client and reason per interval.
+    pub fn refused(&self, ip: IpAddr, reason: Reason) {
+        self.metrics.reject(reason);
+        let key = ClientKey::from(ip);
+        if read(&self.log_gate).check_key(&(key, reason)).is_ok() {
+            tracing::warn!(client = %key, reason = reason.as_str(), "connection refused");
+        }
+    }
+
+    /// Prunes limiter state and enforces the hard cap on tracked clients.
+    pub fn maintain(&self) {
+        let cap = self.limits.max_tracked_clients;
+        let rate = read(&self.handshake_rate);
+        rate.retain_recent();
+        if rate.len() > cap {
+            tracing::warn!(
+                keys = rate.len(),
+                cap,
+                "handshake-rate state over its cap; reset"
+            );
+            *self
+                .handshake_rate
+                .write()
+                .unwrap_or_else(|e| e.into_inner()) = handshake_limiter(&self.limits);
+        }
+        let gate = read(&self.log_gate);
+        gate.retain_recent();
+        if gate.len() > cap {
+            *self.log_gate.write().unwrap_or_else(|e| e.into_inner()) = log_limiter(&self.limits);
+        }
+    }
+
+    /// Keys currently tracked by the rate limiters (for tests and metrics).
+    pub fn tracked_clients(&self) -> usize {
+        read(&self.handshake_rate).len() + read(&self.log_gate).len()
+    }
+
+    /// Clients with at least one open connection.
+    pub fn clients_connected(&self) -> usize {
+        self.per_client
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .len()
+    }
+
+    /// Handshakes in progress.
+    pub fn handshakes_in_progress(&self) -> usize {
+        self.limits.max_handshakes_in_progress - self.handshakes.available_permits()
+    }
+
+    /// The counters.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+}
+
+impl Drop for ConnPermit {
+    fn drop(&mut self) {
+        let mut per = self
+            .admission
+            .per_client
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = per.get_mut(&self.key) {
+            *n -= 1;
+            if *n == 0 {
+                per.remove(&self.key);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn limits() -> LimitsConfig {
+        LimitsConfig {
+            max_connections: 4,
+            max_connections_per_client: 2,
+            max_handshakes_in_progress: 3,
+            handshake_rate_per_client: 1,
+            handshake_burst_per_client: 100,
+            max_tracked_clients: 50,
+            log_interval: Duration::from_secs(10),
+        }
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().expect("ip")
+    }
+
+    #[test]
+    fn per_client_and_global_caps() {
+        let a = Admission::new(&limits(), Arc::default());
+        let c1 = a.admit(ip("10.0.0.1")).expect("first");
+        let c2 = a.admit(ip("10.0.0.1")).expect("second");
+        assert_eq!(
+            a.admit(ip("10.0.0.1")).err(),
+            Some(Reason::ClientConnectionCap)
+        );
+        let c3 = a.admit(ip("10.0.0.2")).expect("other client");
+        drop(c3.1);
+        let c4 = a.admit(ip("10.0.0.3")).expect("fourth overall");
+        assert_eq!(a.admit(ip("10.0.0.4")).err(), Some(Reason::ConnectionCap));
+        drop(c1);
+        assert!(
+            a.admit(ip("10.0.0.1")).is_ok(),
+            "a closed connection frees its slots"
+        );
+        drop((c2, c4));
+    }
+
+    #[test]
+    fn handshakes_in_progress_are_capped_until_they_end() {
+        let a = Admission::new(
+            &LimitsConfig {
+                max_connections: 100,
+                max_connections_per_client: 100,
+                ..limits()
+            },
+            Arc::default(),
+        );
+        let held: Vec<_> = (0..3)
+            .map(|i| a.admit(ip(&format!("10.1.0.{i}"))).expect("ok"))
+            .collect();
+        assert_eq!(a.handshakes_in_progress(), 3);
+        assert_eq!(a.admit(ip("10.1.0.9")).err(), Some(Reason::HandshakesBusy));
+        let (conn, hs) = held.into_iter().next().expect("one");
+        drop(hs);
+        assert!(
+            a.admit(ip("10.1.0.9")).is_ok(),
+            "a finished handshake frees its slot"
+        );
+        drop(conn);
+    }
+
+    #[test]
+    fn handshake_rate_is_per_client() {
+        let a = Admission::new(
+            &LimitsConfig {
+                max_connections: 100,
+                max_connections_per_client: 100,
+                max_handshakes_in_progress: 100,
+                handshake_rate_per_client: 1,
+                handshake_burst_per_client: 2,
+                ..limits()
+            },
+            Arc::default(),
+        );
+        let keep = vec![
+            a.admit(ip("10.2.0.1")).expect("1"),
+            a.admit(ip("10.2.0.1")).expect("2"),
+        ];
+        assert_eq!(a.admit(ip("10.2.0.1")).err(), Some(Reason::HandshakeRate));
+        assert!(a.admit(ip("10.2.0.2")).is_ok());
+        assert_eq!(
+            a.clients_connected(),
+            1,
+            "refused and finished clients are not tracked"
+        );
+        drop(keep);
+    }
+
+    #[test]
+    fn limiter_state_stays_bounded_with_many_ipv6_prefixes() {
+        let a = Admission::new(
+            &LimitsConfig {
+                max_connections: 1_000_000,
+                max_connections_per_client: 100,
+                max_handshakes_in_progress: 1_000_000,
+                ..limits()
+            },
+            Arc::default(),
+        );
+        for i in 0..10_000u32 {
+            let addr = format!("2001:db8:{:x}:{:x}::1", i >> 16, i & 0xffff);
+            let _ = a.admit(ip(&addr));
+            if i % 100 == 0 {
+                a.maintain();
+            }
+        }
+        a.maintain();
+        assert!(
+            a.tracked_clients() <= 2 * 50,
+            "tracked {}",
+            a.tracked_clients()
+        );
+        assert_eq!(a.clients_connected(), 0);
+    }
+}
