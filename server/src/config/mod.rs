@@ -119,9 +119,30 @@ impl Default for DatabaseConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct HttpConfig {
-    /// Time allowed for a client to send a complete request head (HTTP/1.1).
+    /// Time allowed for a client to send a complete request head (HTTP/1.1). The clock also
+    /// runs while a keep-alive connection waits for its next request, so this is the idle
+    /// keep-alive timeout too.
     #[serde(with = "humantime_serde")]
     pub header_read_timeout: Duration,
+    /// Most header fields in one HTTP/1.1 request (431 beyond).
+    pub max_headers: usize,
+    /// Largest HTTP/1.1 request head in bytes (431 beyond; at least 8192).
+    pub max_header_bytes: usize,
+    /// Requests served on one connection before it is closed (HTTP/1.1) or sent GOAWAY
+    /// (HTTP/2).
+    pub max_requests_per_connection: u64,
+    /// HTTP/2 PING interval, to find dead peers.
+    #[serde(with = "humantime_serde")]
+    pub h2_keepalive_interval: Duration,
+    /// Close an HTTP/2 connection whose PING is not answered within this.
+    #[serde(with = "humantime_serde")]
+    pub h2_keepalive_timeout: Duration,
+    /// Streams reset by the client before the server accepted them, per connection, before
+    /// the connection is closed (rapid reset, CVE-2023-44487).
+    pub h2_max_pending_accept_reset_streams: usize,
+    /// Streams the server had to reset for protocol errors, per connection, before it is
+    /// closed (CVE-2024-27316 / "MadeYouReset" class).
+    pub h2_max_local_error_reset_streams: usize,
     /// Maximum concurrent streams per HTTP/2 connection.
     pub h2_max_concurrent_streams: u32,
     /// Maximum size of a decoded HTTP/2 header list, in bytes.
@@ -132,6 +153,13 @@ impl Default for HttpConfig {
     fn default() -> Self {
         HttpConfig {
             header_read_timeout: Duration::from_secs(10),
+            max_headers: 64,
+            max_header_bytes: 16 * 1024,
+            max_requests_per_connection: 1000,
+            h2_keepalive_interval: Duration::from_secs(20),
+            h2_keepalive_timeout: Duration::from_secs(10),
+            h2_max_pending_accept_reset_streams: 20,
+            h2_max_local_error_reset_streams: 100,
             h2_max_concurrent_streams: 100,
             h2_max_header_list_bytes: 16 * 1024,
         }

@@ -40,6 +40,49 @@ pub(super) fn validate(c: &Config, o: &Origins) -> Result<(), ConfigError> {
         o,
         "must be between 100ms and 120s",
     )?;
+    let h = &c.http;
+    check(
+        (1..=256).contains(&h.max_headers),
+        "http.max_headers",
+        o,
+        "must be between 1 and 256",
+    )?;
+    check(
+        (8192..=1024 * 1024).contains(&h.max_header_bytes),
+        "http.max_header_bytes",
+        o,
+        "must be between 8192 and 1048576",
+    )?;
+    check(
+        (1..=1_000_000).contains(&h.max_requests_per_connection),
+        "http.max_requests_per_connection",
+        o,
+        "must be between 1 and 1000000",
+    )?;
+    check(
+        within(h.h2_keepalive_interval, 1_000, 3_600_000),
+        "http.h2_keepalive_interval",
+        o,
+        "must be between 1s and 1h",
+    )?;
+    check(
+        within(h.h2_keepalive_timeout, 1_000, 600_000),
+        "http.h2_keepalive_timeout",
+        o,
+        "must be between 1s and 10m",
+    )?;
+    check(
+        (1..=10_000).contains(&h.h2_max_pending_accept_reset_streams),
+        "http.h2_max_pending_accept_reset_streams",
+        o,
+        "must be between 1 and 10000",
+    )?;
+    check(
+        (1..=10_000).contains(&h.h2_max_local_error_reset_streams),
+        "http.h2_max_local_error_reset_streams",
+        o,
+        "must be between 1 and 10000",
+    )?;
     check(
         (1..=100).contains(&c.http.h2_max_concurrent_streams),
         "http.h2_max_concurrent_streams",

@@ -25,6 +25,7 @@ use crate::tls::ALPN_H2;
 /// What every connection task needs, built once at start.
 pub(crate) struct ConnShared {
     pub(crate) metrics: std::sync::Arc<Metrics>,
+    max_requests: u64,
     pub(crate) acceptor: TlsAcceptor,
     pub(crate) handshake_timeout: Duration,
     pub(crate) router: Router,
@@ -40,6 +41,7 @@ impl ConnShared {
         http: &HttpConfig,
     ) -> Self {
         ConnShared {
+            max_requests: http.max_requests_per_connection,
             metrics,
             acceptor,
             handshake_timeout,
@@ -56,11 +58,17 @@ fn http_builder(http: &HttpConfig) -> auto::Builder<TokioExecutor> {
     b.http1()
         .timer(TokioTimer::new())
         .header_read_timeout(http.header_read_timeout)
+        .max_headers(http.max_headers)
+        .max_buf_size(http.max_header_bytes)
         .keep_alive(true);
     b.http2()
         .timer(TokioTimer::new())
         .max_concurrent_streams(http.h2_max_concurrent_streams)
-        .max_header_list_size(http.h2_max_header_list_bytes);
+        .max_header_list_size(http.h2_max_header_list_bytes)
+        .max_pending_accept_reset_streams(http.h2_max_pending_accept_reset_streams)
+        .max_local_error_reset_streams(http.h2_max_local_error_reset_streams)
+        .keep_alive_interval(http.h2_keepalive_interval)
+        .keep_alive_timeout(http.h2_keepalive_timeout);
     b
 }
 
@@ -100,7 +108,15 @@ pub(crate) async fn serve(
     };
 
     let router = shared.router.clone();
+    // Requests served so far; reaching the cap ends the connection once in-flight work is done.
+    let served = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let cap_reached = std::sync::Arc::new(tokio::sync::Notify::new());
+    let (max_requests, counter, notify) =
+        (shared.max_requests, served.clone(), cap_reached.clone());
     let svc = service_fn(move |mut req: hyper::Request<Incoming>| {
+        if counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1 >= max_requests {
+            notify.notify_one();
+        }
         req.extensions_mut().insert(ClientAddr(peer));
         let mut router = router.clone();
         async move {
@@ -121,9 +137,13 @@ pub(crate) async fn serve(
             }
             return;
         }
+        _ = cap_reached.notified() => {
+            tracing::debug!(%peer, "request cap reached; closing the connection");
+        }
         _ = shutdown.reached(Phase::Draining) => {}
     }
-    // Draining: finish in-flight requests, send GOAWAY / close idle keep-alive.
+    // Draining (or at the request cap): finish in-flight requests, send GOAWAY / close the
+    // keep-alive connection.
     conn.as_mut().graceful_shutdown();
     tokio::select! {
         _ = conn.as_mut() => {}

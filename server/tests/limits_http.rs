@@ -1,0 +1,198 @@
+//! HTTP-level limits over real TLS: header read timeout (silent, trickling and idle keep-alive
+//! clients), header count and size caps, requests per connection, and the h2 version floor.
+//! Each test fails if its limit is turned off.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Conn, TestServer, bounded, client_config, tls_connect};
+use hyper::StatusCode;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const H1: &[u8] = b"http/1.1";
+const H2: &[u8] = b"h2";
+/// How long a test waits for the server to cut a connection before calling the limit absent.
+const CUT: Duration = Duration::from_secs(10);
+
+async fn h1_stream(s: &TestServer) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
+    tls_connect(
+        s.addr,
+        client_config(&s.ca, &[H1], rustls::DEFAULT_VERSIONS),
+    )
+    .await
+    .expect("connect")
+}
+
+/// Reads until the server closes; returns what it sent.
+async fn until_closed(tls: &mut tokio_rustls::client::TlsStream<tokio::net::TcpStream>) -> Vec<u8> {
+    let mut all = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match tls.read(&mut buf).await {
+            Ok(0) | Err(_) => return all,
+            Ok(n) => all.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
+#[tokio::test]
+async fn silent_client_is_cut_at_the_header_timeout() {
+    bounded(async {
+        let s =
+            TestServer::start(|c| c.http.header_read_timeout = Duration::from_millis(300)).await;
+        let mut tls = h1_stream(&s).await;
+        tokio::time::timeout(CUT, until_closed(&mut tls))
+            .await
+            .expect("silent connection was not closed");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn trickled_headers_are_cut_at_the_header_timeout() {
+    bounded(async {
+        let s =
+            TestServer::start(|c| c.http.header_read_timeout = Duration::from_millis(500)).await;
+        let mut tls = h1_stream(&s).await;
+        tls.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n")
+            .await
+            .expect("head");
+        // Slowloris: one more header line every 50 ms, forever (bounded by CUT).
+        let trickle = async {
+            let mut buf = [0u8; 256];
+            let mut pace = tokio::time::interval(Duration::from_millis(50));
+            loop {
+                tokio::select! {
+                    r = tls.read(&mut buf) => match r {
+                        Ok(0) | Err(_) => return,
+                        Ok(_) => {}
+                    },
+                    _ = pace.tick() => {
+                        if tls.write_all(b"X-Keep: waiting\r\n").await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        };
+        tokio::time::timeout(CUT, trickle)
+            .await
+            .expect("a trickling request head was not cut");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn idle_keep_alive_connections_are_closed() {
+    bounded(async {
+        let s =
+            TestServer::start(|c| c.http.header_read_timeout = Duration::from_millis(300)).await;
+        let mut tls = h1_stream(&s).await;
+        tls.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            .await
+            .expect("req");
+        let got = tokio::time::timeout(CUT, until_closed(&mut tls))
+            .await
+            .expect("idle keep-alive connection was not closed");
+        assert!(
+            got.starts_with(b"HTTP/1.1 200"),
+            "the request itself was served"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn too_many_or_too_large_headers_get_431() {
+    bounded(async {
+        let s = TestServer::start(|c| {
+            c.http.max_headers = 16;
+            c.http.max_header_bytes = 8192;
+        })
+        .await;
+        let mut many = String::from("GET /healthz HTTP/1.1\r\nHost: localhost\r\n");
+        for i in 0..20 {
+            many.push_str(&format!("X-H{i}: v\r\n"));
+        }
+        many.push_str("\r\n");
+        let big = format!(
+            "GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Big: {}\r\n\r\n",
+            "a".repeat(10_000)
+        );
+        for req in [many, big] {
+            let mut tls = h1_stream(&s).await;
+            tls.write_all(req.as_bytes()).await.expect("write");
+            let got = tokio::time::timeout(CUT, until_closed(&mut tls))
+                .await
+                .expect("answer");
+            assert!(
+                got.starts_with(b"HTTP/1.1 431"),
+                "{:?}",
+                String::from_utf8_lossy(&got[..got.len().min(40)])
+            );
+        }
+        // Within the limits the same request is served.
+        let mut ok = Conn::open(s.addr, &s.ca, &[H1]).await.expect("connect");
+        let headers: Vec<(String, String)> = (0..10)
+            .map(|i| (format!("x-h{i}"), "v".to_string()))
+            .collect();
+        let refs: Vec<(&str, &str)> = headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let r = ok
+            .send("GET", "/healthz", &refs, None)
+            .await
+            .expect("served");
+        assert_eq!(r.status, StatusCode::OK);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn connections_end_after_max_requests() {
+    bounded(async {
+        let s = TestServer::start(|c| c.http.max_requests_per_connection = 3).await;
+        for alpn in [H1, H2] {
+            let mut c = Conn::open(s.addr, &s.ca, &[alpn]).await.expect("connect");
+            for i in 0..3 {
+                let r = c
+                    .get("/healthz")
+                    .await
+                    .unwrap_or_else(|e| panic!("request {i}: {e}"));
+                assert_eq!(r.status, StatusCode::OK);
+            }
+            let fourth = tokio::time::timeout(CUT, c.get("/healthz"))
+                .await
+                .expect("answered");
+            assert!(
+                fourth.is_err(),
+                "{alpn:?}: a fourth request was served on the connection"
+            );
+        }
+    })
+    .await;
+}
+
+/// h2 0.4.18 and later carry the fixes for rapid reset, CONTINUATION floods and the
+/// local-error-reset class; the lock file must never go below it.
+#[test]
+fn h2_is_at_least_0_4_18() {
+    let lock = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.lock"))
+        .expect("Cargo.lock");
+    let mut found = false;
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line == "name = \"h2\"" {
+            let version = lines.next().expect("version line");
+            let v = version
+                .trim_start_matches("version = \"")
+                .trim_end_matches('"');
+            let parts: Vec<u64> = v.split('.').map(|p| p.parse().expect("number")).collect();
+            assert!(parts >= vec![0, 4, 18], "h2 {v} is older than 0.4.18");
+            found = true;
+        }
+    }
+    assert!(found, "h2 not in Cargo.lock");
+}
