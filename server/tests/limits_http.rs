@@ -196,3 +196,100 @@ fn h2_is_at_least_0_4_18() {
     }
     assert!(found, "h2 not in Cargo.lock");
 }
+
+/// Sends a request head promising `len` body bytes, then feeds the body with `feed`.
+async fn slow_post(s: &TestServer, len: usize, chunk: &[u8], every: Duration) -> Vec<u8> {
+    let mut tls = h1_stream(s).await;
+    let head = format!(
+        "POST /v1/users HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {len}\r\n\r\n"
+    );
+    tls.write_all(head.as_bytes()).await.expect("head");
+    let mut got = Vec::new();
+    let feed = async {
+        let mut buf = [0u8; 1024];
+        let mut pace = tokio::time::interval(every);
+        let mut sent = 0;
+        loop {
+            tokio::select! {
+                r = tls.read(&mut buf) => match r {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => got.extend_from_slice(&buf[..n]),
+                },
+                _ = pace.tick(), if !chunk.is_empty() && sent + chunk.len() < len => {
+                    if tls.write_all(chunk).await.is_err() {
+                        return;
+                    }
+                    sent += chunk.len();
+                }
+            }
+        }
+    };
+    tokio::time::timeout(CUT, feed)
+        .await
+        .expect("slow body was not cut");
+    got
+}
+
+#[tokio::test]
+async fn slow_request_bodies_get_408() {
+    bounded(async {
+        let s = TestServer::start(|c| {
+            c.http.body_read_timeout = Duration::from_millis(300);
+            c.http.body_min_rate = 1024;
+        })
+        .await;
+        // A body that never comes.
+        let got = slow_post(&s, 1000, b"", Duration::from_millis(50)).await;
+        assert!(
+            got.starts_with(b"HTTP/1.1 408"),
+            "{:?}",
+            String::from_utf8_lossy(&got)
+        );
+        // A body that trickles in, never idle for long, but far below 1 KiB/s.
+        let got = slow_post(&s, 10_000, b"{\"username\":", Duration::from_millis(100)).await;
+        assert!(
+            got.starts_with(b"HTTP/1.1 408"),
+            "{:?}",
+            String::from_utf8_lossy(&got)
+        );
+        assert!(
+            String::from_utf8_lossy(&got)
+                .to_lowercase()
+                .contains("connection: close"),
+            "the connection is not reused after a slow body"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_client_that_never_reads_is_cut_at_the_write_timeout() {
+    bounded(async {
+        let s = TestServer::start(|c| {
+            c.http.write_timeout = Duration::from_millis(500);
+            // Keep the other clocks out of the way: only the write timeout may end this.
+            c.http.header_read_timeout = Duration::from_secs(60);
+            c.http.max_requests_per_connection = 1_000_000;
+        })
+        .await;
+        let sock = tokio::net::TcpSocket::new_v4().expect("socket");
+        sock.set_recv_buffer_size(4096).expect("rcvbuf");
+        let tcp = sock.connect(s.addr).await.expect("connect");
+        let cfg = client_config(&s.ca, &[H1], rustls::DEFAULT_VERSIONS);
+        let mut tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(cfg))
+            .connect("localhost".try_into().expect("name"), tcp)
+            .await
+            .expect("tls");
+        // Pipeline far more response bytes than the socket buffers hold, then never read.
+        let one = b"GET /openapi.json HTTP/1.1\r\nHost: localhost\r\n\r\n";
+        let many: Vec<u8> = one.iter().copied().cycle().take(one.len() * 2000).collect();
+        tls.write_all(&many).await.expect("pipeline");
+        tls.flush().await.expect("flush");
+        common::wait_until("the stalled connection to be closed", || {
+            s.running.open_connections() == 0
+        })
+        .await;
+        drop(tls);
+    })
+    .await;
+}

@@ -124,6 +124,15 @@ pub struct HttpConfig {
     /// keep-alive timeout too.
     #[serde(with = "humantime_serde")]
     pub header_read_timeout: Duration,
+    /// A request body that sends nothing for this long is cut (408); it is also the grace
+    /// period before `body_min_rate` applies.
+    #[serde(with = "humantime_serde")]
+    pub body_read_timeout: Duration,
+    /// Minimum average request-body rate in bytes per second after the grace period.
+    pub body_min_rate: u64,
+    /// A response write that makes no progress for this long closes the connection.
+    #[serde(with = "humantime_serde")]
+    pub write_timeout: Duration,
     /// Most header fields in one HTTP/1.1 request (431 beyond).
     pub max_headers: usize,
     /// Largest HTTP/1.1 request head in bytes (431 beyond; at least 8192).
@@ -153,6 +162,9 @@ impl Default for HttpConfig {
     fn default() -> Self {
         HttpConfig {
             header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(10),
+            body_min_rate: 1024,
+            write_timeout: Duration::from_secs(10),
             max_headers: 64,
             max_header_bytes: 16 * 1024,
             max_requests_per_connection: 1000,

@@ -42,6 +42,24 @@ pub(super) fn validate(c: &Config, o: &Origins) -> Result<(), ConfigError> {
     )?;
     let h = &c.http;
     check(
+        within(h.body_read_timeout, 100, 120_000),
+        "http.body_read_timeout",
+        o,
+        "must be between 100ms and 120s",
+    )?;
+    check(
+        (1..=1_000_000_000).contains(&h.body_min_rate),
+        "http.body_min_rate",
+        o,
+        "must be between 1 and 1000000000 bytes per second",
+    )?;
+    check(
+        within(h.write_timeout, 100, 120_000),
+        "http.write_timeout",
+        o,
+        "must be between 100ms and 120s",
+    )?;
+    check(
         (1..=256).contains(&h.max_headers),
         "http.max_headers",
         o,

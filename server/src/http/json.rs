@@ -175,6 +175,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::PayloadTooLarge
+            } else if crate::net::timed_body::is_too_slow(&rejection) {
+                ApiError::RequestTimeout
             } else {
                 ApiError::BadRequest {
                     field: None,

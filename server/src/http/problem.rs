@@ -26,6 +26,9 @@ pub enum ApiError {
     /// The request conflicts with existing state.
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The request body arrived too slowly (slow POST).
+    #[error("request timeout")]
+    RequestTimeout,
     /// The body is larger than the route accepts.
     #[error("payload too large")]
     PayloadTooLarge,
@@ -113,6 +116,12 @@ impl ApiError {
                 "Conflict",
                 "The request conflicts with the current state.",
             ),
+            ApiError::RequestTimeout => (
+                StatusCode::REQUEST_TIMEOUT,
+                "urn:rampart:problem:request-timeout",
+                "Request Timeout",
+                "The request body arrived too slowly.",
+            ),
             ApiError::PayloadTooLarge => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "urn:rampart:problem:payload-too-large",
@@ -197,6 +206,10 @@ impl IntoResponse for ApiError {
             | ApiError::TooManyRequests { retry_after_secs } => {
                 resp.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            }
+            ApiError::RequestTimeout => {
+                resp.headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
             }
             ApiError::Unauthorized => {
                 resp.headers_mut().insert(

@@ -17,6 +17,8 @@ use tower::Service;
 
 use super::admission::HandshakePermit;
 use super::shutdown::{Phase, ShutdownSignal};
+use super::timed_body::TimedBody;
+use super::timed_io::TimedIo;
 use crate::config::HttpConfig;
 use crate::http::ClientAddr;
 use crate::metrics::{Metrics, Reason};
@@ -26,6 +28,9 @@ use crate::tls::ALPN_H2;
 pub(crate) struct ConnShared {
     pub(crate) metrics: std::sync::Arc<Metrics>,
     max_requests: u64,
+    body_read_timeout: Duration,
+    body_min_rate: u64,
+    write_timeout: Duration,
     pub(crate) acceptor: TlsAcceptor,
     pub(crate) handshake_timeout: Duration,
     pub(crate) router: Router,
@@ -42,6 +47,9 @@ impl ConnShared {
     ) -> Self {
         ConnShared {
             max_requests: http.max_requests_per_connection,
+            body_read_timeout: http.body_read_timeout,
+            body_min_rate: http.body_min_rate,
+            write_timeout: http.write_timeout,
             metrics,
             acceptor,
             handshake_timeout,
@@ -109,14 +117,16 @@ pub(crate) async fn serve(
 
     let router = shared.router.clone();
     // Requests served so far; reaching the cap ends the connection once in-flight work is done.
-    let served = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counter = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
     let cap_reached = std::sync::Arc::new(tokio::sync::Notify::new());
-    let (max_requests, counter, notify) =
-        (shared.max_requests, served.clone(), cap_reached.clone());
-    let svc = service_fn(move |mut req: hyper::Request<Incoming>| {
+    let (max_requests, notify) = (shared.max_requests, cap_reached.clone());
+    let (body_timeout, body_rate) = (shared.body_read_timeout, shared.body_min_rate);
+    let svc = service_fn(move |req: hyper::Request<Incoming>| {
         if counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1 >= max_requests {
             notify.notify_one();
         }
+        let mut req =
+            req.map(|b| axum::body::Body::new(TimedBody::new(b, body_timeout, body_rate)));
         req.extensions_mut().insert(ClientAddr(peer));
         let mut router = router.clone();
         async move {
@@ -128,7 +138,8 @@ pub(crate) async fn serve(
         }
     });
 
-    let conn = builder.serve_connection(TokioIo::new(tls), svc);
+    let io = TimedIo::new(tls, shared.write_timeout);
+    let conn = builder.serve_connection(TokioIo::new(io), svc);
     tokio::pin!(conn);
     tokio::select! {
         r = conn.as_mut() => {

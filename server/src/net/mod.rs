@@ -7,6 +7,8 @@ pub mod client_key;
 mod connection;
 mod listener;
 mod shutdown;
+pub mod timed_body;
+pub mod timed_io;
 
 pub(crate) use connection::ConnShared;
 pub(crate) use listener::accept_loop;
