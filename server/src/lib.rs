@@ -17,6 +17,7 @@ pub mod ledger;
 pub mod logging;
 pub mod metrics;
 pub mod net;
+pub mod refusals;
 pub mod server;
 pub mod store;
 pub mod tls;

@@ -19,17 +19,32 @@ pub enum Reason {
     HandshakeTimeout,
     /// The TLS handshake failed (plaintext, old protocol, no common suite...).
     HandshakeFailed,
+    /// The client sent requests too fast.
+    RequestRate,
+    /// The authenticated user sent requests too fast.
+    UserRate,
+    /// The client attempted logins too fast.
+    LoginRate,
+    /// The client registered users too fast.
+    RegistrationRate,
+    /// Too many requests in flight: shed.
+    InFlight,
 }
 
 impl Reason {
     /// Every reason, in the order of [`Reason::index`].
-    pub const ALL: [Reason; 6] = [
+    pub const ALL: [Reason; 11] = [
         Reason::ConnectionCap,
         Reason::ClientConnectionCap,
         Reason::HandshakesBusy,
         Reason::HandshakeRate,
         Reason::HandshakeTimeout,
         Reason::HandshakeFailed,
+        Reason::RequestRate,
+        Reason::UserRate,
+        Reason::LoginRate,
+        Reason::RegistrationRate,
+        Reason::InFlight,
     ];
 
     /// The label value.
@@ -41,6 +56,11 @@ impl Reason {
             Reason::HandshakeRate => "handshake_rate",
             Reason::HandshakeTimeout => "handshake_timeout",
             Reason::HandshakeFailed => "handshake_failed",
+            Reason::RequestRate => "request_rate",
+            Reason::UserRate => "user_rate",
+            Reason::LoginRate => "login_rate",
+            Reason::RegistrationRate => "registration_rate",
+            Reason::InFlight => "in_flight",
         }
     }
 

@@ -15,10 +15,12 @@ use tokio_rustls::TlsAcceptor;
 use crate::auth::Hasher;
 use crate::config::Config;
 use crate::db::{Db, DbError};
+use crate::http::rate_limit::RequestLimits;
 use crate::http::{AppState, router};
 use crate::metrics::Metrics;
 use crate::net::admission::Admission;
 use crate::net::{ConnShared, ConnTracker, DrainOutcome, Phase, ShutdownSignal, accept_loop};
+use crate::refusals::Refusals;
 use crate::tls::{self, CertSource, CertStore, TlsError};
 
 /// Why the server could not start.
@@ -106,11 +108,18 @@ fn cert_source(config: &Config) -> Result<(CertSource, Option<PathBuf>), CertErr
 /// How often limiter state is pruned.
 const MAINTENANCE_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 
-async fn maintain(admission: Arc<Admission>, mut shutdown: ShutdownSignal) {
+async fn maintain(
+    admission: Arc<Admission>,
+    limits: Arc<RequestLimits>,
+    mut shutdown: ShutdownSignal,
+) {
     let mut tick = tokio::time::interval(MAINTENANCE_EVERY);
     loop {
         tokio::select! {
-            _ = tick.tick() => admission.maintain(),
+            _ = tick.tick() => {
+                admission.maintain();
+                limits.maintain();
+            }
             _ = shutdown.reached(Phase::Draining) => return,
         }
     }
@@ -154,7 +163,13 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     })?;
 
     let metrics = Arc::new(Metrics::default());
-    let admission = Admission::new(&config.limits, metrics.clone());
+    let refusals = Refusals::new(
+        metrics.clone(),
+        config.limits.log_interval,
+        config.limits.max_tracked_clients,
+    );
+    let admission = Admission::new(&config.limits, refusals.clone());
+    let limits = RequestLimits::new(&config.limits, refusals);
     let shared = Arc::new(ConnShared::new(
         metrics.clone(),
         TlsAcceptor::from(Arc::new(tls_config)),
@@ -164,13 +179,14 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             hasher: Arc::new(hasher),
             auth: Arc::new(config.auth.clone()),
             cursor_key,
+            limits: limits.clone(),
         }),
         &config.http,
     ));
     let (phase, phase_rx) = watch::channel(Phase::Running);
     let (tracker, closed, open) = ConnTracker::new();
     let signal = ShutdownSignal(phase_rx);
-    tokio::spawn(maintain(admission.clone(), signal.clone()));
+    tokio::spawn(maintain(admission.clone(), limits, signal.clone()));
     let accept_task = tokio::spawn(accept_loop(
         listener,
         shared,

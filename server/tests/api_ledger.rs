@@ -180,7 +180,9 @@ async fn other_users_accounts_are_not_found() {
 #[tokio::test]
 async fn concurrent_full_balance_withdrawals_and_transfers_succeed_once() {
     bounded(async {
-        let s = TestServer::start(|_| {}).await;
+        // One user firing 50 requests at once: above the per-user burst, which is not what
+        // this test is about.
+        let s = TestServer::start(|c| c.limits.request_burst_per_user = 1000).await;
         let mut api = Api::open(s.addr, &s.ca).await;
         let alice = api.user("alice").await;
         let a = open_account(&mut api, &alice, "A").await;

@@ -48,6 +48,11 @@ impl FromRequestParts<AppState> for Authenticated {
         if now >= session.expires_at || now.saturating_sub(session.last_seen_at) >= idle {
             return Err(ApiError::Unauthorized);
         }
+        let ip = parts
+            .extensions
+            .get::<crate::http::ClientAddr>()
+            .map(|c| c.0.ip());
+        state.limits.check_user(&session.user_id, ip)?;
         if now.saturating_sub(session.last_seen_at) >= TOUCH_EVERY_MICROS {
             sessions::touch(&state.db, &hash, now)
                 .await

@@ -243,6 +243,27 @@ pub struct LimitsConfig {
     /// A refusal is logged at most once per client and reason per interval.
     #[serde(with = "humantime_serde")]
     pub log_interval: Duration,
+    /// Requests per second per client, sustained (429 beyond).
+    pub requests_per_second_per_client: u32,
+    /// Requests per client in a burst.
+    pub request_burst_per_client: u32,
+    /// Requests per second per authenticated user, whatever address they come from.
+    pub requests_per_second_per_user: u32,
+    /// Requests per user in a burst.
+    pub request_burst_per_user: u32,
+    /// Login attempts (POST /v1/sessions) per minute per client.
+    pub logins_per_minute_per_client: u32,
+    /// Login attempts per client in a burst.
+    pub login_burst_per_client: u32,
+    /// Registrations (POST /v1/users) per hour per client.
+    pub registrations_per_hour_per_client: u32,
+    /// Registrations per client in a burst.
+    pub registration_burst_per_client: u32,
+    /// Requests being handled at once, all clients together; beyond this, 503 + Retry-After.
+    pub max_in_flight: usize,
+    /// Client networks exempt from request-rate limits (health checkers, an internal
+    /// scanner). Never exempt from connection caps, timeouts or the in-flight cap.
+    pub exempt: Vec<ipnet::IpNet>,
 }
 
 impl Default for LimitsConfig {
@@ -255,6 +276,16 @@ impl Default for LimitsConfig {
             handshake_burst_per_client: 20,
             max_tracked_clients: 100_000,
             log_interval: Duration::from_secs(10),
+            requests_per_second_per_client: 50,
+            request_burst_per_client: 100,
+            requests_per_second_per_user: 20,
+            request_burst_per_user: 40,
+            logins_per_minute_per_client: 10,
+            login_burst_per_client: 5,
+            registrations_per_hour_per_client: 20,
+            registration_burst_per_client: 5,
+            max_in_flight: 512,
+            exempt: Vec::new(),
         }
     }
 }

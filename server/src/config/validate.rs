@@ -231,6 +231,43 @@ pub(super) fn validate(c: &Config, o: &Origins) -> Result<(), ConfigError> {
         o,
         "must be between 1s and 1h",
     )?;
+    for (key, rate, burst) in [
+        (
+            "limits.request_burst_per_client",
+            l.requests_per_second_per_client,
+            l.request_burst_per_client,
+        ),
+        (
+            "limits.request_burst_per_user",
+            l.requests_per_second_per_user,
+            l.request_burst_per_user,
+        ),
+        ("limits.login_burst_per_client", 1, l.login_burst_per_client),
+        (
+            "limits.registration_burst_per_client",
+            1,
+            l.registration_burst_per_client,
+        ),
+    ] {
+        check(
+            rate >= 1 && (1..=1_000_000).contains(&burst),
+            key,
+            o,
+            "rates and bursts must be between 1 and 1000000",
+        )?;
+    }
+    check(
+        l.logins_per_minute_per_client >= 1 && l.registrations_per_hour_per_client >= 1,
+        "limits.logins_per_minute_per_client",
+        o,
+        "login and registration rates must be at least 1",
+    )?;
+    check(
+        (1..=1_000_000).contains(&l.max_in_flight),
+        "limits.max_in_flight",
+        o,
+        "must be between 1 and 1000000",
+    )?;
     if let Err(e) = tracing_subscriber::EnvFilter::try_new(&c.log.level) {
         check(false, "log.level", o, &format!("invalid filter: {e}"))?;
     }

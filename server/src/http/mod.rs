@@ -10,6 +10,7 @@ mod history;
 pub mod json;
 pub mod openapi;
 pub mod problem;
+pub mod rate_limit;
 mod sessions;
 mod transfers;
 mod users;
@@ -44,6 +45,8 @@ pub struct AppState {
     pub auth: Arc<AuthConfig>,
     /// Key that signs history cursors (shared by every instance through the database).
     pub cursor_key: SecretBytes,
+    /// Request-rate limits and the in-flight cap.
+    pub limits: Arc<rate_limit::RequestLimits>,
 }
 
 /// A saturated hashing pool sheds the request (503 + Retry-After); any other failure is a
@@ -97,11 +100,16 @@ pub fn documented_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 pub fn router(state: AppState) -> Router {
     let (routes, doc) = documented_routes();
     let doc = OpenApiJson(Arc::from(serde_json::to_vec(&doc).unwrap_or_default()));
+    let limits = state.limits.clone();
     let app = routes
         .layer(Extension(doc))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(axum::middleware::from_fn_with_state(
+            limits,
+            rate_limit::enforce,
+        ))
         .with_state(state);
     headers::apply(app)
 }

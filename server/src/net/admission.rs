@@ -6,8 +6,8 @@
 //! - a per-client rate of new connections (each one is a TLS handshake to pay for);
 //! - a cap on handshakes in progress, held until the handshake ends.
 //!
-//! Every refusal is counted by reason and logged at most once per client, reason and
-//! `log_interval`. Rate-limiter state is pruned periodically and hard-capped at
+//! Every refusal goes through [`Refusals`] (counted by reason, logged at most once per client,
+//! reason and `log_interval`). Rate-limiter state is pruned periodically and hard-capped at
 //! `max_tracked_clients` keys: past the cap it is reset (forgetting budgets, never growing).
 
 use std::collections::HashMap;
@@ -21,6 +21,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use super::client_key::ClientKey;
 use crate::config::LimitsConfig;
 use crate::metrics::{Metrics, Reason};
+use crate::refusals::Refusals;
 
 type Keyed<K> = DefaultKeyedRateLimiter<K>;
 
@@ -32,8 +33,7 @@ pub struct Admission {
     per_client: Mutex<HashMap<ClientKey, u32>>,
     handshakes: Arc<Semaphore>,
     handshake_rate: RwLock<Arc<Keyed<ClientKey>>>,
-    log_gate: RwLock<Arc<Keyed<(ClientKey, Reason)>>>,
-    metrics: Arc<Metrics>,
+    refusals: Arc<Refusals>,
 }
 
 /// Held by an admitted connection for its whole life.
@@ -58,27 +58,20 @@ fn handshake_limiter(l: &LimitsConfig) -> Arc<Keyed<ClientKey>> {
     Arc::new(RateLimiter::keyed(q))
 }
 
-fn log_limiter(l: &LimitsConfig) -> Arc<Keyed<(ClientKey, Reason)>> {
-    let q =
-        Quota::with_period(l.log_interval).unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN));
-    Arc::new(RateLimiter::keyed(q))
-}
-
 fn read<T: Clone>(lock: &RwLock<T>) -> T {
     lock.read().unwrap_or_else(|e| e.into_inner()).clone()
 }
 
 impl Admission {
     /// Builds the gate from the configured limits.
-    pub fn new(limits: &LimitsConfig, metrics: Arc<Metrics>) -> Arc<Self> {
+    pub fn new(limits: &LimitsConfig, refusals: Arc<Refusals>) -> Arc<Self> {
         Arc::new(Admission {
             global: Arc::new(Semaphore::new(limits.max_connections)),
             per_client: Mutex::new(HashMap::new()),
             handshakes: Arc::new(Semaphore::new(limits.max_handshakes_in_progress)),
             handshake_rate: RwLock::new(handshake_limiter(limits)),
-            log_gate: RwLock::new(log_limiter(limits)),
             limits: limits.clone(),
-            metrics,
+            refusals,
         })
     }
 
@@ -112,17 +105,13 @@ impl Admission {
             .clone()
             .try_acquire_owned()
             .map_err(|_| Reason::HandshakesBusy)?;
-        self.metrics.accept();
+        self.refusals.metrics().accept();
         Ok((permit, HandshakePermit(hs)))
     }
 
     /// Counts a refusal and logs it, at most once per client and reason per interval.
     pub fn refused(&self, ip: IpAddr, reason: Reason) {
-        self.metrics.reject(reason);
-        let key = ClientKey::from(ip);
-        if read(&self.log_gate).check_key(&(key, reason)).is_ok() {
-            tracing::warn!(client = %key, reason = reason.as_str(), "connection refused");
-        }
+        self.refusals.refused(ip, reason);
     }
 
     /// Prunes limiter state and enforces the hard cap on tracked clients.
@@ -141,16 +130,12 @@ impl Admission {
                 .write()
                 .unwrap_or_else(|e| e.into_inner()) = handshake_limiter(&self.limits);
         }
-        let gate = read(&self.log_gate);
-        gate.retain_recent();
-        if gate.len() > cap {
-            *self.log_gate.write().unwrap_or_else(|e| e.into_inner()) = log_limiter(&self.limits);
-        }
+        self.refusals.maintain();
     }
 
     /// Keys currently tracked by the rate limiters (for tests and metrics).
     pub fn tracked_clients(&self) -> usize {
-        read(&self.handshake_rate).len() + read(&self.log_gate).len()
+        read(&self.handshake_rate).len() + self.refusals.tracked()
     }
 
     /// Clients with at least one open connection.
@@ -168,7 +153,7 @@ impl Admission {
 
     /// The counters.
     pub fn metrics(&self) -> &Arc<Metrics> {
-        &self.metrics
+        self.refusals.metrics()
     }
 }
 
@@ -202,6 +187,7 @@ mod tests {
             handshake_burst_per_client: 100,
             max_tracked_clients: 50,
             log_interval: Duration::from_secs(10),
+            ..LimitsConfig::default()
         }
     }
 
@@ -209,9 +195,13 @@ mod tests {
         s.parse().expect("ip")
     }
 
+    fn refusals() -> Arc<Refusals> {
+        Refusals::new(Arc::default(), Duration::from_secs(10), 50)
+    }
+
     #[test]
     fn per_client_and_global_caps() {
-        let a = Admission::new(&limits(), Arc::default());
+        let a = Admission::new(&limits(), refusals());
         let c1 = a.admit(ip("10.0.0.1")).expect("first");
         let c2 = a.admit(ip("10.0.0.1")).expect("second");
         assert_eq!(
@@ -238,7 +228,7 @@ mod tests {
                 max_connections_per_client: 100,
                 ..limits()
             },
-            Arc::default(),
+            refusals(),
         );
         let held: Vec<_> = (0..3)
             .map(|i| a.admit(ip(&format!("10.1.0.{i}"))).expect("ok"))
@@ -265,7 +255,7 @@ mod tests {
                 handshake_burst_per_client: 2,
                 ..limits()
             },
-            Arc::default(),
+            refusals(),
         );
         let keep = vec![
             a.admit(ip("10.2.0.1")).expect("1"),
@@ -290,7 +280,7 @@ mod tests {
                 max_handshakes_in_progress: 1_000_000,
                 ..limits()
             },
-            Arc::default(),
+            refusals(),
         );
         for i in 0..10_000u32 {
             let addr = format!("2001:db8:{:x}:{:x}::1", i >> 16, i & 0xffff);

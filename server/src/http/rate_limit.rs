@@ -1,0 +1,208 @@
+//! Request-layer limits, applied after TLS and before the handlers:
+//!
+//! - a global cap on requests in flight, shedding with 503 + Retry-After before latency
+//!   collapses (everyone, exempt networks included: it is capacity, not a rate);
+//! - a per-client request rate (IPv4 /32, IPv6 /64), 429 + Retry-After;
+//! - stricter per-client budgets for `POST /v1/sessions` and `POST /v1/users`;
+//! - a per-user rate for authenticated requests, checked by the `Authenticated` extractor, so
+//!   a user spreading requests over many addresses is still limited.
+//!
+//! Networks in `limits.exempt` skip the rate limits (never the caps or timeouts). Limiter
+//! state is pruned with the connection-layer state and hard-capped the same way.
+
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use axum::extract::{Request, State};
+use axum::http::Method;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use tokio::sync::Semaphore;
+
+use super::ClientAddr;
+use super::problem::ApiError;
+use crate::config::LimitsConfig;
+use crate::metrics::Reason;
+use crate::net::client_key::ClientKey;
+use crate::refusals::Refusals;
+
+type Keyed<K> = DefaultKeyedRateLimiter<K>;
+
+fn nz(v: u32) -> NonZeroU32 {
+    NonZeroU32::new(v.max(1)).unwrap_or(NonZeroU32::MIN)
+}
+
+/// A keyed limiter that can be reset when it tracks too many keys.
+#[derive(Debug)]
+struct Limiter<K: std::hash::Hash + Eq + Clone> {
+    quota: Quota,
+    inner: RwLock<Arc<Keyed<K>>>,
+}
+
+impl<K: std::hash::Hash + Eq + Clone> Limiter<K> {
+    fn new(quota: Quota) -> Self {
+        Limiter {
+            quota,
+            inner: RwLock::new(Arc::new(RateLimiter::keyed(quota))),
+        }
+    }
+
+    /// `Ok` or the seconds to wait (at least 1).
+    fn check(&self, key: &K) -> Result<(), u32> {
+        let lim = self.inner.read().unwrap_or_else(|e| e.into_inner()).clone();
+        lim.check_key(key).map_err(|nu| {
+            let wait = nu.wait_time_from(DefaultClock::default().now());
+            u32::try_from(wait.as_secs() + 1).unwrap_or(u32::MAX)
+        })
+    }
+
+    fn maintain(&self, cap: usize) {
+        let lim = self.inner.read().unwrap_or_else(|e| e.into_inner()).clone();
+        lim.retain_recent();
+        if lim.len() > cap {
+            *self.inner.write().unwrap_or_else(|e| e.into_inner()) =
+                Arc::new(RateLimiter::keyed(self.quota));
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.inner.read().unwrap_or_else(|e| e.into_inner()).len()
+    }
+}
+
+/// The request-layer limits.
+#[derive(Debug)]
+pub struct RequestLimits {
+    per_client: Limiter<ClientKey>,
+    per_user: Limiter<String>,
+    login: Limiter<ClientKey>,
+    register: Limiter<ClientKey>,
+    in_flight: Arc<Semaphore>,
+    exempt: Vec<ipnet::IpNet>,
+    max_tracked: usize,
+    refusals: Arc<Refusals>,
+}
+
+impl RequestLimits {
+    /// Builds the limiters from the configuration.
+    pub fn new(l: &LimitsConfig, refusals: Arc<Refusals>) -> Arc<Self> {
+        let per_minute = |n: u32| {
+            Quota::with_period(Duration::from_secs(60) / n.max(1))
+                .unwrap_or_else(|| Quota::per_minute(nz(n)))
+        };
+        let per_hour = |n: u32| {
+            Quota::with_period(Duration::from_secs(3600) / n.max(1))
+                .unwrap_or_else(|| Quota::per_hour(nz(n)))
+        };
+        Arc::new(RequestLimits {
+            per_client: Limiter::new(
+                Quota::per_second(nz(l.requests_per_second_per_client))
+                    .allow_burst(nz(l.request_burst_per_client)),
+            ),
+            per_user: Limiter::new(
+                Quota::per_second(nz(l.requests_per_second_per_user))
+                    .allow_burst(nz(l.request_burst_per_user)),
+            ),
+            login: Limiter::new(
+                per_minute(l.logins_per_minute_per_client)
+                    .allow_burst(nz(l.login_burst_per_client)),
+            ),
+            register: Limiter::new(
+                per_hour(l.registrations_per_hour_per_client)
+                    .allow_burst(nz(l.registration_burst_per_client)),
+            ),
+            in_flight: Arc::new(Semaphore::new(l.max_in_flight)),
+            exempt: l.exempt.clone(),
+            max_tracked: l.max_tracked_clients,
+            refusals,
+        })
+    }
+
+    /// Whether `ip` is in an exempt network.
+    pub fn is_exempt(&self, ip: IpAddr) -> bool {
+        self.exempt.iter().any(|n| n.contains(&ip))
+    }
+
+    fn refuse(&self, ip: IpAddr, reason: Reason, retry_after_secs: u32) -> ApiError {
+        self.refusals.refused(ip, reason);
+        ApiError::TooManyRequests { retry_after_secs }
+    }
+
+    /// The per-user budget, for authenticated requests.
+    pub fn check_user(&self, user_id: &str, ip: Option<IpAddr>) -> Result<(), ApiError> {
+        if ip.is_some_and(|ip| self.is_exempt(ip)) {
+            return Ok(());
+        }
+        self.per_user.check(&user_id.to_string()).map_err(|wait| {
+            let ip = ip.unwrap_or(IpAddr::from([0, 0, 0, 0]));
+            self.refuse(ip, Reason::UserRate, wait)
+        })
+    }
+
+    fn check_client(&self, ip: IpAddr, method: &Method, path: &str) -> Result<(), ApiError> {
+        if self.is_exempt(ip) {
+            return Ok(());
+        }
+        let key = ClientKey::from(ip);
+        self.per_client
+            .check(&key)
+            .map_err(|w| self.refuse(ip, Reason::RequestRate, w))?;
+        if method == Method::POST {
+            match path {
+                "/v1/sessions" => self
+                    .login
+                    .check(&key)
+                    .map_err(|w| self.refuse(ip, Reason::LoginRate, w))?,
+                "/v1/users" => self
+                    .register
+                    .check(&key)
+                    .map_err(|w| self.refuse(ip, Reason::RegistrationRate, w))?,
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Prunes state and enforces the cap on tracked keys.
+    pub fn maintain(&self) {
+        let cap = self.max_tracked;
+        self.per_client.maintain(cap);
+        self.per_user.maintain(cap);
+        self.login.maintain(cap);
+        self.register.maintain(cap);
+    }
+
+    /// Keys tracked by all request limiters together.
+    pub fn tracked(&self) -> usize {
+        self.per_client.len() + self.per_user.len() + self.login.len() + self.register.len()
+    }
+}
+
+/// The middleware: in-flight cap, then the per-client budgets.
+pub async fn enforce(
+    State(limits): State<Arc<RequestLimits>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let ip = req.extensions().get::<ClientAddr>().map(|c| c.0.ip());
+    let Ok(_slot) = limits.in_flight.clone().try_acquire_owned() else {
+        if let Some(ip) = ip {
+            limits.refusals.refused(ip, Reason::InFlight);
+        }
+        return ApiError::Unavailable {
+            retry_after_secs: 1,
+            cause: "too many requests in flight".to_string(),
+        }
+        .into_response();
+    };
+    if let Some(ip) = ip
+        && let Err(e) = limits.check_client(ip, req.method(), req.uri().path())
+    {
+        return e.into_response();
+    }
+    next.run(req).await
+}

@@ -1,0 +1,181 @@
+//! Request-layer limits over real TLS: per-client rate, stricter login and registration
+//! budgets, per-user rate across addresses, exempt networks, and the in-flight cap. Each test
+//! fails if its limit is turned off.
+
+mod common;
+
+use std::net::IpAddr;
+
+use common::api::{Api, GOOD_PASSWORD};
+use common::{Conn, Reply, TestServer, bounded, client_config, tls_from};
+use hyper::StatusCode;
+use rampart::metrics::Reason;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().expect("ip")
+}
+
+async fn conn(s: &TestServer, src: &str) -> Conn {
+    Conn::open_from(ip(src), s.addr, &s.ca, &[b"h2"])
+        .await
+        .expect("connect")
+}
+
+fn assert_429(r: &Reply) {
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = r.headers["retry-after"]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("seconds");
+    assert!(retry >= 1);
+    assert_eq!(r.headers["content-type"], "application/problem+json");
+}
+
+#[tokio::test]
+async fn per_client_request_rate_gets_429_with_retry_after() {
+    bounded(async {
+        let s = TestServer::start(|c| {
+            c.limits.requests_per_second_per_client = 1;
+            c.limits.request_burst_per_client = 5;
+        })
+        .await;
+        let mut a = conn(&s, "127.0.20.1").await;
+        for _ in 0..5 {
+            assert_eq!(a.get("/healthz").await.expect("get").status, StatusCode::OK);
+        }
+        assert_429(&a.get("/healthz").await.expect("get"));
+        let mut b = conn(&s, "127.0.20.2").await;
+        assert_eq!(b.get("/healthz").await.expect("get").status, StatusCode::OK);
+        assert!(s.running.metrics().rejections(Reason::RequestRate) >= 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn login_and_registration_budgets_are_stricter() {
+    bounded(async {
+        let s = TestServer::start(|c| {
+            c.limits.logins_per_minute_per_client = 1;
+            c.limits.login_burst_per_client = 2;
+            c.limits.registrations_per_hour_per_client = 1;
+            c.limits.registration_burst_per_client = 1;
+        })
+        .await;
+        let mut api = Api {
+            conn: conn(&s, "127.0.23.1").await,
+        };
+        assert_eq!(
+            api.register("first_user", GOOD_PASSWORD).await.status,
+            StatusCode::CREATED
+        );
+        assert_429(&api.register("second_user", GOOD_PASSWORD).await);
+        for _ in 0..2 {
+            let r = api.login("first_user", "wrong wrong wrong wrong").await;
+            assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        }
+        assert_429(&api.login("first_user", GOOD_PASSWORD).await);
+        // Other requests from the same client are not affected by these budgets.
+        assert_eq!(
+            api.conn.get("/healthz").await.expect("get").status,
+            StatusCode::OK
+        );
+        let mut other = Api {
+            conn: conn(&s, "127.0.23.2").await,
+        };
+        other.token("first_user", GOOD_PASSWORD).await;
+        assert!(s.running.metrics().rejections(Reason::LoginRate) >= 1);
+        assert!(s.running.metrics().rejections(Reason::RegistrationRate) >= 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn per_user_rate_holds_across_addresses() {
+    bounded(async {
+        let s = TestServer::start(|c| {
+            c.limits.requests_per_second_per_user = 1;
+            c.limits.request_burst_per_user = 4;
+        })
+        .await;
+        let mut api = Api::open(s.addr, &s.ca).await;
+        let token = api.user("spread_out").await;
+        let auth = format!("Bearer {token}");
+        let mut ok = 0;
+        let mut limited = 0;
+        for i in 0..8 {
+            let mut c = conn(&s, &format!("127.0.24.{}", i + 1)).await;
+            let r = c
+                .send("GET", "/v1/me", &[("authorization", &auth)], None)
+                .await
+                .expect("get");
+            match r.status {
+                StatusCode::OK => ok += 1,
+                StatusCode::TOO_MANY_REQUESTS => limited += 1,
+                other => panic!("{other}"),
+            }
+        }
+        assert_eq!(ok, 4, "the user's burst, whatever the address");
+        assert_eq!(limited, 4);
+        assert!(s.running.metrics().rejections(Reason::UserRate) >= 4);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn exempt_networks_skip_request_rate_limits() {
+    bounded(async {
+        let s = TestServer::start(|c| {
+            c.limits.requests_per_second_per_client = 1;
+            c.limits.request_burst_per_client = 2;
+            c.limits.exempt = vec!["127.0.25.0/24".parse().expect("net")];
+        })
+        .await;
+        let mut scanner = conn(&s, "127.0.25.7").await;
+        for _ in 0..10 {
+            assert_eq!(
+                scanner.get("/healthz").await.expect("get").status,
+                StatusCode::OK
+            );
+        }
+        let mut other = conn(&s, "127.0.26.1").await;
+        other.get("/healthz").await.expect("get");
+        other.get("/healthz").await.expect("get");
+        assert_429(&other.get("/healthz").await.expect("get"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn in_flight_cap_sheds_with_503_even_for_exempt_clients() {
+    bounded(async {
+        let s = TestServer::start(|c| {
+            c.limits.max_in_flight = 1;
+            c.limits.exempt = vec!["127.0.0.0/8".parse().expect("net")];
+        })
+        .await;
+        // Hold the only slot: a request whose handler waits for a body that does not come.
+        let cfg = client_config(&s.ca, &[b"http/1.1"], rustls::DEFAULT_VERSIONS);
+        let mut held = tls_from(ip("127.0.27.1"), s.addr, cfg).await.expect("connect");
+        held.write_all(
+            b"POST /v1/users HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\nExpect: 100-continue\r\n\r\n",
+        )
+        .await
+        .expect("head");
+        let mut head = Vec::new();
+        while !head.ends_with(b"\r\n\r\n") {
+            let mut b = [0u8; 1];
+            assert_eq!(held.read(&mut b).await.expect("read"), 1);
+            head.push(b[0]);
+        }
+        assert!(head.starts_with(b"HTTP/1.1 100"));
+        let mut other = conn(&s, "127.0.27.2").await;
+        let r = other.get("/healthz").await.expect("get");
+        assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(r.headers.contains_key("retry-after"));
+        assert!(s.running.metrics().rejections(Reason::InFlight) >= 1);
+        drop(held);
+    })
+    .await;
+}
