@@ -38,13 +38,22 @@ pub struct Db {
 
 /// The schema, embedded in the binary. Each file is applied once, in order, in a transaction.
 fn migrator() -> Migrator {
-    Migrator::with_migrations(vec![Migration::new(
-        1,
-        "bank".into(),
-        MigrationType::Simple,
-        include_str!("../migrations/sqlite/0001_bank.sql").into_sql_str(),
-        false,
-    )])
+    Migrator::with_migrations(vec![
+        Migration::new(
+            1,
+            "bank".into(),
+            MigrationType::Simple,
+            include_str!("../migrations/sqlite/0001_bank.sql").into_sql_str(),
+            false,
+        ),
+        Migration::new(
+            2,
+            "login throttle".into(),
+            MigrationType::Simple,
+            include_str!("../migrations/sqlite/0002_login_throttle.sql").into_sql_str(),
+            false,
+        ),
+    ])
 }
 
 /// Masks the password of a `scheme://user:password@host/...` URL.

@@ -29,11 +29,13 @@ pub enum Reason {
     RegistrationRate,
     /// Too many requests in flight: shed.
     InFlight,
+    /// A login for an account in failed-login backoff or locked.
+    LoginBackoff,
 }
 
 impl Reason {
     /// Every reason, in the order of [`Reason::index`].
-    pub const ALL: [Reason; 11] = [
+    pub const ALL: [Reason; 12] = [
         Reason::ConnectionCap,
         Reason::ClientConnectionCap,
         Reason::HandshakesBusy,
@@ -45,6 +47,7 @@ impl Reason {
         Reason::LoginRate,
         Reason::RegistrationRate,
         Reason::InFlight,
+        Reason::LoginBackoff,
     ];
 
     /// The label value.
@@ -61,6 +64,7 @@ impl Reason {
             Reason::LoginRate => "login_rate",
             Reason::RegistrationRate => "registration_rate",
             Reason::InFlight => "in_flight",
+            Reason::LoginBackoff => "login_backoff",
         }
     }
 

@@ -13,6 +13,7 @@ use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
 use crate::auth::Hasher;
+use crate::auth::backoff::Backoff;
 use crate::config::Config;
 use crate::db::{Db, DbError};
 use crate::http::rate_limit::RequestLimits;
@@ -111,14 +112,23 @@ const MAINTENANCE_EVERY: std::time::Duration = std::time::Duration::from_secs(10
 async fn maintain(
     admission: Arc<Admission>,
     limits: Arc<RequestLimits>,
+    db: Db,
+    backoff: Backoff,
     mut shutdown: ShutdownSignal,
 ) {
     let mut tick = tokio::time::interval(MAINTENANCE_EVERY);
+    let retention = i64::try_from(backoff.retention().as_micros()).unwrap_or(i64::MAX);
     loop {
         tokio::select! {
             _ = tick.tick() => {
                 admission.maintain();
                 limits.maintain();
+                let now = crate::store::now_micros();
+                if let Err(e) =
+                    crate::store::login_throttle::prune(&db, now.saturating_sub(retention), now).await
+                {
+                    tracing::warn!(error = %e, "could not prune the login throttle");
+                }
             }
             _ = shutdown.reached(Phase::Draining) => return,
         }
@@ -180,13 +190,20 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             auth: Arc::new(config.auth.clone()),
             cursor_key,
             limits: limits.clone(),
+            backoff: Backoff::from_config(&config.limits),
         }),
         &config.http,
     ));
     let (phase, phase_rx) = watch::channel(Phase::Running);
     let (tracker, closed, open) = ConnTracker::new();
     let signal = ShutdownSignal(phase_rx);
-    tokio::spawn(maintain(admission.clone(), limits, signal.clone()));
+    tokio::spawn(maintain(
+        admission.clone(),
+        limits,
+        db.clone(),
+        Backoff::from_config(&config.limits),
+        signal.clone(),
+    ));
     let accept_task = tokio::spawn(accept_loop(
         listener,
         shared,

@@ -2,6 +2,7 @@
 //! a bounded pool that sheds instead of queueing without bound, bearer tokens stored only as
 //! hashes, and the extractor that turns a bearer token into an authenticated user.
 
+pub mod backoff;
 pub mod hasher;
 pub mod rules;
 pub mod session;

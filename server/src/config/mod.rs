@@ -261,6 +261,19 @@ pub struct LimitsConfig {
     pub registration_burst_per_client: u32,
     /// Requests being handled at once, all clients together; beyond this, 503 + Retry-After.
     pub max_in_flight: usize,
+    /// Failed logins per account before any delay.
+    pub login_free_failures: u32,
+    /// First delay after the free failures; each further failure doubles it.
+    #[serde(with = "humantime_serde")]
+    pub login_backoff_base: Duration,
+    /// Longest delay between failed logins of one account.
+    #[serde(with = "humantime_serde")]
+    pub login_backoff_max: Duration,
+    /// Consecutive failures that lock an account (at most 100).
+    pub login_lock_after: u32,
+    /// How long a locked account stays locked.
+    #[serde(with = "humantime_serde")]
+    pub login_lock_cooldown: Duration,
     /// Client networks exempt from request-rate limits (health checkers, an internal
     /// scanner). Never exempt from connection caps, timeouts or the in-flight cap.
     pub exempt: Vec<ipnet::IpNet>,
@@ -285,6 +298,11 @@ impl Default for LimitsConfig {
             registrations_per_hour_per_client: 20,
             registration_burst_per_client: 5,
             max_in_flight: 512,
+            login_free_failures: 5,
+            login_backoff_base: Duration::from_secs(1),
+            login_backoff_max: Duration::from_secs(15 * 60),
+            login_lock_after: 100,
+            login_lock_cooldown: Duration::from_secs(3600),
             exempt: Vec::new(),
         }
     }

@@ -263,6 +263,32 @@ pub(super) fn validate(c: &Config, o: &Origins) -> Result<(), ConfigError> {
         "login and registration rates must be at least 1",
     )?;
     check(
+        l.login_free_failures < l.login_lock_after,
+        "limits.login_free_failures",
+        o,
+        "must be below limits.login_lock_after",
+    )?;
+    check(
+        (1..=100).contains(&l.login_lock_after),
+        "limits.login_lock_after",
+        o,
+        "must be between 1 and 100",
+    )?;
+    check(
+        within(l.login_backoff_base, 100, 600_000)
+            && l.login_backoff_max >= l.login_backoff_base
+            && l.login_backoff_max <= Duration::from_secs(86_400),
+        "limits.login_backoff_max",
+        o,
+        "backoff base must be 100ms..10m and the max between base and 24h",
+    )?;
+    check(
+        within(l.login_lock_cooldown, 1_000, 7 * 86_400_000),
+        "limits.login_lock_cooldown",
+        o,
+        "must be between 1s and 7 days",
+    )?;
+    check(
         (1..=1_000_000).contains(&l.max_in_flight),
         "limits.max_in_flight",
         o,

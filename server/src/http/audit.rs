@@ -9,19 +9,22 @@ use crate::store::now_micros;
 
 /// The client address of the request, if the connection handler recorded one.
 #[derive(Debug, Clone)]
-pub struct Client(pub String);
+pub struct Client {
+    /// As stored in the audit trail (`unknown` when absent).
+    pub addr: String,
+    /// The address itself.
+    pub ip: Option<std::net::IpAddr>,
+}
 
 impl<S: Send + Sync> FromRequestParts<S> for Client {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Client(
-            parts
-                .extensions
-                .get::<ClientAddr>()
-                .map(|c| c.0.ip().to_string())
-                .unwrap_or_else(|| "unknown".to_string()),
-        ))
+        let ip = parts.extensions.get::<ClientAddr>().map(|c| c.0.ip());
+        Ok(Client {
+            addr: ip.map_or_else(|| "unknown".to_string(), |ip| ip.to_string()),
+            ip,
+        })
     }
 }
 
@@ -38,7 +41,7 @@ pub async fn audit(
         event: event.as_str().to_string(),
         user_id: user_id.map(str::to_string),
         username: username.map(str::to_string),
-        client_addr: client.0.clone(),
+        client_addr: client.addr.clone(),
     };
     if let Err(e) = audit::record(&state.db, &record).await {
         tracing::error!(error = %e, event = event.as_str(), "could not record audit event");

@@ -47,6 +47,8 @@ pub struct AppState {
     pub cursor_key: SecretBytes,
     /// Request-rate limits and the in-flight cap.
     pub limits: Arc<rate_limit::RequestLimits>,
+    /// Failed-login backoff policy.
+    pub backoff: crate::auth::backoff::Backoff,
 }
 
 /// A saturated hashing pool sheds the request (503 + Retry-After); any other failure is a

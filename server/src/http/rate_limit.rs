@@ -132,6 +132,15 @@ impl RequestLimits {
         ApiError::TooManyRequests { retry_after_secs }
     }
 
+    /// Counts and logs a login refused because the account is in backoff.
+    pub fn refuse_login_backoff(&self, ip: Option<IpAddr>, retry_after_secs: u32) -> ApiError {
+        match ip {
+            Some(ip) => self.refusals.refused(ip, Reason::LoginBackoff),
+            None => self.refusals.metrics().reject(Reason::LoginBackoff),
+        }
+        ApiError::TooManyRequests { retry_after_secs }
+    }
+
     /// The per-user budget, for authenticated requests.
     pub fn check_user(&self, user_id: &str, ip: Option<IpAddr>) -> Result<(), ApiError> {
         if ip.is_some_and(|ip| self.is_exempt(ip)) {

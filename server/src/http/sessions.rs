@@ -14,10 +14,11 @@ use super::openapi::Problem;
 use super::problem::ApiError;
 use super::users::Credentials;
 use super::{AppState, hash_error};
+use crate::auth::backoff::Backoff;
 use crate::auth::rules;
 use crate::auth::{Authenticated, token};
 use crate::store::audit::Event;
-use crate::store::{now_micros, rfc3339, sessions, users};
+use crate::store::{login_throttle, now_micros, rfc3339, sessions, users};
 
 /// `201` body of a login.
 #[derive(Serialize, utoipa::ToSchema)]
@@ -27,7 +28,7 @@ pub struct NewSession {
 }
 
 #[utoipa::path(post, path = "/v1/sessions", tag = "sessions", request_body = Credentials,
-    responses((status = 201, description = "Logged in", body = NewSession), (status = 400, description = "Malformed request; `field` names the field", body = Problem, content_type = "application/problem+json"), (status = 401, description = "Missing, malformed, unknown, expired or revoked token", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not application/json", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Shedding load; see Retry-After", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 201, description = "Logged in", body = NewSession), (status = 400, description = "Malformed request; `field` names the field", body = Problem, content_type = "application/problem+json"), (status = 401, description = "Unknown user or wrong password: the same answer for both", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not application/json", body = Problem, content_type = "application/problem+json"), (status = 429, description = "Rate limited, or the account is in failed-login backoff; see Retry-After", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Shedding load; see Retry-After", body = Problem, content_type = "application/problem+json")))]
 /// `POST /v1/sessions`.
 pub async fn login(
     State(state): State<AppState>,
@@ -35,6 +36,19 @@ pub async fn login(
     ApiJson(body): ApiJson<Credentials>,
 ) -> Result<(StatusCode, Json<NewSession>), ApiError> {
     let username = rules::normalize_username(&body.username).ok();
+    // An account in backoff is refused before any hashing, known or not.
+    if let Some(name) = &username
+        && let Some(throttle) = login_throttle::get(&state.db, name)
+            .await
+            .map_err(ApiError::internal)?
+    {
+        let until = Backoff::blocked_until(&throttle);
+        let now = now_micros();
+        if now < until {
+            let wait = u32::try_from((until - now) / 1_000_000 + 1).unwrap_or(u32::MAX);
+            return Err(state.limits.refuse_login_backoff(client.ip, wait));
+        }
+    }
     let user = match &username {
         Some(name) => users::by_username(&state.db, name)
             .await
@@ -53,8 +67,14 @@ pub async fn login(
     let Some(user) = user.filter(|_| verified.ok) else {
         let attempted: String = body.username.chars().take(64).collect();
         audit(&state, Event::LoginFailure, None, Some(&attempted), &client).await;
+        if let Some(name) = &username {
+            record_failure(&state, name, &client).await?;
+        }
         return Err(ApiError::Unauthorized);
     };
+    login_throttle::clear(&state.db, &user.username)
+        .await
+        .map_err(ApiError::internal)?;
     if verified.needs_rehash {
         // Best effort: the login succeeds even if the upgrade has to wait for the next one.
         match state.hasher.hash(password).await {
@@ -89,6 +109,24 @@ pub async fn login(
             expires_at: rfc3339(expires_at),
         }),
     ))
+}
+
+/// Counts a failed login against `name` and applies the backoff policy.
+async fn record_failure(state: &AppState, name: &str, client: &Client) -> Result<(), ApiError> {
+    let now = now_micros();
+    let failures = login_throttle::record_failure(&state.db, name, now)
+        .await
+        .map_err(ApiError::internal)?;
+    let (next, lock) = state.backoff.after_failure(failures, now);
+    if next > now || lock.is_some() {
+        login_throttle::set_delay(&state.db, name, next, lock)
+            .await
+            .map_err(ApiError::internal)?;
+    }
+    if state.backoff.locks_at(failures) {
+        audit(state, Event::Lockout, None, Some(name), client).await;
+    }
+    Ok(())
 }
 
 #[utoipa::path(delete, path = "/v1/sessions/current", tag = "sessions", security(("bearer" = [])),

@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod history;
 pub mod ledger;
+pub mod login_throttle;
 pub mod secrets;
 pub mod sessions;
 pub mod users;
