@@ -7,6 +7,7 @@
 //! [`db`] (the database pool and schema), [`store`] (domain queries, parameterised SQL only),
 //! [`server`] (start-up and life cycle).
 
+pub mod admin;
 pub mod auth;
 pub mod config;
 pub mod db;

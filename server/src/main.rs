@@ -151,6 +151,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         None => println!("try: curl {url}/healthz"),
     }
 
+    if let Some(admin) = running.admin_addr() {
+        tracing::info!(%admin, "admin listener (GET /metrics)");
+        println!("admin metrics on https://{admin}/metrics");
+    }
     let store = running.cert_store();
     let reloader = tokio::spawn(async move {
         while hup.recv().await.is_some() {

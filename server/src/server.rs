@@ -12,9 +12,10 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
+use crate::admin::MetricsSource;
 use crate::auth::Hasher;
 use crate::auth::backoff::Backoff;
-use crate::config::Config;
+use crate::config::{Config, LimitsConfig};
 use crate::db::{Db, DbError};
 use crate::http::rate_limit::RequestLimits;
 use crate::http::{AppState, router};
@@ -55,6 +56,8 @@ pub enum StartError {
 /// A started server.
 pub struct Running {
     admission: Arc<Admission>,
+    source: Arc<MetricsSource>,
+    admin_addr: Option<SocketAddr>,
     local_addr: SocketAddr,
     dev_ca: Option<PathBuf>,
     certs: Arc<CertStore>,
@@ -106,6 +109,13 @@ fn cert_source(config: &Config) -> Result<(CertSource, Option<PathBuf>), CertErr
     ))
 }
 
+async fn bind(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), StartError> {
+    let err = |source| StartError::Bind { addr, source };
+    let listener = TcpListener::bind(addr).await.map_err(err)?;
+    let local = listener.local_addr().map_err(err)?;
+    Ok((listener, local))
+}
+
 /// How often limiter state is pruned.
 const MAINTENANCE_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -153,24 +163,12 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         .secure_random
         .fill(&mut fresh_key)
         .map_err(|e| StartError::Auth(format!("random generator failed: {e:?}")))?;
-    let cursor_key = crate::store::secrets::get_or_create(&db, "cursor_mac", &fresh_key)
-        .await
-        .map_err(|e| {
-            StartError::Db(DbError::Connect {
-                url: crate::db::redact_url(&config.database.url),
-                reason: e.to_string(),
-            })
-        })?;
-    let listener = TcpListener::bind(config.listen)
-        .await
-        .map_err(|source| StartError::Bind {
-            addr: config.listen,
-            source,
-        })?;
-    let local_addr = listener.local_addr().map_err(|source| StartError::Bind {
-        addr: config.listen,
-        source,
-    })?;
+    let cursor_key = crate::store::secrets::get_or_create(&db, "cursor_mac", &fresh_key).await?;
+    let (listener, local_addr) = bind(config.listen).await?;
+    let admin_listener = match config.admin.listen {
+        Some(addr) => Some(bind(addr).await?),
+        None => None,
+    };
 
     let metrics = Arc::new(Metrics::default());
     let refusals = Refusals::new(
@@ -179,10 +177,11 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         config.limits.max_tracked_clients,
     );
     let admission = Admission::new(&config.limits, refusals.clone());
-    let limits = RequestLimits::new(&config.limits, refusals);
+    let limits = RequestLimits::new(&config.limits, refusals.clone());
+    let acceptor = TlsAcceptor::from(Arc::new(tls_config));
     let shared = Arc::new(ConnShared::new(
         metrics.clone(),
-        TlsAcceptor::from(Arc::new(tls_config)),
+        acceptor.clone(),
         config.tls.handshake_timeout,
         router(AppState {
             db: db.clone(),
@@ -204,6 +203,37 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         Backoff::from_config(&config.limits),
         signal.clone(),
     ));
+    let source = Arc::new(MetricsSource {
+        admission: admission.clone(),
+        open: open.clone(),
+    });
+    let admin_addr = match admin_listener {
+        Some((admin_listener, admin_addr)) => {
+            // Its own small caps, so the admin port cannot take the API's connection budget.
+            let admin_limits = LimitsConfig {
+                max_connections: 32,
+                max_connections_per_client: 8,
+                max_handshakes_in_progress: 8,
+                ..config.limits.clone()
+            };
+            let admin_shared = Arc::new(ConnShared::new(
+                metrics.clone(),
+                acceptor,
+                config.tls.handshake_timeout,
+                crate::admin::router(source.clone()),
+                &config.http,
+            ));
+            tokio::spawn(accept_loop(
+                admin_listener,
+                admin_shared,
+                Admission::new(&admin_limits, refusals.clone()),
+                signal.clone(),
+                tracker.clone(),
+            ));
+            Some(admin_addr)
+        }
+        None => None,
+    };
     let accept_task = tokio::spawn(accept_loop(
         listener,
         shared,
@@ -213,6 +243,8 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     ));
     Ok(Running {
         admission,
+        source,
+        admin_addr,
         local_addr,
         dev_ca,
         certs,
@@ -256,25 +288,14 @@ impl Running {
         self.admission.metrics()
     }
 
-    /// Prometheus text of the counters and gauges.
+    /// Prometheus text of the counters and gauges (what the admin `/metrics` serves).
     pub fn metrics_text(&self) -> String {
-        self.admission.metrics().render(&[
-            (
-                "rampart_open_connections",
-                "Connections open now.",
-                self.open_connections() as u64,
-            ),
-            (
-                "rampart_handshakes_in_progress",
-                "TLS handshakes in progress.",
-                self.admission.handshakes_in_progress() as u64,
-            ),
-            (
-                "rampart_clients_connected",
-                "Distinct clients (IPv4 address or IPv6 /64) with an open connection.",
-                self.admission.clients_connected() as u64,
-            ),
-        ])
+        self.source.render()
+    }
+
+    /// The admin listener's bound address, when enabled.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin_addr
     }
 
     /// Connections currently open.

@@ -36,6 +36,8 @@ pub struct Config {
     pub auth: AuthConfig,
     /// Abuse limits.
     pub limits: LimitsConfig,
+    /// The admin listener (`GET /metrics`).
+    pub admin: AdminConfig,
     /// Logging.
     pub log: LogConfig,
 }
@@ -50,6 +52,7 @@ impl Default for Config {
             http: HttpConfig::default(),
             auth: AuthConfig::default(),
             limits: LimitsConfig::default(),
+            admin: AdminConfig::default(),
             log: LogConfig::default(),
         }
     }
@@ -306,6 +309,18 @@ impl Default for LimitsConfig {
             exempt: Vec::new(),
         }
     }
+}
+
+/// The admin listener: TLS with the same certificate, `GET /metrics` in the Prometheus text
+/// format. Off unless `listen` is set; loopback only unless `allow_non_loopback`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminConfig {
+    /// Address of the admin listener, e.g. `127.0.0.1:9443`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
+    /// Allow a non-loopback admin address (put it behind a firewall: it has no authentication).
+    pub allow_non_loopback: bool,
 }
 
 /// Log output format.

@@ -294,6 +294,14 @@ pub(super) fn validate(c: &Config, o: &Origins) -> Result<(), ConfigError> {
         o,
         "must be between 1 and 1000000",
     )?;
+    if let Some(admin) = c.admin.listen {
+        check(
+            admin.ip().is_loopback() || c.admin.allow_non_loopback,
+            "admin.listen",
+            o,
+            "must be a loopback address unless admin.allow_non_loopback = true (it has no authentication)",
+        )?;
+    }
     if let Err(e) = tracing_subscriber::EnvFilter::try_new(&c.log.level) {
         check(false, "log.level", o, &format!("invalid filter: {e}"))?;
     }

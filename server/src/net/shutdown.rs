@@ -31,7 +31,7 @@ impl ShutdownSignal {
 }
 
 /// Counts open connections; its channel closes when the last guard is dropped.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct ConnTracker {
     open: Arc<AtomicUsize>,
     tx: mpsc::Sender<()>,
