@@ -181,6 +181,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let acceptor = TlsAcceptor::from(Arc::new(tls_config));
     let shared = Arc::new(ConnShared::new(
         metrics.clone(),
+        &config.limits.trusted_proxies,
         acceptor.clone(),
         config.tls.handshake_timeout,
         router(AppState {
@@ -218,6 +219,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             };
             let admin_shared = Arc::new(ConnShared::new(
                 metrics.clone(),
+                &[],
                 acceptor,
                 config.tls.handshake_timeout,
                 crate::admin::router(source.clone()),

@@ -277,6 +277,9 @@ pub struct LimitsConfig {
     /// How long a locked account stays locked.
     #[serde(with = "humantime_serde")]
     pub login_lock_cooldown: Duration,
+    /// Proxies whose `X-Forwarded-For` is believed (rightmost untrusted hop). From any other
+    /// peer the header is ignored. Empty by default.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Client networks exempt from request-rate limits (health checkers, an internal
     /// scanner). Never exempt from connection caps, timeouts or the in-flight cap.
     pub exempt: Vec<ipnet::IpNet>,
@@ -306,6 +309,7 @@ impl Default for LimitsConfig {
             login_backoff_max: Duration::from_secs(15 * 60),
             login_lock_after: 100,
             login_lock_cooldown: Duration::from_secs(3600),
+            trusted_proxies: Vec::new(),
             exempt: Vec::new(),
         }
     }

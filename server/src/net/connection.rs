@@ -27,6 +27,7 @@ use crate::tls::ALPN_H2;
 /// What every connection task needs, built once at start.
 pub(crate) struct ConnShared {
     pub(crate) metrics: std::sync::Arc<Metrics>,
+    trusted_proxies: std::sync::Arc<[ipnet::IpNet]>,
     max_requests: u64,
     body_read_timeout: Duration,
     body_min_rate: u64,
@@ -40,12 +41,14 @@ pub(crate) struct ConnShared {
 impl ConnShared {
     pub(crate) fn new(
         metrics: std::sync::Arc<Metrics>,
+        trusted_proxies: &[ipnet::IpNet],
         acceptor: TlsAcceptor,
         handshake_timeout: Duration,
         router: Router,
         http: &HttpConfig,
     ) -> Self {
         ConnShared {
+            trusted_proxies: trusted_proxies.into(),
             max_requests: http.max_requests_per_connection,
             body_read_timeout: http.body_read_timeout,
             body_min_rate: http.body_min_rate,
@@ -121,13 +124,16 @@ pub(crate) async fn serve(
     let cap_reached = std::sync::Arc::new(tokio::sync::Notify::new());
     let (max_requests, notify) = (shared.max_requests, cap_reached.clone());
     let (body_timeout, body_rate) = (shared.body_read_timeout, shared.body_min_rate);
+    let trusted = shared.trusted_proxies.clone();
     let svc = service_fn(move |req: hyper::Request<Incoming>| {
         if counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1 >= max_requests {
             notify.notify_one();
         }
         let mut req =
             req.map(|b| axum::body::Body::new(TimedBody::new(b, body_timeout, body_rate)));
-        req.extensions_mut().insert(ClientAddr(peer));
+        let client = crate::http::client_ip::resolve(peer.ip(), req.headers(), &trusted);
+        req.extensions_mut()
+            .insert(ClientAddr(std::net::SocketAddr::new(client, peer.port())));
         let mut router = router.clone();
         async move {
             let resp = router.call(req).await;
