@@ -12,6 +12,11 @@ use sqlx::{Sqlite, Transaction};
 use super::{StoreError, new_id, now_micros};
 use crate::db::Db;
 
+/// Takes `$1` cents from account `$2` of user `$3`, only if the balance covers it: the one
+/// statement every debit goes through, so no path can overdraw.
+const DEBIT: &str = "UPDATE accounts SET balance_cents = balance_cents - $1 \
+     WHERE id = $2 AND user_id = $3 AND balance_cents >= $1";
+
 /// Largest balance an account may hold, in cents (keeps every sum far from `i64` overflow).
 pub const MAX_BALANCE_CENTS: i64 = 1_000_000_000_000_000;
 
@@ -291,15 +296,12 @@ pub async fn withdraw(
     memo: &str,
 ) -> Result<Entry, LedgerError> {
     let mut tx = begin(db).await?;
-    let updated = sqlx::query(
-        "UPDATE accounts SET balance_cents = balance_cents - $1 \
-         WHERE id = $2 AND user_id = $3 AND balance_cents >= $1",
-    )
-    .bind(cents)
-    .bind(account_id)
-    .bind(user_id)
-    .execute(&mut *tx)
-    .await?;
+    let updated = sqlx::query(DEBIT)
+        .bind(cents)
+        .bind(account_id)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
     let e = entry(account_id, Kind::Withdrawal, cents, memo, now_micros());
     finish_movement(
         tx,
@@ -357,15 +359,12 @@ pub async fn transfer(db: &Db, r: &TransferRequest<'_>) -> Result<(Transfer, boo
         };
         return Ok((t, true));
     }
-    let debited = sqlx::query(
-        "UPDATE accounts SET balance_cents = balance_cents - $1 \
-         WHERE id = $2 AND user_id = $3 AND balance_cents >= $1",
-    )
-    .bind(r.cents)
-    .bind(r.from)
-    .bind(r.user_id)
-    .execute(&mut *tx)
-    .await?;
+    let debited = sqlx::query(DEBIT)
+        .bind(r.cents)
+        .bind(r.from)
+        .bind(r.user_id)
+        .execute(&mut *tx)
+        .await?;
     if debited.rows_affected() == 0 {
         return Err(if owned(&mut tx, r.user_id, r.from).await? {
             LedgerError::InsufficientFunds
