@@ -91,7 +91,9 @@ impl Origins {
     }
 
     /// Where `key` (or, for a table, any key below it) was set.
+    /// An array element (`limits.exempt[0]`) comes from wherever its array was set.
     pub(super) fn of(&self, key: &str) -> String {
+        let key = key.split('[').next().unwrap_or(key);
         if let Some(l) = self.0.get(key) {
             return l.to_string();
         }
@@ -248,7 +250,9 @@ pub fn parse_toml_str(text: &str) -> Result<Config, ConfigError> {
 
 fn finish(merged: Table, origins: &Origins) -> Result<Config, ConfigError> {
     let config: Config = serde_path_to_error::deserialize(Value::Table(merged)).map_err(|e| {
+        // The deserializer may add its own "in `key`" line; the key is named already.
         let reason = e.inner().to_string();
+        let reason = reason.lines().next().unwrap_or("").trim().to_string();
         let mut key = e.path().to_string();
         if key == "." {
             key.clear();
@@ -331,6 +335,15 @@ mod tests {
         let (key, _, _) =
             key_err(parse_toml_str("[database]\nmax_connections = \"many\"\n").expect_err("type"));
         assert_eq!(key, "database.max_connections");
+    }
+
+    #[test]
+    fn array_elements_name_their_origin_on_one_line() {
+        let (key, origin, reason) =
+            key_err(parse_toml_str("[limits]\nexempt = [\"10.0.0.0/33\"]\n").expect_err("cidr"));
+        assert_eq!(key, "limits.exempt[0]");
+        assert!(origin.contains("<input>"), "{origin}");
+        assert!(!reason.contains('\n') && !reason.is_empty(), "{reason:?}");
     }
 
     #[test]
