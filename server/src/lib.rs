@@ -15,6 +15,7 @@ pub mod db;
 pub mod fuzzing;
 pub mod http;
 pub mod ledger;
+pub mod limiter;
 pub mod logging;
 pub mod metrics;
 pub mod net;

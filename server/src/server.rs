@@ -178,6 +178,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     );
     let admission = Admission::new(&config.limits, refusals.clone());
     let limits = RequestLimits::new(&config.limits, refusals.clone());
+    let backoff = Backoff::from_config(&config.limits);
     let acceptor = TlsAcceptor::from(Arc::new(tls_config));
     let shared = Arc::new(ConnShared::new(
         metrics.clone(),
@@ -190,7 +191,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             auth: Arc::new(config.auth.clone()),
             cursor_key,
             limits: limits.clone(),
-            backoff: Backoff::from_config(&config.limits),
+            backoff,
         }),
         &config.http,
     ));
@@ -201,7 +202,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         admission.clone(),
         limits,
         db.clone(),
-        Backoff::from_config(&config.limits),
+        backoff,
         signal.clone(),
     ));
     let source = Arc::new(MetricsSource {

@@ -8,71 +8,26 @@
 //!   a user spreading requests over many addresses is still limited.
 //!
 //! Networks in `limits.exempt` skip the rate limits (never the caps or timeouts). Limiter
-//! state is pruned with the connection-layer state and hard-capped the same way.
+//! state is a bounded [`Limiter`], pruned with the connection-layer state.
 
 use std::net::IpAddr;
-use std::num::NonZeroU32;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Request, State};
 use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use governor::Quota;
 use tokio::sync::Semaphore;
 
 use super::ClientAddr;
 use super::problem::ApiError;
 use crate::config::LimitsConfig;
+use crate::limiter::{Limiter, nz};
 use crate::metrics::Reason;
 use crate::net::client_key::ClientKey;
 use crate::refusals::Refusals;
-
-type Keyed<K> = DefaultKeyedRateLimiter<K>;
-
-fn nz(v: u32) -> NonZeroU32 {
-    NonZeroU32::new(v.max(1)).unwrap_or(NonZeroU32::MIN)
-}
-
-/// A keyed limiter that can be reset when it tracks too many keys.
-#[derive(Debug)]
-struct Limiter<K: std::hash::Hash + Eq + Clone> {
-    quota: Quota,
-    inner: RwLock<Arc<Keyed<K>>>,
-}
-
-impl<K: std::hash::Hash + Eq + Clone> Limiter<K> {
-    fn new(quota: Quota) -> Self {
-        Limiter {
-            quota,
-            inner: RwLock::new(Arc::new(RateLimiter::keyed(quota))),
-        }
-    }
-
-    /// `Ok` or the seconds to wait (at least 1).
-    fn check(&self, key: &K) -> Result<(), u32> {
-        let lim = self.inner.read().unwrap_or_else(|e| e.into_inner()).clone();
-        lim.check_key(key).map_err(|nu| {
-            let wait = nu.wait_time_from(DefaultClock::default().now());
-            u32::try_from(wait.as_secs() + 1).unwrap_or(u32::MAX)
-        })
-    }
-
-    fn maintain(&self, cap: usize) {
-        let lim = self.inner.read().unwrap_or_else(|e| e.into_inner()).clone();
-        lim.retain_recent();
-        if lim.len() > cap {
-            *self.inner.write().unwrap_or_else(|e| e.into_inner()) =
-                Arc::new(RateLimiter::keyed(self.quota));
-        }
-    }
-
-    fn len(&self) -> usize {
-        self.inner.read().unwrap_or_else(|e| e.into_inner()).len()
-    }
-}
 
 /// The request-layer limits.
 #[derive(Debug)]

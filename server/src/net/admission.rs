@@ -12,18 +12,16 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::num::NonZeroU32;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use governor::Quota;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::client_key::ClientKey;
 use crate::config::LimitsConfig;
+use crate::limiter::{Limiter, nz};
 use crate::metrics::{Metrics, Reason};
 use crate::refusals::Refusals;
-
-type Keyed<K> = DefaultKeyedRateLimiter<K>;
 
 /// The admission state shared by the accept loop and connection tasks.
 #[derive(Debug)]
@@ -32,7 +30,7 @@ pub struct Admission {
     global: Arc<Semaphore>,
     per_client: Mutex<HashMap<ClientKey, u32>>,
     handshakes: Arc<Semaphore>,
-    handshake_rate: RwLock<Arc<Keyed<ClientKey>>>,
+    handshake_rate: Limiter<ClientKey>,
     refusals: Arc<Refusals>,
 }
 
@@ -48,18 +46,8 @@ pub struct ConnPermit {
 #[derive(Debug)]
 pub struct HandshakePermit(#[allow(dead_code)] OwnedSemaphorePermit);
 
-fn nz(v: u32) -> NonZeroU32 {
-    NonZeroU32::new(v.max(1)).unwrap_or(NonZeroU32::MIN)
-}
-
-fn handshake_limiter(l: &LimitsConfig) -> Arc<Keyed<ClientKey>> {
-    let q = Quota::per_second(nz(l.handshake_rate_per_client))
-        .allow_burst(nz(l.handshake_burst_per_client));
-    Arc::new(RateLimiter::keyed(q))
-}
-
-fn read<T: Clone>(lock: &RwLock<T>) -> T {
-    lock.read().unwrap_or_else(|e| e.into_inner()).clone()
+fn handshake_quota(l: &LimitsConfig) -> Quota {
+    Quota::per_second(nz(l.handshake_rate_per_client)).allow_burst(nz(l.handshake_burst_per_client))
 }
 
 impl Admission {
@@ -69,7 +57,7 @@ impl Admission {
             global: Arc::new(Semaphore::new(limits.max_connections)),
             per_client: Mutex::new(HashMap::new()),
             handshakes: Arc::new(Semaphore::new(limits.max_handshakes_in_progress)),
-            handshake_rate: RwLock::new(handshake_limiter(limits)),
+            handshake_rate: Limiter::new(handshake_quota(limits)),
             limits: limits.clone(),
             refusals,
         })
@@ -97,7 +85,7 @@ impl Admission {
             admission: self.clone(),
             _global: global,
         };
-        if read(&self.handshake_rate).check_key(&key).is_err() {
+        if self.handshake_rate.check(&key).is_err() {
             return Err(Reason::HandshakeRate);
         }
         let hs = self
@@ -116,26 +104,14 @@ impl Admission {
 
     /// Prunes limiter state and enforces the hard cap on tracked clients.
     pub fn maintain(&self) {
-        let cap = self.limits.max_tracked_clients;
-        let rate = read(&self.handshake_rate);
-        rate.retain_recent();
-        if rate.len() > cap {
-            tracing::warn!(
-                keys = rate.len(),
-                cap,
-                "handshake-rate state over its cap; reset"
-            );
-            *self
-                .handshake_rate
-                .write()
-                .unwrap_or_else(|e| e.into_inner()) = handshake_limiter(&self.limits);
-        }
+        self.handshake_rate
+            .maintain(self.limits.max_tracked_clients);
         self.refusals.maintain();
     }
 
     /// Keys currently tracked by the rate limiters (for tests and metrics).
     pub fn tracked_clients(&self) -> usize {
-        read(&self.handshake_rate).len() + self.refusals.tracked()
+        self.handshake_rate.len() + self.refusals.tracked()
     }
 
     /// Clients with at least one open connection.
