@@ -6,6 +6,7 @@ use crate::auth::rules;
 use crate::http::json;
 use crate::ledger::Amount;
 use crate::ledger::cursor::Cursor;
+use crate::net::proxy_header::{self, Relayed};
 
 /// Amounts: parsing never panics; whatever parses is within (0, MAX] and prints in a form that
 /// parses back to the same amount.
@@ -92,6 +93,31 @@ pub fn check_json_body(data: &[u8]) {
     }
 }
 
+/// PROXY v2 headers: decoding never panics; an accepted header is exactly its declared
+/// length (so reading it never consumes TLS bytes) and no shorter prefix of it is accepted;
+/// a relayed client re-encoded by an independent writer decodes to the same address.
+pub fn check_proxy_header(data: &[u8]) {
+    let Ok(relayed) = proxy_header::decode(data) else {
+        return;
+    };
+    let fixed: &[u8; proxy_header::FIXED_LEN] = data[..proxy_header::FIXED_LEN]
+        .try_into()
+        .expect("an accepted header has its fixed part");
+    let len = proxy_header::declared_len(fixed).expect("accepted header has a valid length");
+    assert_eq!(data.len(), proxy_header::FIXED_LEN + len);
+    assert!(len <= proxy_header::MAX_PAYLOAD);
+    assert!(proxy_header::decode(&data[..data.len() - 1]).is_err());
+    if let Relayed::Client(addr) = relayed {
+        use ppp::v2::{Builder, Command, Protocol, Version};
+        let dst = std::net::SocketAddr::new(addr.ip(), 443);
+        let again =
+            Builder::with_addresses(Version::Two | Command::Proxy, Protocol::Stream, (addr, dst))
+                .build()
+                .expect("re-encode");
+        assert_eq!(proxy_header::decode(&again), Ok(Relayed::Client(addr)));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,6 +144,15 @@ mod tests {
             "",
         ] {
             check_json_body(s.as_bytes());
+        }
+        for seed in ["ipv4", "ipv6", "local", "tlv"] {
+            let path = format!(
+                "{}/../fuzz/corpus/proxy_header/seed-{seed}",
+                env!("CARGO_MANIFEST_DIR")
+            );
+            let bytes = std::fs::read(&path).expect("seed");
+            assert!(proxy_header::decode(&bytes).is_ok(), "{path}");
+            check_proxy_header(&bytes);
         }
     }
 }

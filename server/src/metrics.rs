@@ -19,6 +19,8 @@ pub enum Reason {
     HandshakeTimeout,
     /// The TLS handshake failed (plaintext, old protocol, no common suite...).
     HandshakeFailed,
+    /// A trusted proxy's connection had no valid PROXY v2 header in time.
+    ProxyHeader,
     /// The client sent requests too fast.
     RequestRate,
     /// The authenticated user sent requests too fast.
@@ -35,13 +37,14 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason, in the order of [`Reason::index`].
-    pub const ALL: [Reason; 12] = [
+    pub const ALL: [Reason; 13] = [
         Reason::ConnectionCap,
         Reason::ClientConnectionCap,
         Reason::HandshakesBusy,
         Reason::HandshakeRate,
         Reason::HandshakeTimeout,
         Reason::HandshakeFailed,
+        Reason::ProxyHeader,
         Reason::RequestRate,
         Reason::UserRate,
         Reason::LoginRate,
@@ -59,6 +62,7 @@ impl Reason {
             Reason::HandshakeRate => "handshake_rate",
             Reason::HandshakeTimeout => "handshake_timeout",
             Reason::HandshakeFailed => "handshake_failed",
+            Reason::ProxyHeader => "proxy_header",
             Reason::RequestRate => "request_rate",
             Reason::UserRate => "user_rate",
             Reason::LoginRate => "login_rate",

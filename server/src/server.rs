@@ -216,6 +216,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
                 max_connections: 32,
                 max_connections_per_client: 8,
                 max_handshakes_in_progress: 8,
+                proxy_protocol: false,
                 ..config.limits.clone()
             };
             let admin_shared = Arc::new(ConnShared::new(

@@ -280,6 +280,10 @@ pub struct LimitsConfig {
     /// Proxies whose `X-Forwarded-For` is believed (rightmost untrusted hop). From any other
     /// peer the header is ignored. Empty by default.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Expect a PROXY protocol v2 header at the start of every connection from a trusted
+    /// proxy (HAProxy `send-proxy-v2`) and key connection limits on the client it names.
+    /// Connections from other peers are never read for one. Off by default.
+    pub proxy_protocol: bool,
     /// Client networks exempt from request-rate limits (health checkers, an internal
     /// scanner). Never exempt from connection caps, timeouts or the in-flight cap.
     pub exempt: Vec<ipnet::IpNet>,
@@ -310,6 +314,7 @@ impl Default for LimitsConfig {
             login_lock_after: 100,
             login_lock_cooldown: Duration::from_secs(3600),
             trusted_proxies: Vec::new(),
+            proxy_protocol: false,
             exempt: Vec::new(),
         }
     }

@@ -294,6 +294,12 @@ pub(super) fn validate(c: &Config, o: &Origins) -> Result<(), ConfigError> {
         o,
         "must be between 1 and 1000000",
     )?;
+    check(
+        !l.proxy_protocol || !l.trusted_proxies.is_empty(),
+        "limits.proxy_protocol",
+        o,
+        "needs limits.trusted_proxies: PROXY headers are read only from trusted proxies",
+    )?;
     if let Some(admin) = c.admin.listen {
         check(
             admin.ip().is_loopback() || c.admin.allow_non_loopback,
@@ -356,6 +362,16 @@ mod tests {
             key_of("[auth]\nsession_idle_timeout = \"2h\"\nsession_absolute_timeout = \"1h\""),
             "auth.session_absolute_timeout"
         );
+    }
+
+    #[test]
+    fn proxy_protocol_needs_trusted_proxies() {
+        assert_eq!(
+            key_of("[limits]\nproxy_protocol = true"),
+            "limits.proxy_protocol"
+        );
+        parse_toml_str("[limits]\nproxy_protocol = true\ntrusted_proxies = [\"10.0.0.0/8\"]")
+            .expect("with proxies");
     }
 
     #[test]

@@ -42,6 +42,10 @@ pub struct ConnPermit {
     _global: OwnedSemaphorePermit,
 }
 
+/// A slot under the global connection cap, not yet tied to a client.
+#[derive(Debug)]
+pub struct GlobalPermit(OwnedSemaphorePermit);
+
 /// Held while the connection's TLS handshake is in progress.
 #[derive(Debug)]
 pub struct HandshakePermit(#[allow(dead_code)] OwnedSemaphorePermit);
@@ -63,14 +67,40 @@ impl Admission {
         })
     }
 
-    /// Decides on a new connection from `ip`.
+    /// Decides on a new connection from `ip`: the global cap, then [`Admission::admit_client`].
     pub fn admit(self: &Arc<Self>, ip: IpAddr) -> Result<(ConnPermit, HandshakePermit), Reason> {
-        let key = ClientKey::from(ip);
-        let global = self
-            .global
+        let global = self.admit_global()?;
+        self.admit_client(ip, global)
+    }
+
+    /// Whether a connection from `peer` starts with a PROXY v2 header naming the real client
+    /// (the peer is a trusted proxy and `limits.proxy_protocol` is on).
+    pub fn expects_proxy_header(&self, peer: IpAddr) -> bool {
+        self.limits.proxy_protocol
+            && self
+                .limits
+                .trusted_proxies
+                .iter()
+                .any(|n| n.contains(&peer))
+    }
+
+    /// Takes a slot under the global cap; held while a proxied connection's header is read.
+    pub fn admit_global(&self) -> Result<GlobalPermit, Reason> {
+        self.global
             .clone()
             .try_acquire_owned()
-            .map_err(|_| Reason::ConnectionCap)?;
+            .map(GlobalPermit)
+            .map_err(|_| Reason::ConnectionCap)
+    }
+
+    /// The per-client checks, for the client `ip` (the socket peer, or the client a trusted
+    /// proxy named): its connection cap, its handshake rate, then the handshakes in progress.
+    pub fn admit_client(
+        self: &Arc<Self>,
+        ip: IpAddr,
+        global: GlobalPermit,
+    ) -> Result<(ConnPermit, HandshakePermit), Reason> {
+        let key = ClientKey::from(ip);
         {
             let mut per = self.per_client.lock().unwrap_or_else(|e| e.into_inner());
             let n = per.entry(key).or_insert(0);
@@ -83,7 +113,7 @@ impl Admission {
         let permit = ConnPermit {
             key,
             admission: self.clone(),
-            _global: global,
+            _global: global.0,
         };
         if self.handshake_rate.check(&key).is_err() {
             return Err(Reason::HandshakeRate);

@@ -1,13 +1,20 @@
 //! The accept loop: takes TCP connections until shutdown and hands each to its own task.
+//! A connection from a trusted proxy speaking PROXY v2 is admitted in two steps: the global
+//! cap at accept, the per-client checks once its header (read under the handshake deadline)
+//! has named the client.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::TcpListener;
+use std::net::IpAddr;
+
+use tokio::net::{TcpListener, TcpStream};
 
 use super::admission::Admission;
 use super::connection::{self, ConnShared};
+use super::proxy_header::{self, Relayed};
 use super::shutdown::{ConnTracker, Phase, ShutdownSignal};
+use crate::metrics::Reason;
 
 /// Pause after a failed `accept` (e.g. out of file descriptors) so the loop does not spin.
 const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(50);
@@ -26,13 +33,59 @@ pub(crate) async fn accept_loop(
             _ = shutdown.reached(Phase::Draining) => break,
             accepted = listener.accept() => match accepted {
                 Ok((tcp, peer)) => {
+                    if admission.expects_proxy_header(peer.ip()) {
+                        let global = match admission.admit_global() {
+                            Ok(g) => g,
+                            Err(reason) => {
+                                refuse(&admission, tcp, peer.ip(), reason);
+                                continue;
+                            }
+                        };
+                        let guard = tracker.guard();
+                        let (shared, admission) = (shared.clone(), admission.clone());
+                        let mut signal = shutdown.clone();
+                        tokio::spawn(async move {
+                            let mut tcp = tcp;
+                            let header = tokio::select! {
+                                r = tokio::time::timeout(
+                                    shared.handshake_timeout,
+                                    proxy_header::read(&mut tcp),
+                                ) => r,
+                                _ = signal.reached(Phase::Draining) => return,
+                            };
+                            let client = match header {
+                                Ok(Ok(Relayed::Client(client))) => client,
+                                Ok(Ok(Relayed::Local)) => peer,
+                                Ok(Err(e)) => {
+                                    tracing::debug!(%peer, error = %e, "PROXY header refused");
+                                    refuse(&admission, tcp, peer.ip(), Reason::ProxyHeader);
+                                    return;
+                                }
+                                Err(_) => {
+                                    tracing::debug!(%peer, "PROXY header deadline passed");
+                                    refuse(&admission, tcp, peer.ip(), Reason::ProxyHeader);
+                                    return;
+                                }
+                            };
+                            let (permit, handshake) =
+                                match admission.admit_client(client.ip(), global) {
+                                    Ok(p) => p,
+                                    Err(reason) => {
+                                        refuse(&admission, tcp, client.ip(), reason);
+                                        return;
+                                    }
+                                };
+                            let _ = tcp.set_nodelay(true);
+                            connection::serve(tcp, client, shared, handshake, signal).await;
+                            drop(permit);
+                            drop(guard);
+                        });
+                        continue;
+                    }
                     let (permit, handshake) = match admission.admit(peer.ip()) {
                         Ok(p) => p,
                         Err(reason) => {
-                            admission.refused(peer.ip(), reason);
-                            // Reset rather than close: no TIME_WAIT left behind for a refusal.
-                            let _ = socket2::SockRef::from(&tcp).set_linger(Some(Duration::ZERO));
-                            drop(tcp);
+                            refuse(&admission, tcp, peer.ip(), reason);
                             continue;
                         }
                     };
@@ -54,4 +107,12 @@ pub(crate) async fn accept_loop(
         }
     }
     tracing::info!("listener closed; draining connections");
+}
+
+/// Counts and logs a refusal, then resets the connection rather than closing it: no
+/// TIME_WAIT is left behind for a refusal.
+fn refuse(admission: &Admission, tcp: TcpStream, client: IpAddr, reason: Reason) {
+    admission.refused(client, reason);
+    let _ = socket2::SockRef::from(&tcp).set_linger(Some(Duration::ZERO));
+    drop(tcp);
 }

@@ -6,6 +6,7 @@ pub mod admission;
 pub mod client_key;
 mod connection;
 mod listener;
+pub mod proxy_header;
 mod shutdown;
 pub mod timed_body;
 pub mod timed_io;

@@ -174,8 +174,15 @@ impl Conn {
         ca: &Path,
         alpn: &[&[u8]],
     ) -> std::io::Result<Conn> {
+        Self::over(tcp_from(src, addr).await?, ca, alpn).await
+    }
+
+    /// Opens over an established TCP stream (which may already carry a PROXY header).
+    pub async fn over(tcp: TcpStream, ca: &Path, alpn: &[&[u8]]) -> std::io::Result<Conn> {
         let cfg = client_config(ca, alpn, rustls::DEFAULT_VERSIONS);
-        let tls = tls_from(src, addr, cfg).await?;
+        let tls = TlsConnector::from(Arc::new(cfg))
+            .connect(ServerName::try_from("localhost").expect("name"), tcp)
+            .await?;
         let (_, session) = tls.get_ref();
         let alpn = session.alpn_protocol().map(|p| p.to_vec());
         let peer_cert = session
