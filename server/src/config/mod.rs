@@ -136,6 +136,10 @@ pub struct HttpConfig {
     /// A response write that makes no progress for this long closes the connection.
     #[serde(with = "humantime_serde")]
     pub write_timeout: Duration,
+    /// A connection with no request in progress for this long is closed (HTTP/2 GOAWAY,
+    /// HTTP/1.1 close). HTTP/1.1 keep-alive is usually cut sooner by `header_read_timeout`.
+    #[serde(with = "humantime_serde")]
+    pub idle_timeout: Duration,
     /// Most header fields in one HTTP/1.1 request (431 beyond).
     pub max_headers: usize,
     /// Largest HTTP/1.1 request head in bytes (431 beyond; at least 8192).
@@ -168,6 +172,7 @@ impl Default for HttpConfig {
             body_read_timeout: Duration::from_secs(10),
             body_min_rate: 1024,
             write_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(30),
             max_headers: 64,
             max_header_bytes: 16 * 1024,
             max_requests_per_connection: 1000,

@@ -60,6 +60,12 @@ pub(super) fn validate(c: &Config, o: &Origins) -> Result<(), ConfigError> {
         "must be between 100ms and 120s",
     )?;
     check(
+        within(h.idle_timeout, 100, 600_000),
+        "http.idle_timeout",
+        o,
+        "must be between 100ms and 10m",
+    )?;
+    check(
         (1..=256).contains(&h.max_headers),
         "http.max_headers",
         o,
@@ -87,7 +93,7 @@ pub(super) fn validate(c: &Config, o: &Origins) -> Result<(), ConfigError> {
         within(h.h2_keepalive_timeout, 1_000, 600_000),
         "http.h2_keepalive_timeout",
         o,
-        "must be between 1s and 10m",
+        "must be between 100ms and 10m",
     )?;
     check(
         (1..=10_000).contains(&h.h2_max_pending_accept_reset_streams),

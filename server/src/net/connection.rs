@@ -1,6 +1,6 @@
 //! One client connection: TLS handshake under a deadline, then HTTP/2 or HTTP/1.1 as
 //! negotiated by ALPN, with graceful close on drain and a hard close when the drain bound
-//! passes.
+//! passes, and an idle close after `http.idle_timeout` with no request in progress.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -15,7 +15,10 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
 use tower::Service;
 
+use http_body_util::BodyExt;
+
 use super::admission::HandshakePermit;
+use super::idle::Activity;
 use super::shutdown::{Phase, ShutdownSignal};
 use super::timed_body::TimedBody;
 use super::timed_io::TimedIo;
@@ -32,6 +35,7 @@ pub(crate) struct ConnShared {
     body_read_timeout: Duration,
     body_min_rate: u64,
     write_timeout: Duration,
+    idle_timeout: Duration,
     pub(crate) acceptor: TlsAcceptor,
     pub(crate) handshake_timeout: Duration,
     pub(crate) router: Router,
@@ -53,6 +57,7 @@ impl ConnShared {
             body_read_timeout: http.body_read_timeout,
             body_min_rate: http.body_min_rate,
             write_timeout: http.write_timeout,
+            idle_timeout: http.idle_timeout,
             metrics,
             acceptor,
             handshake_timeout,
@@ -125,6 +130,8 @@ pub(crate) async fn serve(
     let (max_requests, notify) = (shared.max_requests, cap_reached.clone());
     let (body_timeout, body_rate) = (shared.body_read_timeout, shared.body_min_rate);
     let trusted = shared.trusted_proxies.clone();
+    let activity = Activity::new();
+    let idle = activity.clone();
     let svc = service_fn(move |req: hyper::Request<Incoming>| {
         if counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1 >= max_requests {
             notify.notify_one();
@@ -135,12 +142,19 @@ pub(crate) async fn serve(
         req.extensions_mut()
             .insert(ClientAddr(std::net::SocketAddr::new(client, peer.port())));
         let mut router = router.clone();
+        let busy = activity.begin();
         async move {
-            let resp = router.call(req).await;
-            Ok::<_, Infallible>(match resp {
+            let resp = match router.call(req).await {
                 Ok(r) => r,
                 Err(never) => match never {},
-            })
+            };
+            // The request stays in progress until its response body is sent or dropped.
+            Ok::<_, Infallible>(resp.map(|b| {
+                axum::body::Body::new(b.map_frame(move |f| {
+                    let _ = &busy;
+                    f
+                }))
+            }))
         }
     });
 
@@ -156,6 +170,9 @@ pub(crate) async fn serve(
         }
         _ = cap_reached.notified() => {
             tracing::debug!(%peer, "request cap reached; closing the connection");
+        }
+        _ = idle.idle_for(shared.idle_timeout) => {
+            tracing::debug!(%peer, "idle timeout; closing the connection");
         }
         _ = shutdown.reached(Phase::Draining) => {}
     }

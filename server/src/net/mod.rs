@@ -5,6 +5,7 @@
 pub mod admission;
 pub mod client_key;
 mod connection;
+pub mod idle;
 mod listener;
 pub mod proxy_header;
 mod shutdown;

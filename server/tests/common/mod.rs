@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod client_hello;
+pub mod h2raw;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

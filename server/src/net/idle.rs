@@ -1,0 +1,118 @@
+//! Idle connections are closed: a connection with no request in progress for `idle_timeout`
+//! is shut down gracefully (HTTP/2 GOAWAY, HTTP/1.1 close). HTTP/2 needs this most: hyper has
+//! no idle timeout for it, and its PING keep-alive only finds dead peers, so without this an
+//! established HTTP/2 connection could be held open for ever at no cost to the client.
+//!
+//! A request counts as in progress from the moment it reaches the service until its response
+//! body has been sent or dropped, so a slow download is never "idle".
+
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+/// Requests in progress on one connection, and since when it has had none.
+#[derive(Debug)]
+pub struct Activity {
+    in_flight: AtomicUsize,
+    idle_since: Mutex<Instant>,
+    changed: Notify,
+}
+
+/// Held for the life of one request (moved into its response body).
+#[derive(Debug)]
+pub struct Busy(Arc<Activity>);
+
+impl Activity {
+    /// A connection that has just opened: idle from now.
+    pub fn new() -> Arc<Self> {
+        Arc::new(Activity {
+            in_flight: AtomicUsize::new(0),
+            idle_since: Mutex::new(Instant::now()),
+            changed: Notify::new(),
+        })
+    }
+
+    /// Marks a request as started; dropping the guard marks it finished.
+    pub fn begin(self: &Arc<Self>) -> Busy {
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        self.changed.notify_one();
+        Busy(self.clone())
+    }
+
+    fn idle_since(&self) -> Instant {
+        *self.idle_since.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Resolves once the connection has had no request in progress for `timeout`.
+    pub async fn idle_for(&self, timeout: Duration) {
+        loop {
+            // A change between this check and the wait leaves a permit in `changed`, so the
+            // wait below returns at once and the state is read again.
+            if self.in_flight.load(Ordering::SeqCst) > 0 {
+                self.changed.notified().await;
+                continue;
+            }
+            let since = self.idle_since();
+            tokio::select! {
+                _ = tokio::time::sleep_until(since + timeout) => {
+                    if self.in_flight.load(Ordering::SeqCst) == 0 && self.idle_since() == since {
+                        return;
+                    }
+                }
+                _ = self.changed.notified() => {}
+            }
+        }
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        let a = &self.0;
+        if a.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
+            *a.idle_since.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
+        }
+        a.changed.notify_one();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn idle_only_after_the_last_request_ends() {
+        let a = Activity::new();
+        let timeout = Duration::from_secs(30);
+        let busy = a.begin();
+        let start = Instant::now();
+        let idle = tokio::spawn({
+            let a = a.clone();
+            async move { a.idle_for(timeout).await }
+        });
+        tokio::time::sleep(Duration::from_secs(100)).await;
+        assert!(!idle.is_finished(), "a request in progress is not idle");
+        drop(busy);
+        idle.await.expect("idle task");
+        let waited = start.elapsed();
+        assert!(waited >= Duration::from_secs(130), "{waited:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_new_request_restarts_the_clock() {
+        let a = Activity::new();
+        let timeout = Duration::from_secs(30);
+        let start = Instant::now();
+        let idle = tokio::spawn({
+            let a = a.clone();
+            async move { a.idle_for(timeout).await }
+        });
+        tokio::time::sleep(Duration::from_secs(20)).await;
+        drop(a.begin());
+        idle.await.expect("idle task");
+        assert!(start.elapsed() >= Duration::from_secs(50));
+    }
+}

@@ -1,0 +1,179 @@
+//! HTTP/2 abuse on one connection, driven frame by frame: each costs the server a bounded
+//! amount of work before the connection is closed, and an idle HTTP/2 connection is closed.
+//! Every test fails when its limit is turned off (the flood tests would see the server keep
+//! serving every stream or frame until the client's own bound runs out).
+
+mod common;
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use common::h2raw::{
+    CANCEL, CONTINUATION, END_HEADERS, END_STREAM, ENHANCE_YOUR_CALM, HEADERS, NO_ERROR, PING,
+    RST_STREAM, RawH2, frame, get_healthz_block,
+};
+use common::{Conn, TestServer, bounded};
+use hyper::StatusCode;
+use tokio::io::AsyncWriteExt;
+
+/// How long a reader waits for the server to close before calling the limit absent.
+const CUT: Duration = Duration::from_secs(10);
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().expect("ip")
+}
+
+/// How a flood ended.
+#[derive(Debug, PartialEq)]
+enum Flood {
+    /// The server closed or reset the connection after this many rounds.
+    Cut(usize),
+    /// The server stopped reading (a write blocked for `CUT`) after this many rounds.
+    Stalled(usize),
+    /// Every round was written.
+    Finished,
+}
+
+/// Writes `batch(i)` for i in 0..rounds until the server stops taking it.
+async fn flood(
+    mut writer: tokio::io::WriteHalf<tokio_rustls::client::TlsStream<tokio::net::TcpStream>>,
+    rounds: usize,
+    mut batch: impl FnMut(usize) -> Vec<u8>,
+) -> Flood {
+    for i in 0..rounds {
+        let bytes = batch(i);
+        match tokio::time::timeout(CUT, writer.write_all(&bytes)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => return Flood::Cut(i),
+            Err(_) => return Flood::Stalled(i),
+        }
+    }
+    let _ = writer.flush().await;
+    Flood::Finished
+}
+
+#[tokio::test]
+async fn rapid_reset_is_cut_after_a_bounded_number_of_streams() {
+    bounded(async {
+        let s = TestServer::start(|_| {}).await;
+        let h2 = RawH2::open(ip("127.0.60.1"), s.addr, &s.ca, None)
+            .await
+            .expect("h2");
+        const ROUNDS: usize = 1_000; // 100 streams each: 100,000 opened and reset
+        let block = get_healthz_block();
+        let writer = tokio::spawn(flood(h2.writer, ROUNDS, move |round| {
+            let mut out = Vec::new();
+            for i in 0..100u32 {
+                let id = 1 + 2 * (u32::try_from(round).expect("round") * 100 + i);
+                out.extend(frame(HEADERS, END_STREAM | END_HEADERS, id, &block));
+                out.extend(frame(RST_STREAM, 0, id, &CANCEL.to_be_bytes()));
+            }
+            out
+        }));
+        let mut reader = h2.reader;
+        let seen = RawH2::read_all(&mut reader, None, CUT).await;
+        let written = writer.await.expect("writer");
+        eprintln!("rapid reset: server saw {seen:?}; client flood {written:?}");
+        let (last_stream, code) = seen.goaway.expect("a GOAWAY before the close");
+        assert_eq!(code, ENHANCE_YOUR_CALM, "{seen:?}");
+        assert!(seen.closed, "{seen:?}");
+        // The server looked at a bounded number of streams out of 100,000.
+        assert!(
+            last_stream < 2 * 1_000,
+            "last stream {last_stream}, {seen:?}"
+        );
+        assert_ne!(written, Flood::Finished, "the flood was read to the end");
+        // Another client is served meanwhile and afterwards.
+        let mut c = Conn::open_from(ip("127.0.60.2"), s.addr, &s.ca, &[b"h2"])
+            .await
+            .expect("connect");
+        assert_eq!(c.get("/healthz").await.expect("get").status, StatusCode::OK);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn continuation_flood_is_cut_after_a_bounded_header_block() {
+    bounded(async {
+        let s = TestServer::start(|_| {}).await;
+        let h2 = RawH2::open(ip("127.0.61.1"), s.addr, &s.ca, None)
+            .await
+            .expect("h2");
+        const ROUNDS: usize = 10_000; // up to 10,000 CONTINUATION frames of 16 KiB
+        let writer = tokio::spawn(flood(h2.writer, ROUNDS, |round| {
+            if round == 0 {
+                // A header block that never ends: a literal field whose value keeps going.
+                let mut b = vec![0x00, 3];
+                b.extend_from_slice(b"x-a");
+                b.extend_from_slice(&[0x7f, 0xff, 0xff, 0xff, 0x0f]);
+                frame(HEADERS, END_STREAM, 1, &b)
+            } else {
+                frame(CONTINUATION, 0, 1, &[b'a'; 16 * 1024])
+            }
+        }));
+        let mut reader = h2.reader;
+        let seen = RawH2::read_all(&mut reader, None, CUT).await;
+        let written = writer.await.expect("writer");
+        assert!(seen.closed, "{seen:?}");
+        assert!(
+            seen.goaway.is_some_and(|(_, code)| code != NO_ERROR),
+            "{seen:?}"
+        );
+        assert_eq!(seen.responses, 0);
+        assert_ne!(written, Flood::Finished, "the flood was read to the end");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn ping_flood_without_reading_is_cut_at_the_write_timeout() {
+    bounded(async {
+        let s = TestServer::start(|c| c.http.write_timeout = Duration::from_millis(500)).await;
+        // A tiny receive window: the server's PING acknowledgements back up at once.
+        let h2 = RawH2::open(ip("127.0.62.1"), s.addr, &s.ca, Some(4096))
+            .await
+            .expect("h2");
+        const ROUNDS: usize = 100_000; // 1,000 PINGs each
+        let written = flood(h2.writer, ROUNDS, |round| {
+            let mut out = Vec::with_capacity(17 * 1000);
+            for i in 0..1000u64 {
+                let payload = (u64::try_from(round).expect("round") * 1000 + i).to_be_bytes();
+                out.extend(frame(PING, 0, 0, &payload));
+            }
+            out
+        })
+        .await;
+        // The server stops reading while its acknowledgements are unsent, then cuts.
+        assert!(matches!(written, Flood::Cut(_)), "{written:?}");
+        drop(h2.reader);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn idle_h2_connections_get_goaway_and_are_closed() {
+    bounded(async {
+        let s = TestServer::start(|c| c.http.idle_timeout = Duration::from_millis(300)).await;
+        let h2 = RawH2::open(ip("127.0.63.1"), s.addr, &s.ca, None)
+            .await
+            .expect("h2");
+        let mut writer = h2.writer;
+        writer
+            .write_all(&frame(
+                HEADERS,
+                END_STREAM | END_HEADERS,
+                1,
+                &get_healthz_block(),
+            ))
+            .await
+            .expect("request");
+        let mut reader = h2.reader;
+        // Nothing more is sent: one response, then GOAWAY (no error) and close.
+        let seen = RawH2::read_all(&mut reader, Some(&mut writer), CUT).await;
+        assert_eq!(seen.responses, 1, "{seen:?}");
+        assert_eq!(seen.last_goaway, Some((1, NO_ERROR)), "{seen:?}");
+        assert!(seen.closed, "{seen:?}");
+        drop(writer);
+    })
+    .await;
+}
