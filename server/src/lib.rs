@@ -19,6 +19,7 @@ pub mod limiter;
 pub mod logging;
 pub mod metrics;
 pub mod net;
+pub mod open_files;
 pub mod refusals;
 pub mod server;
 pub mod store;

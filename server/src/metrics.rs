@@ -82,6 +82,17 @@ impl Reason {
 pub struct Metrics {
     rejections: [AtomicU64; Reason::ALL.len()],
     accepted: AtomicU64,
+    parked: AtomicU64,
+}
+
+/// Marks one HTTP/1.1 connection as parked while it lives.
+#[derive(Debug)]
+pub struct Parked<'a>(&'a Metrics);
+
+impl Drop for Parked<'_> {
+    fn drop(&mut self) {
+        self.0.parked.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Metrics {
@@ -93,6 +104,17 @@ impl Metrics {
     /// Counts one admitted connection.
     pub fn accept(&self) {
         self.accepted.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts an idle HTTP/1.1 connection as parked until the guard is dropped.
+    pub fn park(&self) -> Parked<'_> {
+        self.parked.fetch_add(1, Ordering::Relaxed);
+        Parked(self)
+    }
+
+    /// Idle HTTP/1.1 connections parked now (holding only their TLS session).
+    pub fn parked(&self) -> u64 {
+        self.parked.load(Ordering::Relaxed)
     }
 
     /// Rejections so far for `reason`.
@@ -122,6 +144,11 @@ impl Metrics {
             "rampart_connections_accepted_total {}",
             self.accepted.load(Ordering::Relaxed)
         );
+        out.push_str(
+            "# HELP rampart_connections_parked Idle HTTP/1.1 connections holding only their TLS session.\n",
+        );
+        out.push_str("# TYPE rampart_connections_parked gauge\n");
+        let _ = writeln!(out, "rampart_connections_parked {}", self.parked());
         for (name, help, value) in gauges {
             let _ = writeln!(
                 out,

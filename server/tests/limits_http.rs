@@ -36,6 +36,130 @@ async fn until_closed(tls: &mut tokio_rustls::client::TlsStream<tokio::net::TcpS
     }
 }
 
+/// Slowloris: one more header line every 50 ms until the server closes (bounded by the caller).
+async fn trickle(tls: &mut tokio_rustls::client::TlsStream<tokio::net::TcpStream>) {
+    let mut buf = [0u8; 256];
+    let mut pace = tokio::time::interval(Duration::from_millis(50));
+    loop {
+        tokio::select! {
+            r = tls.read(&mut buf) => match r {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            },
+            _ = pace.tick() => {
+                if tls.write_all(b"X-Keep: waiting\r\n").await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Reads `n` complete responses (head and `Content-Length` body); returns their status lines.
+async fn responses(
+    tls: &mut tokio_rustls::client::TlsStream<tokio::net::TcpStream>,
+    n: usize,
+) -> Vec<String> {
+    let mut buf = Vec::new();
+    let mut out = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while out.len() < n {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+            let len: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .map(|v| v.trim().parse().expect("length"))
+                .unwrap_or(0);
+            if buf.len() >= end + 4 + len {
+                out.push(head.lines().next().unwrap_or_default().to_string());
+                buf.drain(..end + 4 + len);
+                continue;
+            }
+        }
+        let k = tls.read(&mut chunk).await.expect("read");
+        assert!(k > 0, "closed after {} responses", out.len());
+        buf.extend_from_slice(&chunk[..k]);
+    }
+    out
+}
+
+const GET: &[u8] = b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n";
+
+#[tokio::test]
+async fn parked_keep_alive_connections_serve_the_next_requests_intact() {
+    bounded(async {
+        let s = TestServer::start(|_| {}).await;
+        let metrics = s.running.metrics();
+        let mut tls = h1_stream(&s).await;
+        tls.write_all(GET).await.expect("first");
+        assert_eq!(responses(&mut tls, 1).await, ["http/1.1 200 ok"]);
+        common::wait_until("the idle connection to be parked", || metrics.parked() == 1).await;
+        // Woken by the first byte of two pipelined requests, sent in pieces.
+        tls.write_all(b"G").await.expect("first byte");
+        tls.write_all(b"ET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            .await
+            .expect("rest");
+        tls.write_all(GET).await.expect("pipelined");
+        assert_eq!(
+            responses(&mut tls, 2).await,
+            ["http/1.1 200 ok", "http/1.1 200 ok"]
+        );
+        common::wait_until("parked again", || metrics.parked() == 1).await;
+        // A request with a body after waking.
+        let body = br#"{"username":"parked_user","password":"a long enough passphrase"}"#;
+        let post = format!(
+            "POST /v1/users HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        tls.write_all(post.as_bytes()).await.expect("head");
+        tls.write_all(body).await.expect("body");
+        assert_eq!(responses(&mut tls, 1).await, ["http/1.1 201 created"]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_next_request_head_sent_in_slow_pieces_is_not_parked_away() {
+    bounded(async {
+        let s = TestServer::start(|_| {}).await;
+        let mut tls = h1_stream(&s).await;
+        tls.write_all(GET).await.expect("first");
+        assert_eq!(responses(&mut tls, 1).await, ["http/1.1 200 ok"]);
+        tls.write_all(b"GET /healthz HTTP/1.1\r\n")
+            .await
+            .expect("part");
+        // A pause longer than the park delay, well inside the header deadline: the client's
+        // pacing, not synchronisation.
+        tokio::time::sleep(Duration::from_millis(750)).await;
+        tls.write_all(b"Host: localhost\r\n\r\n")
+            .await
+            .expect("rest");
+        assert_eq!(responses(&mut tls, 1).await, ["http/1.1 200 ok"]);
+        assert_eq!(s.running.metrics().parked(), 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_trickled_second_request_is_cut_at_the_header_timeout() {
+    bounded(async {
+        let s =
+            TestServer::start(|c| c.http.header_read_timeout = Duration::from_millis(500)).await;
+        let mut tls = h1_stream(&s).await;
+        tls.write_all(GET).await.expect("first");
+        assert_eq!(responses(&mut tls, 1).await, ["http/1.1 200 ok"]);
+        tls.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n")
+            .await
+            .expect("head");
+        tokio::time::timeout(CUT, trickle(&mut tls))
+            .await
+            .expect("a trickling second request head was not cut");
+        assert_eq!(s.running.metrics().parked(), 0);
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn silent_client_is_cut_at_the_header_timeout() {
     bounded(async {
@@ -58,25 +182,7 @@ async fn trickled_headers_are_cut_at_the_header_timeout() {
         tls.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n")
             .await
             .expect("head");
-        // Slowloris: one more header line every 50 ms, forever (bounded by CUT).
-        let trickle = async {
-            let mut buf = [0u8; 256];
-            let mut pace = tokio::time::interval(Duration::from_millis(50));
-            loop {
-                tokio::select! {
-                    r = tls.read(&mut buf) => match r {
-                        Ok(0) | Err(_) => return,
-                        Ok(_) => {}
-                    },
-                    _ = pace.tick() => {
-                        if tls.write_all(b"X-Keep: waiting\r\n").await.is_err() {
-                            return;
-                        }
-                    }
-                }
-            }
-        };
-        tokio::time::timeout(CUT, trickle)
+        tokio::time::timeout(CUT, trickle(&mut tls))
             .await
             .expect("a trickling request head was not cut");
     })
@@ -86,8 +192,7 @@ async fn trickled_headers_are_cut_at_the_header_timeout() {
 #[tokio::test]
 async fn idle_keep_alive_connections_are_closed() {
     bounded(async {
-        let s =
-            TestServer::start(|c| c.http.header_read_timeout = Duration::from_millis(300)).await;
+        let s = TestServer::start(|c| c.http.idle_timeout = Duration::from_millis(300)).await;
         let mut tls = h1_stream(&s).await;
         tls.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
             .await

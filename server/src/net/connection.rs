@@ -1,24 +1,40 @@
 //! One client connection: TLS handshake under a deadline, then HTTP/2 or HTTP/1.1 as
 //! negotiated by ALPN, with graceful close on drain and a hard close when the drain bound
 //! passes, and an idle close after `http.idle_timeout` with no request in progress.
+//!
+//! An idle HTTP/1.1 keep-alive connection is parked: once a request has been served and the
+//! connection has been quiet for [`PARK_AFTER`], hyper's connection is ended without closing
+//! the stream (its 16 KiB of read and write buffers are freed) and the task waits for the
+//! next byte with only the TLS session held; that byte, and anything hyper had read but not
+//! used, go in front of the stream for a fresh hyper connection. Memory per idle connection
+//! is measured in SECURITY.md.
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::Router;
-use hyper::body::Incoming;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
-use tokio::net::TcpStream;
-use tokio_rustls::TlsAcceptor;
-use tower::Service;
-
+use axum::body::Body;
 use http_body_util::BodyExt;
+use hyper::body::{Bytes, Incoming};
+use hyper::server::conn::{http1, http2};
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::Notify;
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::server::TlsStream;
+use tower::Service;
 
 use super::admission::HandshakePermit;
 use super::idle::Activity;
+use super::prefixed::Prefixed;
 use super::shutdown::{Phase, ShutdownSignal};
 use super::timed_body::TimedBody;
 use super::timed_io::TimedIo;
@@ -29,7 +45,7 @@ use crate::tls::ALPN_H2;
 
 /// What every connection task needs, built once at start.
 pub(crate) struct ConnShared {
-    pub(crate) metrics: std::sync::Arc<Metrics>,
+    pub(crate) metrics: Arc<Metrics>,
     trusted_proxies: std::sync::Arc<[ipnet::IpNet]>,
     max_requests: u64,
     body_read_timeout: Duration,
@@ -39,12 +55,13 @@ pub(crate) struct ConnShared {
     pub(crate) acceptor: TlsAcceptor,
     pub(crate) handshake_timeout: Duration,
     pub(crate) router: Router,
-    builder: auto::Builder<TokioExecutor>,
+    h1: http1::Builder,
+    h2: http2::Builder<TokioExecutor>,
 }
 
 impl ConnShared {
     pub(crate) fn new(
-        metrics: std::sync::Arc<Metrics>,
+        metrics: Arc<Metrics>,
         trusted_proxies: &[ipnet::IpNet],
         acceptor: TlsAcceptor,
         handshake_timeout: Duration,
@@ -62,23 +79,35 @@ impl ConnShared {
             acceptor,
             handshake_timeout,
             router,
-            builder: http_builder(http),
+            h1: h1_builder(http),
+            h2: h2_builder(http),
         }
     }
 }
 
-/// hyper's connection builder. The timer must be installed: without it hyper silently ignores
+/// How long an HTTP/1.1 keep-alive connection must be quiet before it is parked. Short enough
+/// that idle connections hold little, long enough that a client sending request after request
+/// keeps its hyper connection.
+pub const PARK_AFTER: Duration = Duration::from_millis(250);
+
+/// Bounds the TLS close_notify and TCP shutdown of a connection we end ourselves.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// hyper's HTTP/1.1 builder. The timer must be installed: without it hyper silently ignores
 /// the header read timeout.
-fn http_builder(http: &HttpConfig) -> auto::Builder<TokioExecutor> {
-    let mut b = auto::Builder::new(TokioExecutor::new());
-    b.http1()
-        .timer(TokioTimer::new())
+fn h1_builder(http: &HttpConfig) -> http1::Builder {
+    let mut b = http1::Builder::new();
+    b.timer(TokioTimer::new())
         .header_read_timeout(http.header_read_timeout)
         .max_headers(http.max_headers)
         .max_buf_size(http.max_header_bytes)
         .keep_alive(true);
-    b.http2()
-        .timer(TokioTimer::new())
+    b
+}
+
+fn h2_builder(http: &HttpConfig) -> http2::Builder<TokioExecutor> {
+    let mut b = http2::Builder::new(TokioExecutor::new());
+    b.timer(TokioTimer::new())
         .max_concurrent_streams(http.h2_max_concurrent_streams)
         .max_header_list_size(http.h2_max_header_list_bytes)
         .max_pending_accept_reset_streams(http.h2_max_pending_accept_reset_streams)
@@ -88,14 +117,80 @@ fn http_builder(http: &HttpConfig) -> auto::Builder<TokioExecutor> {
     b
 }
 
+/// The stream under hyper, boxed so that moving it between hyper connections and the parked
+/// state moves a pointer, and the connection task's own future stays small.
+type Stream = Box<Prefixed<TimedIo<TlsStream<TcpStream>>>>;
+type RespFuture = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
+
+/// Per-connection state shared with the request service.
+struct ConnState {
+    activity: Arc<Activity>,
+    /// Notified when the request cap is reached: the connection ends once in-flight work is
+    /// done.
+    cap_reached: Arc<Notify>,
+}
+
+/// The request service of one connection: counts requests against the cap, puts the body
+/// under its read deadline and minimum rate, resolves the client address, and keeps the
+/// request "in progress" until its response body has been sent or dropped.
+fn service(
+    peer: SocketAddr,
+    shared: &ConnShared,
+    state: &ConnState,
+) -> impl hyper::service::Service<
+    Request<Incoming>,
+    Response = Response<Body>,
+    Error = Infallible,
+    Future = RespFuture,
+> + Unpin
++ Send
++ 'static {
+    let router = shared.router.clone();
+    let served = Arc::new(AtomicU64::new(0));
+    let max_requests = shared.max_requests;
+    let cap_reached = state.cap_reached.clone();
+    let (body_timeout, body_rate) = (shared.body_read_timeout, shared.body_min_rate);
+    let trusted = shared.trusted_proxies.clone();
+    let activity = state.activity.clone();
+    service_fn(move |req: Request<Incoming>| -> RespFuture {
+        if served.fetch_add(1, Ordering::Relaxed) + 1 >= max_requests {
+            cap_reached.notify_one();
+        }
+        let mut req = req.map(|b| Body::new(TimedBody::new(b, body_timeout, body_rate)));
+        let client = crate::http::client_ip::resolve(peer.ip(), req.headers(), &trusted);
+        req.extensions_mut()
+            .insert(ClientAddr(SocketAddr::new(client, peer.port())));
+        let mut router = router.clone();
+        let busy = activity.begin();
+        Box::pin(async move {
+            let resp = match router.call(req).await {
+                Ok(r) => r,
+                Err(never) => match never {},
+            };
+            Ok(resp.map(|b| {
+                Body::new(b.map_frame(move |f| {
+                    let _ = &busy;
+                    f
+                }))
+            }))
+        })
+    })
+}
+
 pub(crate) async fn serve(
     tcp: TcpStream,
     peer: SocketAddr,
-    shared: std::sync::Arc<ConnShared>,
+    shared: Arc<ConnShared>,
     handshake_permit: HandshakePermit,
     mut shutdown: ShutdownSignal,
 ) {
-    let handshake = tokio::time::timeout(shared.handshake_timeout, shared.acceptor.accept(tcp));
+    // Boxed, like the hyper connections below: the task's own future stays small (under 1 KiB
+    // rather than about 9), and what only a handshake or an active connection needs is freed
+    // when it ends.
+    let handshake = Box::pin(tokio::time::timeout(
+        shared.handshake_timeout,
+        shared.acceptor.accept(tcp),
+    ));
     let tls = tokio::select! {
         r = handshake => match r {
             Ok(Ok(tls)) => tls,
@@ -112,55 +207,39 @@ pub(crate) async fn serve(
         },
         _ = shutdown.reached(Phase::Draining) => return,
     };
-
     drop(handshake_permit);
-    let h2 = tls.get_ref().1.alpn_protocol() == Some(ALPN_H2);
+    let state = ConnState {
+        activity: Activity::new(),
+        cap_reached: Arc::new(Notify::new()),
+    };
     // ALPN decides the protocol; a client that negotiated none gets HTTP/1.1 only (HTTP/2 over
     // TLS requires ALPN, RFC 9113 section 3.2).
-    let builder = if h2 {
-        shared.builder.clone().http2_only()
+    let h2 = tls.get_ref().1.alpn_protocol() == Some(ALPN_H2);
+    let io = Box::new(Prefixed::new(
+        TimedIo::new(tls, shared.write_timeout),
+        state.activity.clone(),
+    ));
+    if h2 {
+        serve_h2(io, peer, &shared, &state, shutdown).await;
     } else {
-        shared.builder.clone().http1_only()
-    };
+        serve_h1(io, peer, &shared, &state, shutdown).await;
+    }
+}
 
-    let router = shared.router.clone();
-    // Requests served so far; reaching the cap ends the connection once in-flight work is done.
-    let counter = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let cap_reached = std::sync::Arc::new(tokio::sync::Notify::new());
-    let (max_requests, notify) = (shared.max_requests, cap_reached.clone());
-    let (body_timeout, body_rate) = (shared.body_read_timeout, shared.body_min_rate);
-    let trusted = shared.trusted_proxies.clone();
-    let activity = Activity::new();
-    let idle = activity.clone();
-    let svc = service_fn(move |req: hyper::Request<Incoming>| {
-        if counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1 >= max_requests {
-            notify.notify_one();
-        }
-        let mut req =
-            req.map(|b| axum::body::Body::new(TimedBody::new(b, body_timeout, body_rate)));
-        let client = crate::http::client_ip::resolve(peer.ip(), req.headers(), &trusted);
-        req.extensions_mut()
-            .insert(ClientAddr(std::net::SocketAddr::new(client, peer.port())));
-        let mut router = router.clone();
-        let busy = activity.begin();
-        async move {
-            let resp = match router.call(req).await {
-                Ok(r) => r,
-                Err(never) => match never {},
-            };
-            // The request stays in progress until its response body is sent or dropped.
-            Ok::<_, Infallible>(resp.map(|b| {
-                axum::body::Body::new(b.map_frame(move |f| {
-                    let _ = &busy;
-                    f
-                }))
-            }))
-        }
-    });
+/// Why a connection is being ended gracefully.
+fn log_close(peer: SocketAddr, why: &str) {
+    tracing::debug!(%peer, "{why}; closing the connection");
+}
 
-    let io = TimedIo::new(tls, shared.write_timeout);
-    let conn = builder.serve_connection(TokioIo::new(io), svc);
-    tokio::pin!(conn);
+async fn serve_h2(
+    io: Stream,
+    peer: SocketAddr,
+    shared: &ConnShared,
+    state: &ConnState,
+    mut shutdown: ShutdownSignal,
+) {
+    let svc = service(peer, shared, state);
+    let mut conn = Box::pin(shared.h2.serve_connection(TokioIo::new(io), svc));
     tokio::select! {
         r = conn.as_mut() => {
             if let Err(e) = r {
@@ -168,21 +247,102 @@ pub(crate) async fn serve(
             }
             return;
         }
-        _ = cap_reached.notified() => {
-            tracing::debug!(%peer, "request cap reached; closing the connection");
-        }
-        _ = idle.idle_for(shared.idle_timeout) => {
-            tracing::debug!(%peer, "idle timeout; closing the connection");
-        }
+        _ = state.cap_reached.notified() => log_close(peer, "request cap reached"),
+        _ = state.activity.idle_for(shared.idle_timeout) => log_close(peer, "idle timeout"),
         _ = shutdown.reached(Phase::Draining) => {}
     }
-    // Draining (or at the request cap): finish in-flight requests, send GOAWAY / close the
-    // keep-alive connection.
+    // Finish in-flight requests and send GOAWAY, within the drain bound.
     conn.as_mut().graceful_shutdown();
     tokio::select! {
         _ = conn.as_mut() => {}
-        _ = shutdown.reached(Phase::Closing) => {
-            tracing::debug!(%peer, "closing connection at the drain deadline");
+        _ = shutdown.reached(Phase::Closing) => log_close(peer, "drain deadline"),
+    }
+}
+
+/// How one hyper HTTP/1.1 connection over the stream ended.
+enum H1End {
+    /// It is quiet: park the stream and wait for the next request.
+    Park,
+    /// It is done (client closed, error, cap, idle timeout or drain): close the stream.
+    Close,
+    /// The drain deadline passed: drop everything now.
+    Abort,
+}
+
+async fn serve_h1(
+    io: Stream,
+    peer: SocketAddr,
+    shared: &ConnShared,
+    state: &ConnState,
+    mut shutdown: ShutdownSignal,
+) {
+    let mut hard = shutdown.clone();
+    let mut io = io;
+    let mut svc = service(peer, shared, state);
+    loop {
+        let mut conn = Box::new(shared.h1.serve_connection(TokioIo::new(io), svc));
+        let mut end = None;
+        let finished = loop {
+            tokio::select! {
+                r = std::future::poll_fn(|cx| conn.poll_without_shutdown(cx)) => break r,
+                _ = state.cap_reached.notified(), if end.is_none() => {
+                    log_close(peer, "request cap reached");
+                    end = Some(H1End::Close);
+                }
+                _ = state.activity.idle_for(shared.idle_timeout), if end.is_none() => {
+                    log_close(peer, "idle timeout");
+                    end = Some(H1End::Close);
+                }
+                _ = shutdown.reached(Phase::Draining), if end.is_none() => end = Some(H1End::Close),
+                _ = state.activity.quiet_for(PARK_AFTER), if end.is_none() => {
+                    end = Some(H1End::Park);
+                }
+                _ = hard.reached(Phase::Closing) => {
+                    log_close(peer, "drain deadline");
+                    end = Some(H1End::Abort);
+                    break Ok(());
+                }
+            }
+            // Ends the connection once in-flight work is done: at once when idle.
+            Pin::new(&mut *conn).graceful_shutdown();
+        };
+        if let Err(e) = finished {
+            tracing::debug!(%peer, error = %e, "connection ended with error");
+            return;
         }
+        let parts = (*conn).into_parts();
+        io = parts.io.into_inner();
+        svc = parts.service;
+        io.unread(parts.read_buf);
+        match end {
+            Some(H1End::Park) => {}
+            Some(H1End::Abort) => return,
+            // The client closed, asked for `Connection: close`, or we are closing.
+            Some(H1End::Close) | None => {
+                let _ = tokio::time::timeout(CLOSE_TIMEOUT, io.shutdown()).await;
+                return;
+            }
+        }
+        if io.has_unread() {
+            continue;
+        }
+        // Parked: only the TLS session is held until the next byte, the idle timeout or the
+        // drain.
+        let parked = shared.metrics.park();
+        let mut byte = [0u8; 1];
+        let woke = tokio::select! {
+            r = io.read(&mut byte) => matches!(r, Ok(1)),
+            _ = state.activity.idle_for(shared.idle_timeout) => {
+                log_close(peer, "idle timeout");
+                false
+            }
+            _ = shutdown.reached(Phase::Draining) => false,
+        };
+        drop(parked);
+        if !woke {
+            let _ = tokio::time::timeout(CLOSE_TIMEOUT, io.shutdown()).await;
+            return;
+        }
+        io.unread(Bytes::copy_from_slice(&byte));
     }
 }

@@ -5,10 +5,15 @@
 //!
 //! A request counts as in progress from the moment it reaches the service until its response
 //! body has been sent or dropped, so a slow download is never "idle".
+//!
+//! The same record tells an HTTP/1.1 connection when it may be parked (its buffers given
+//! back while it waits): at least one request served, none in progress, and no byte read
+//! since the last one ended, so a half-sent request head is never parked and keeps its
+//! header deadline.
 
 use std::sync::Arc;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::sync::Notify;
@@ -20,6 +25,10 @@ pub struct Activity {
     in_flight: AtomicUsize,
     idle_since: Mutex<Instant>,
     changed: Notify,
+    /// Request bytes read so far (after TLS).
+    bytes_read: AtomicU64,
+    /// `bytes_read` when the last request ended; `u64::MAX` before the first one.
+    read_at_last_end: AtomicU64,
 }
 
 /// Held for the life of one request (moved into its response body).
@@ -33,7 +42,38 @@ impl Activity {
             in_flight: AtomicUsize::new(0),
             idle_since: Mutex::new(Instant::now()),
             changed: Notify::new(),
+            bytes_read: AtomicU64::new(0),
+            read_at_last_end: AtomicU64::new(u64::MAX),
         })
+    }
+
+    /// Counts request bytes read from the client.
+    pub fn note_read(&self, n: usize) {
+        self.bytes_read.fetch_add(n as u64, Ordering::SeqCst);
+    }
+
+    /// Request bytes read so far.
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes_read.load(Ordering::SeqCst)
+    }
+
+    /// A request has been served, none is in progress and nothing has arrived since.
+    pub fn quiet(&self) -> bool {
+        self.in_flight.load(Ordering::SeqCst) == 0
+            && self.read_at_last_end.load(Ordering::SeqCst) == self.bytes_read()
+    }
+
+    /// Resolves once the connection has been [`quiet`](Activity::quiet) for `after`.
+    pub async fn quiet_for(&self, after: Duration) {
+        loop {
+            self.idle_for(after).await;
+            if self.quiet() {
+                return;
+            }
+            // Bytes of a request head are arriving (slowly): look again later; hyper's header
+            // deadline is what ends such a connection.
+            tokio::time::sleep(after).await;
+        }
     }
 
     /// Marks a request as started; dropping the guard marks it finished.
@@ -74,6 +114,7 @@ impl Drop for Busy {
         let a = &self.0;
         if a.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
             *a.idle_since.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
+            a.read_at_last_end.store(a.bytes_read(), Ordering::SeqCst);
         }
         a.changed.notify_one();
     }
@@ -99,6 +140,19 @@ mod tests {
         idle.await.expect("idle task");
         let waited = start.elapsed();
         assert!(waited >= Duration::from_secs(130), "{waited:?}");
+    }
+
+    #[test]
+    fn quiet_needs_a_served_request_and_no_bytes_since() {
+        let a = Activity::new();
+        assert!(!a.quiet(), "nothing served yet");
+        a.note_read(40);
+        let busy = a.begin();
+        assert!(!a.quiet(), "in progress");
+        drop(busy);
+        assert!(a.quiet());
+        a.note_read(3);
+        assert!(!a.quiet(), "part of the next head has arrived");
     }
 
     #[tokio::test(start_paused = true)]

@@ -7,6 +7,7 @@ pub mod client_key;
 mod connection;
 pub mod idle;
 mod listener;
+pub mod prefixed;
 pub mod proxy_header;
 mod shutdown;
 pub mod timed_body;
