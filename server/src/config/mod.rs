@@ -122,9 +122,9 @@ impl Default for DatabaseConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct HttpConfig {
-    /// Time allowed for a client to send a complete request head (HTTP/1.1). The clock also
-    /// runs while a keep-alive connection waits for its next request, so this is the idle
-    /// keep-alive timeout too.
+    /// Time allowed for a client to send a complete request head (HTTP/1.1): from the start
+    /// of the connection for the first request, then from the previous response, or from the
+    /// first byte of the next request once an idle connection has been parked.
     #[serde(with = "humantime_serde")]
     pub header_read_timeout: Duration,
     /// A request body that sends nothing for this long is cut (408); it is also the grace
@@ -137,7 +137,7 @@ pub struct HttpConfig {
     #[serde(with = "humantime_serde")]
     pub write_timeout: Duration,
     /// A connection with no request in progress for this long is closed (HTTP/2 GOAWAY,
-    /// HTTP/1.1 close). HTTP/1.1 keep-alive is usually cut sooner by `header_read_timeout`.
+    /// HTTP/1.1 close). This is the keep-alive timeout of both protocols.
     #[serde(with = "humantime_serde")]
     pub idle_timeout: Duration,
     /// Most header fields in one HTTP/1.1 request (431 beyond).
