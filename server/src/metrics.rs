@@ -21,6 +21,15 @@ pub enum Reason {
     HandshakeFailed,
     /// A trusted proxy's connection had no valid PROXY v2 header in time.
     ProxyHeader,
+    /// An HTTP/1.1 request head was not complete within `http.header_read_timeout`.
+    HeaderTimeout,
+    /// An HTTP/1.1 request head had too many fields or too many bytes (431).
+    HeaderTooLarge,
+    /// A request body sent nothing for `http.body_read_timeout` or fell below
+    /// `http.body_min_rate` (408).
+    BodyTimeout,
+    /// A response write made no progress for `http.write_timeout` (slow read).
+    WriteTimeout,
     /// The client sent requests too fast.
     RequestRate,
     /// The authenticated user sent requests too fast.
@@ -37,7 +46,7 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason, in the order of [`Reason::index`].
-    pub const ALL: [Reason; 13] = [
+    pub const ALL: [Reason; 17] = [
         Reason::ConnectionCap,
         Reason::ClientConnectionCap,
         Reason::HandshakesBusy,
@@ -45,6 +54,10 @@ impl Reason {
         Reason::HandshakeTimeout,
         Reason::HandshakeFailed,
         Reason::ProxyHeader,
+        Reason::HeaderTimeout,
+        Reason::HeaderTooLarge,
+        Reason::BodyTimeout,
+        Reason::WriteTimeout,
         Reason::RequestRate,
         Reason::UserRate,
         Reason::LoginRate,
@@ -63,6 +76,10 @@ impl Reason {
             Reason::HandshakeTimeout => "handshake_timeout",
             Reason::HandshakeFailed => "handshake_failed",
             Reason::ProxyHeader => "proxy_header",
+            Reason::HeaderTimeout => "header_timeout",
+            Reason::HeaderTooLarge => "header_too_large",
+            Reason::BodyTimeout => "body_timeout",
+            Reason::WriteTimeout => "write_timeout",
             Reason::RequestRate => "request_rate",
             Reason::UserRate => "user_rate",
             Reason::LoginRate => "login_rate",

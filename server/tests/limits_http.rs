@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use common::{Conn, TestServer, bounded, client_config, tls_connect};
 use hyper::StatusCode;
+use rampart::metrics::Reason;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const H1: &[u8] = b"http/1.1";
@@ -169,6 +170,7 @@ async fn silent_client_is_cut_at_the_header_timeout() {
         tokio::time::timeout(CUT, until_closed(&mut tls))
             .await
             .expect("silent connection was not closed");
+        assert_eq!(s.running.metrics().rejections(Reason::HeaderTimeout), 1);
     })
     .await;
 }
@@ -185,6 +187,7 @@ async fn trickled_headers_are_cut_at_the_header_timeout() {
         tokio::time::timeout(CUT, trickle(&mut tls))
             .await
             .expect("a trickling request head was not cut");
+        assert_eq!(s.running.metrics().rejections(Reason::HeaderTimeout), 1);
     })
     .await;
 }
@@ -237,6 +240,7 @@ async fn too_many_or_too_large_headers_get_431() {
                 String::from_utf8_lossy(&got[..got.len().min(40)])
             );
         }
+        assert_eq!(s.running.metrics().rejections(Reason::HeaderTooLarge), 2);
         // Within the limits the same request is served.
         let mut ok = Conn::open(s.addr, &s.ca, &[H1]).await.expect("connect");
         let headers: Vec<(String, String)> = (0..10)
@@ -363,6 +367,7 @@ async fn slow_request_bodies_get_408() {
                 .contains("connection: close"),
             "the connection is not reused after a slow body"
         );
+        assert_eq!(s.running.metrics().rejections(Reason::BodyTimeout), 2);
     })
     .await;
 }
@@ -394,6 +399,7 @@ async fn a_client_that_never_reads_is_cut_at_the_write_timeout() {
             s.running.open_connections() == 0
         })
         .await;
+        assert_eq!(s.running.metrics().rejections(Reason::WriteTimeout), 1);
         drop(tls);
     })
     .await;

@@ -152,11 +152,14 @@ fn service(
     let (body_timeout, body_rate) = (shared.body_read_timeout, shared.body_min_rate);
     let trusted = shared.trusted_proxies.clone();
     let activity = state.activity.clone();
+    let metrics = shared.metrics.clone();
     service_fn(move |req: Request<Incoming>| -> RespFuture {
         if served.fetch_add(1, Ordering::Relaxed) + 1 >= max_requests {
             cap_reached.notify_one();
         }
-        let mut req = req.map(|b| Body::new(TimedBody::new(b, body_timeout, body_rate)));
+        let mut req = req.map(|b| {
+            Body::new(TimedBody::new(b, body_timeout, body_rate).counted(metrics.clone()))
+        });
         let client = crate::http::client_ip::resolve(peer.ip(), req.headers(), &trusted);
         req.extensions_mut()
             .insert(ClientAddr(SocketAddr::new(client, peer.port())));
@@ -216,7 +219,7 @@ pub(crate) async fn serve(
     // TLS requires ALPN, RFC 9113 section 3.2).
     let h2 = tls.get_ref().1.alpn_protocol() == Some(ALPN_H2);
     let io = Box::new(Prefixed::new(
-        TimedIo::new(tls, shared.write_timeout),
+        TimedIo::new(tls, shared.write_timeout).counted(shared.metrics.clone()),
         state.activity.clone(),
     ));
     if h2 {
@@ -307,6 +310,13 @@ async fn serve_h1(
             Pin::new(&mut *conn).graceful_shutdown();
         };
         if let Err(e) = finished {
+            // hyper has already answered a head that is too large (431); a head that timed
+            // out is simply cut.
+            if e.is_timeout() {
+                shared.metrics.reject(Reason::HeaderTimeout);
+            } else if e.is_parse_too_large() {
+                shared.metrics.reject(Reason::HeaderTooLarge);
+            }
             tracing::debug!(%peer, error = %e, "connection ended with error");
             return;
         }

@@ -7,11 +7,14 @@
 //! up `min_rate` bytes per second on average; one byte every few seconds does not.
 
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use hyper::body::{Body, Bytes, Frame, SizeHint};
 use tokio::time::{Instant, Sleep};
+
+use crate::metrics::{Metrics, Reason};
 
 /// The error a too-slow body ends with.
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +29,7 @@ pub struct TimedBody<B> {
     started: Instant,
     received: u64,
     deadline: Pin<Box<Sleep>>,
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl<B> TimedBody<B> {
@@ -39,9 +43,16 @@ impl<B> TimedBody<B> {
             started,
             received: 0,
             deadline: Box::pin(tokio::time::sleep_until(started + idle)),
+            metrics: None,
         };
         b.rearm();
         b
+    }
+
+    /// Counts a body cut for slowness as [`Reason::BodyTimeout`].
+    pub fn counted(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// The next deadline: no bytes for `idle`, or behind the rate for the next byte.
@@ -77,7 +88,12 @@ where
             Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e.into()))),
             Poll::Ready(None) => Poll::Ready(None),
             Poll::Pending => match self.deadline.as_mut().poll(cx) {
-                Poll::Ready(()) => Poll::Ready(Some(Err(Box::new(BodyTooSlow)))),
+                Poll::Ready(()) => {
+                    if let Some(m) = &self.metrics {
+                        m.reject(Reason::BodyTimeout);
+                    }
+                    Poll::Ready(Some(Err(Box::new(BodyTooSlow))))
+                }
                 Poll::Pending => Poll::Pending,
             },
         }

@@ -4,17 +4,21 @@
 
 use std::io;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::{Instant, Sleep};
 
+use crate::metrics::{Metrics, Reason};
+
 /// An I/O stream whose blocked writes time out.
 pub struct TimedIo<T> {
     inner: T,
     write_timeout: Duration,
     stalled: Option<Pin<Box<Sleep>>>,
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl<T> TimedIo<T> {
@@ -24,7 +28,14 @@ impl<T> TimedIo<T> {
             inner,
             write_timeout,
             stalled: None,
+            metrics: None,
         }
+    }
+
+    /// Counts a write cut for making no progress as [`Reason::WriteTimeout`].
+    pub fn counted(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// On `Pending` from the peer: start (or keep) the stall clock, and fail when it runs out.
@@ -34,10 +45,17 @@ impl<T> TimedIo<T> {
             .stalled
             .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(Instant::now() + timeout)));
         match sleep.as_mut().poll(cx) {
-            Poll::Ready(()) => Poll::Ready(io::Error::new(
-                io::ErrorKind::TimedOut,
-                "response write made no progress",
-            )),
+            Poll::Ready(()) => {
+                // Counted once: the clock is cleared, so a retried write starts a new one.
+                self.stalled = None;
+                if let Some(m) = &self.metrics {
+                    m.reject(Reason::WriteTimeout);
+                }
+                Poll::Ready(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "response write made no progress",
+                ))
+            }
             Poll::Pending => Poll::Pending,
         }
     }
