@@ -27,7 +27,8 @@ cleanup() {
 trap cleanup EXIT
 
 cd "$ROOT"
-cargo build --release -p rampart --bin rampart --example dos_measure
+cargo build --release -p rampart --bin rampart
+cargo build --release -p attack-sim --example dos_measure
 BIN="$ROOT/target/release/rampart"
 MEASURE="$ROOT/target/release/examples/dos_measure"
 

@@ -3,8 +3,20 @@
 //! a legitimate client's availability throughout and ends in a verdict, reports and an exit
 //! code. See `../shared/DESIGN.md`, "The harness".
 //!
-//! This crate currently holds the command-line contract (subcommands and exit codes); the
-//! scenario engine and scenarios are built on top of it.
+//! The parts: [`target`] (what to attack, and the loopback guard), [`sources`] (the attack's
+//! source addresses), [`client`] (TLS from a chosen address), [`probe`] (the legitimate
+//! client), [`scenarios`] (one module per attack), [`runner`] (phases of one scenario),
+//! [`verdict`] and [`report`].
+
+pub mod client;
+pub mod intensity;
+pub mod probe;
+pub mod report;
+pub mod runner;
+pub mod scenarios;
+pub mod sources;
+pub mod target;
+pub mod verdict;
 
 /// Process exit codes, part of the external contract.
 pub mod exit {
@@ -18,16 +30,33 @@ pub mod exit {
     pub const INCONCLUSIVE: u8 = 3;
 }
 
-/// One entry of `attack-sim list`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ScenarioInfo {
-    /// Name used on the command line.
-    pub name: &'static str,
-    /// `dos`, `injection`, `auth` or `tls`.
-    pub kind: &'static str,
-    /// One line.
-    pub description: &'static str,
+/// The exit code for a set of verdicts: any failure wins over inconclusive.
+pub fn exit_code(verdicts: &[verdict::Verdict]) -> u8 {
+    use verdict::Verdict::*;
+    if verdicts.iter().any(|v| matches!(v, Degraded | Denied)) {
+        exit::FAILED
+    } else if verdicts.iter().any(|v| matches!(v, Inconclusive)) {
+        exit::INCONCLUSIVE
+    } else {
+        exit::OK
+    }
 }
 
-/// Every scenario this build can run.
-pub const SCENARIOS: &[ScenarioInfo] = &[];
+/// Raises the open-files soft limit to the hard limit; returns the limit now in force.
+pub fn raise_open_files() -> std::io::Result<u64> {
+    rlimit::increase_nofile_limit(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use verdict::Verdict::*;
+
+    #[test]
+    fn exit_codes_follow_the_contract() {
+        assert_eq!(exit_code(&[Held, Held]), exit::OK);
+        assert_eq!(exit_code(&[Held, Inconclusive]), exit::INCONCLUSIVE);
+        assert_eq!(exit_code(&[Inconclusive, Degraded]), exit::FAILED);
+        assert_eq!(exit_code(&[Denied]), exit::FAILED);
+    }
+}

@@ -1,5 +1,5 @@
-//! The command-line contract that exists so far: `list` succeeds, and asking for work this
-//! build cannot do is a usage error (exit 2), never a silent success.
+//! The command-line contract: `list` names every scenario; bad input is a usage error (exit 2)
+//! that names what was wrong, never a silent success.
 
 use std::process::Command;
 
@@ -16,17 +16,94 @@ fn run(args: &[&str]) -> (Option<i32>, String, String) {
 }
 
 #[test]
-fn list_prints_the_table_header() {
+fn list_names_every_scenario() {
     let (code, out, _) = run(&["list"]);
     assert_eq!(code, Some(0));
     assert!(out.starts_with("NAME"), "{out}");
+    for s in attack_sim::scenarios::ALL {
+        assert!(out.contains(s.name) && out.contains(s.description), "{out}");
+    }
 }
 
 #[test]
-fn run_without_scenarios_is_a_usage_error_not_a_pass() {
-    let (code, _, err) = run(&["run", "slowloris"]);
-    assert_eq!(code, Some(i32::from(attack_sim::exit::USAGE)));
-    assert!(err.contains("slowloris"), "{err}");
+fn bad_input_is_a_usage_error_that_names_it() {
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &[
+                "run",
+                "no-such-scenario",
+                "--target",
+                "https://127.0.0.1:1",
+                "--ca",
+                "x",
+            ],
+            "no-such-scenario",
+        ),
+        (
+            &[
+                "run",
+                "slowloris",
+                "--target",
+                "https://192.0.2.1:443",
+                "--ca",
+                "x",
+            ],
+            "--authorized-target",
+        ),
+        (
+            &["run", "slowloris", "--target", "127.0.0.1:1"],
+            "https://HOST:PORT",
+        ),
+        (
+            &["run", "slowloris", "--target", "https://127.0.0.1:1"],
+            "--ca",
+        ),
+        (
+            &[
+                "run",
+                "slowloris",
+                "--target",
+                "https://127.0.0.1:1",
+                "--ca",
+                "/nonexistent/ca.pem",
+            ],
+            "/nonexistent/ca.pem",
+        ),
+    ];
+    let dir = std::env::temp_dir().join(format!("attack-sim-slo-{}", std::process::id()));
+    std::fs::write(&dir, "min_succes = 0.5\n").expect("write");
+    let typo = dir.to_str().expect("utf-8").to_string();
+    let slo_cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec![
+                "run",
+                "--target",
+                "https://127.0.0.1:1",
+                "--slo",
+                "/nonexistent/slo.toml",
+            ],
+            "/nonexistent/slo.toml",
+        ),
+        (
+            vec!["run", "--target", "https://127.0.0.1:1", "--slo", &typo],
+            "min_succes",
+        ),
+    ];
+    for (args, needle) in &slo_cases {
+        let (code, _, err) = run(args);
+        assert_eq!(code, Some(2), "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+    let _ = std::fs::remove_file(&dir);
+    for (args, needle) in cases {
+        let (code, _, err) = run(args);
+        assert_eq!(
+            code,
+            Some(i32::from(attack_sim::exit::USAGE)),
+            "{args:?}: {err}"
+        );
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
     let (code, _, _) = run(&["bench"]);
     assert_eq!(code, Some(2));
     let (code, _, _) = run(&["no-such-command"]);

@@ -15,25 +15,24 @@
 //! the attack, and the attack's own counts.
 //!
 //! ```text
-//! cargo run --release -p rampart --example dos_measure -- idle \
+//! cargo run --release -p attack-sim --example dos_measure -- idle \
 //!     --target 127.0.0.1:8443 --ca certs/dev/ca.pem --pid $(pgrep -x rampart)
-//! cargo run --release -p rampart --example dos_measure -- slowloris \
+//! cargo run --release -p attack-sim --example dos_measure -- slowloris \
 //!     --target 127.0.0.1:8443 --ca certs/dev/ca.pem --pid $(pgrep -x rampart)
 //! ```
 //! Traffic goes only to loopback: the target must be a 127.0.0.0/8 address.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use attack_sim::client::Client;
 use clap::{Parser, Subcommand};
-use rustls::pki_types::ServerName;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpSocket, TcpStream};
+use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
-use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
 #[derive(Parser)]
@@ -102,19 +101,20 @@ enum Mode {
     },
 }
 
-fn connector(ca: &Path, alpn: &[u8]) -> TlsConnector {
-    let mut roots = rustls::RootCertStore::empty();
-    for c in rampart_certs::load_cert_chain(ca).expect("CA loads") {
-        roots.add(c).expect("CA added");
-    }
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let mut cfg = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("versions")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    cfg.alpn_protocols = vec![alpn.to_vec()];
-    TlsConnector::from(Arc::new(cfg))
+/// A TLS client for the target, which is named `localhost` for SNI.
+fn client(t: &Target, alpn: &[u8]) -> Client {
+    let target = attack_sim::target::Target {
+        url: format!("https://localhost:{}", t.target.port()),
+        host: "localhost".to_string(),
+        addr: t.target,
+        ca: Some(t.ca.clone()),
+    };
+    Client::new(&target, &[alpn]).expect("CA loads")
+}
+
+/// One HTTP/1.1 GET on an open connection; the status code.
+async fn get(tls: &mut TlsStream<TcpStream>, path: &str) -> std::io::Result<u16> {
+    attack_sim::client::get(tls, "localhost", path).await
 }
 
 /// The `i`-th source address of a block: 127.<block>.x.y, y in 1..=250.
@@ -126,55 +126,6 @@ fn source(block: u8, i: usize) -> IpAddr {
         u8::try_from(hi).expect("at most 62,500 sources"),
         u8::try_from(lo).expect("lo"),
     ))
-}
-
-async fn connect(
-    src: IpAddr,
-    target: SocketAddr,
-    tls: &TlsConnector,
-) -> std::io::Result<TlsStream<TcpStream>> {
-    let sock = TcpSocket::new_v4()?;
-    sock.bind(SocketAddr::new(src, 0))?;
-    let tcp = sock.connect(target).await?;
-    tcp.set_nodelay(true)?;
-    tls.connect(ServerName::try_from("localhost").expect("name"), tcp)
-        .await
-}
-
-/// One HTTP/1.1 GET on an open connection; the status code.
-async fn get(tls: &mut TlsStream<TcpStream>, path: &str) -> std::io::Result<u16> {
-    let req = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n");
-    tls.write_all(req.as_bytes()).await?;
-    let mut buf = Vec::with_capacity(1024);
-    let mut chunk = [0u8; 1024];
-    let head_end = loop {
-        let n = tls.read(&mut chunk).await?;
-        if n == 0 {
-            return Err(std::io::ErrorKind::UnexpectedEof.into());
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i + 4;
-        }
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
-    let status = head
-        .get(9..12)
-        .and_then(|s| s.parse().ok())
-        .ok_or(std::io::ErrorKind::InvalidData)?;
-    let len: usize = head
-        .lines()
-        .find_map(|l| l.strip_prefix("content-length:"))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0);
-    while buf.len() < head_end + len {
-        let n = tls.read(&mut chunk).await?;
-        if n == 0 {
-            return Err(std::io::ErrorKind::UnexpectedEof.into());
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    }
-    Ok(status)
 }
 
 /// An HTTP/2 connection with one completed request, kept open by its driver task.
@@ -238,7 +189,7 @@ async fn settled_rss(pids: &[u32], settle: u64) -> u64 {
 /// each; returns those that were served.
 async fn open_held(
     t: &Target,
-    tls: &TlsConnector,
+    tls: &Client,
     first: usize,
     n: usize,
     per_source: usize,
@@ -251,11 +202,10 @@ async fn open_held(
         tasks.push(tokio::spawn(async move {
             let _permit = gate.acquire_owned().await.ok()?;
             let src = source(70, i / per_source);
-            let mut conn =
-                tokio::time::timeout(Duration::from_secs(10), connect(src, t.target, &tls))
-                    .await
-                    .ok()?
-                    .ok()?;
+            let mut conn = tokio::time::timeout(Duration::from_secs(10), tls.tls_from(src))
+                .await
+                .ok()?
+                .ok()?;
             if h2 {
                 return h2_request(conn, &t.path).await.map(Held::H2);
             }
@@ -274,7 +224,7 @@ async fn open_held(
 
 async fn idle(t: Target, conns: usize, warm: usize, per_source: usize, h2: bool, settle: u64) {
     let alpn: &[u8] = if h2 { b"h2" } else { b"http/1.1" };
-    let tls = connector(&t.ca, alpn);
+    let tls = client(&t, alpn);
     let start_rss = rss_kib(&t.pid);
     let warm_held = open_held(&t, &tls, 0, warm, per_source, h2).await;
     let before = settled_rss(&t.pid, settle).await;
@@ -373,7 +323,7 @@ async fn slowloris(
     rate: u64,
     timeout: u64,
 ) {
-    let tls = connector(&t.ca, b"http/1.1");
+    let tls = client(&t, b"http/1.1");
     let start = tokio::time::Instant::now();
     let attack_start = start + Duration::from_secs(baseline);
     let end = attack_start + Duration::from_secs(duration);
@@ -392,7 +342,7 @@ async fn slowloris(
                 results.push(tokio::spawn(async move {
                     let attack = at >= attack_start;
                     let work = async {
-                        let mut c = connect(source(73, 0), t.target, &tls).await.ok()?;
+                        let mut c = tls.tls_from(source(73, 0)).await.ok()?;
                         get(&mut c, &t.path).await.ok()
                     };
                     let status = tokio::time::timeout(Duration::from_secs(timeout), work)
@@ -432,9 +382,7 @@ async fn slowloris(
             let mut n = 0u64;
             while tokio::time::Instant::now() < end {
                 counts.connects.fetch_add(1, Ordering::Relaxed);
-                let opened =
-                    tokio::time::timeout(Duration::from_secs(10), connect(src, t.target, &tls))
-                        .await;
+                let opened = tokio::time::timeout(Duration::from_secs(10), tls.tls_from(src)).await;
                 let Ok(Ok(mut c)) = opened else {
                     counts.refused.fetch_add(1, Ordering::Relaxed);
                     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -508,8 +456,8 @@ async fn main() {
         target.ip().is_loopback(),
         "dos_measure only sends traffic to loopback addresses"
     );
-    if let Ok(l) = rampart::open_files::raise() {
-        eprintln!("open-files limit {} (was {})", l.after, l.before);
+    if let Ok(limit) = attack_sim::raise_open_files() {
+        eprintln!("open-files limit {limit}");
     }
     match cli.mode {
         Mode::Idle {

@@ -1,0 +1,158 @@
+//! TLS connections from a chosen source address, and the one HTTP/1.1 exchange the probe and
+//! the slow scenarios need, written by hand so that the harness controls every byte and every
+//! pause.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use rustls::pki_types::ServerName;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpSocket, TcpStream};
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+
+use crate::target::Target;
+
+/// Why the TLS client could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The CA file did not load.
+    #[error("CA file {path}: {reason}")]
+    Ca {
+        /// The file.
+        path: String,
+        /// What was wrong.
+        reason: String,
+    },
+    /// No CA was given.
+    #[error("no CA given: pass --ca FILE (the PEM of the CA that signed the target's certificate)")]
+    NoCa,
+}
+
+/// Connects to the target over TLS with its CA trusted, offering `alpn`.
+#[derive(Clone)]
+pub struct Client {
+    connector: TlsConnector,
+    name: ServerName<'static>,
+    addr: SocketAddr,
+    host: String,
+}
+
+impl Client {
+    /// A client for `target` offering the ALPN protocols `alpn`.
+    pub fn new(target: &Target, alpn: &[&[u8]]) -> Result<Client, ClientError> {
+        let ca = target.ca.as_deref().ok_or(ClientError::NoCa)?;
+        let mut roots = rustls::RootCertStore::empty();
+        let ca_err = |reason: String| ClientError::Ca {
+            path: ca.display().to_string(),
+            reason,
+        };
+        for c in rampart_certs::load_cert_chain(ca).map_err(|e| ca_err(e.to_string()))? {
+            roots.add(c).map_err(|e| ca_err(e.to_string()))?;
+        }
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let mut cfg = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| ca_err(e.to_string()))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        cfg.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+        let name = ServerName::try_from(target.host.clone())
+            .map_err(|e| ca_err(format!("target name: {e}")))?;
+        Ok(Client {
+            connector: TlsConnector::from(Arc::new(cfg)),
+            name,
+            addr: target.addr,
+            host: target.host.clone(),
+        })
+    }
+
+    /// The Host header value.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// A TCP connection from `src` (bound before connect).
+    pub async fn tcp_from(&self, src: IpAddr) -> std::io::Result<TcpStream> {
+        let sock = if src.is_ipv4() {
+            TcpSocket::new_v4()?
+        } else {
+            TcpSocket::new_v6()?
+        };
+        sock.bind(SocketAddr::new(src, 0))?;
+        let tcp = sock.connect(self.addr).await?;
+        tcp.set_nodelay(true)?;
+        Ok(tcp)
+    }
+
+    /// A TLS connection from `src`.
+    pub async fn tls_from(&self, src: IpAddr) -> std::io::Result<TlsStream<TcpStream>> {
+        let tcp = self.tcp_from(src).await?;
+        self.connector.connect(self.name.clone(), tcp).await
+    }
+}
+
+/// Sends `GET path` and reads one whole response; returns its status code.
+pub async fn get(tls: &mut TlsStream<TcpStream>, host: &str, path: &str) -> std::io::Result<u16> {
+    let req = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n");
+    tls.write_all(req.as_bytes()).await?;
+    let mut buf = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        let n = tls.read(&mut chunk).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        if buf.len() > 64 * 1024 {
+            return Err(std::io::ErrorKind::InvalidData.into());
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
+    let status = head
+        .strip_prefix("http/1.1 ")
+        .and_then(|r| r.get(..3))
+        .and_then(|s| s.parse().ok())
+        .ok_or(std::io::ErrorKind::InvalidData)?;
+    let len: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    while buf.len() < head_end + len {
+        let n = tls.read(&mut chunk).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    Ok(status)
+}
+
+/// Whether the server has answered or closed (checked without waiting).
+pub async fn answered_or_closed(tls: &mut TlsStream<TcpStream>) -> bool {
+    let mut probe = [0u8; 256];
+    tokio::time::timeout(std::time::Duration::from_millis(1), tls.read(&mut probe))
+        .await
+        .is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_or_broken_ca_is_named() {
+        let t = Target::resolve("https://127.0.0.1:1", None, false).expect("target");
+        assert!(matches!(Client::new(&t, &[]), Err(ClientError::NoCa)));
+        let dir = std::env::temp_dir().join(format!("attack-sim-ca-{}", std::process::id()));
+        std::fs::write(&dir, "not a pem").expect("write");
+        let t = Target::resolve("https://127.0.0.1:1", Some(dir.clone()), false).expect("target");
+        let e = Client::new(&t, &[]).err().expect("broken CA");
+        assert!(e.to_string().contains(&dir.display().to_string()), "{e}");
+        let _ = std::fs::remove_file(dir);
+    }
+}

@@ -1,0 +1,97 @@
+//! `report.json`: a stable, versioned document (schema_version 1). Fields are only ever added
+//! within a version; renaming or removing one bumps it.
+//!
+//! ```text
+//! { "schema_version": 1, "tool": "attack-sim <version>", "target": "https://...",
+//!   "started_at": RFC 3339, "intensity": "smoke|standard|stress", "slo": {...},
+//!   "scenarios": [ { "name", "kind", "verdict",
+//!       "legit": { "requests", "success_rate", "p50_ms", "p99_ms", "baseline_p99_ms",
+//!                  "baseline": {...}, "attack": {...}, "recovery": {...} },
+//!       "attack": { "connects", "refused", "open_peak", "cut" },
+//!       "server": { "rss_peak_bytes": null, "fds_peak": null },
+//!       "findings": [],
+//!       "samples": [ { "at_ms", "phase", "status", "latency_ms" } ] } ] }
+//! ```
+//! `server` is filled only when the harness spawned the target.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::intensity::Intensity;
+use crate::runner::ScenarioResult;
+use crate::verdict::Slo;
+
+/// The schema version written.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Server-side samples (only when the harness spawned the target).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ServerStats {
+    /// Peak resident memory.
+    pub rss_peak_bytes: Option<u64>,
+    /// Peak open file descriptors.
+    pub fds_peak: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct ScenarioEntry<'a> {
+    #[serde(flatten)]
+    result: &'a ScenarioResult,
+    server: ServerStats,
+    findings: [(); 0],
+}
+
+/// The whole document.
+#[derive(Serialize)]
+pub struct Report<'a> {
+    schema_version: u32,
+    tool: String,
+    target: &'a str,
+    started_at: String,
+    intensity: Intensity,
+    slo: Slo,
+    scenarios: Vec<ScenarioEntry<'a>>,
+}
+
+impl<'a> Report<'a> {
+    /// Builds the document.
+    pub fn new(
+        target: &'a str,
+        started_at: time::OffsetDateTime,
+        intensity: Intensity,
+        slo: Slo,
+        results: &'a [ScenarioResult],
+    ) -> Self {
+        Report {
+            schema_version: SCHEMA_VERSION,
+            tool: format!("attack-sim {}", env!("CARGO_PKG_VERSION")),
+            target,
+            started_at: started_at
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
+            intensity,
+            slo,
+            scenarios: results
+                .iter()
+                .map(|result| ScenarioEntry {
+                    result,
+                    server: ServerStats::default(),
+                    findings: [],
+                })
+                .collect(),
+        }
+    }
+
+    /// Writes `report.json` into `dir` (created if missing) atomically: a temporary file,
+    /// then a rename, so a reader never sees half a report.
+    pub fn write(&self, dir: &Path) -> std::io::Result<std::path::PathBuf> {
+        std::fs::create_dir_all(dir)?;
+        let path = dir.join("report.json");
+        let tmp = dir.join(".report.json.tmp");
+        let text = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
+        std::fs::write(&tmp, text)?;
+        std::fs::rename(&tmp, &path)?;
+        Ok(path)
+    }
+}

@@ -1,0 +1,110 @@
+//! Runs one DoS scenario: the legitimate client through baseline, attack and recovery, the
+//! attack in the middle, then the verdict.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::time::Instant;
+
+use crate::client::Client;
+use crate::intensity::Preset;
+use crate::probe::{self, Phase, Sample, Schedule};
+use crate::scenarios::{AttackCounters, AttackCtx, AttackStats, Scenario};
+use crate::sources::Sources;
+use crate::verdict::{self, PhaseStats, Slo, Verdict};
+
+/// The legitimate client's path.
+pub const PROBE_PATH: &str = "/healthz";
+
+/// The legitimate side of a scenario, as reported.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Legit {
+    /// Requests during the attack.
+    pub requests: u64,
+    /// Their success rate.
+    pub success_rate: f64,
+    /// Their p50 latency (ms, from the intended send time).
+    pub p50_ms: f64,
+    /// Their p99 latency.
+    pub p99_ms: f64,
+    /// The baseline's p99.
+    pub baseline_p99_ms: f64,
+    /// Every phase in full.
+    pub baseline: PhaseStats,
+    /// The attack phase in full.
+    pub attack: PhaseStats,
+    /// The recovery phase in full.
+    pub recovery: PhaseStats,
+}
+
+/// One scenario's result.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScenarioResult {
+    /// Scenario name.
+    pub name: &'static str,
+    /// Its kind.
+    pub kind: &'static str,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// Legitimate traffic.
+    pub legit: Legit,
+    /// The attack's own counts.
+    pub attack: AttackStats,
+    /// Every legitimate request, in order (for charts).
+    pub samples: Vec<Sample>,
+}
+
+/// Runs `scenario` with `preset` against the target `client` connects to.
+pub async fn run(
+    scenario: &Scenario,
+    client: &Client,
+    sources: &Sources,
+    preset: Preset,
+    slo: &Slo,
+) -> ScenarioResult {
+    let start = Instant::now() + Duration::from_millis(50);
+    let schedule = Schedule {
+        start,
+        attack: start + preset.baseline,
+        recovery: start + preset.baseline + preset.attack,
+        end: start + preset.baseline + preset.attack + preset.recovery,
+    };
+    let probe = tokio::spawn(probe::run(
+        client.clone(),
+        PROBE_PATH,
+        preset.probe_rate,
+        preset.probe_timeout,
+        schedule,
+    ));
+    tokio::time::sleep_until(schedule.attack).await;
+    let counters = Arc::new(AttackCounters::default());
+    let ctx = AttackCtx {
+        client: client.clone(),
+        sources: sources.clone(),
+        preset,
+        until: schedule.recovery,
+    };
+    (scenario.attack)(ctx, counters.clone()).await;
+    let samples = probe.await.unwrap_or_default();
+    let baseline = probe::stats(&samples, Phase::Baseline);
+    let attack = probe::stats(&samples, Phase::Attack);
+    let recovery = probe::stats(&samples, Phase::Recovery);
+    ScenarioResult {
+        name: scenario.name,
+        kind: scenario.kind,
+        verdict: verdict::judge(&baseline, &attack, slo),
+        legit: Legit {
+            requests: attack.requests,
+            success_rate: attack.success_rate,
+            p50_ms: attack.p50_ms,
+            p99_ms: attack.p99_ms,
+            baseline_p99_ms: baseline.p99_ms,
+            baseline,
+            attack,
+            recovery,
+        },
+        attack: counters.snapshot(),
+        samples,
+    }
+}

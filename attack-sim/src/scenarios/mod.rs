@@ -1,0 +1,133 @@
+//! The scenarios, one module each, and the registry `list` and `run` read.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::Serialize;
+use tokio::time::Instant;
+
+use crate::client::Client;
+use crate::intensity::Preset;
+use crate::sources::Sources;
+
+pub mod slowloris;
+
+/// What an attack gets to work with.
+#[derive(Clone)]
+pub struct AttackCtx {
+    /// TLS client for the target.
+    pub client: Client,
+    /// Attack source addresses.
+    pub sources: Sources,
+    /// The intensity's numbers.
+    pub preset: Preset,
+    /// When to stop (every connection is dropped by then).
+    pub until: Instant,
+}
+
+/// What the attack side counted, live.
+#[derive(Debug, Default)]
+pub struct AttackCounters {
+    /// Connection attempts.
+    pub connects: AtomicU64,
+    /// Attempts refused, reset or timed out before the attack could use them.
+    pub refused: AtomicU64,
+    /// Attack connections open now.
+    pub open: AtomicU64,
+    /// Most open at once.
+    pub open_peak: AtomicU64,
+    /// Connections the server cut after accepting them.
+    pub cut: AtomicU64,
+}
+
+impl AttackCounters {
+    /// One more open connection.
+    pub fn opened(&self) {
+        let now = self.open.fetch_add(1, Ordering::Relaxed) + 1;
+        self.open_peak.fetch_max(now, Ordering::Relaxed);
+    }
+
+    /// One fewer.
+    pub fn closed(&self) {
+        self.open.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// A snapshot for the report.
+    pub fn snapshot(&self) -> AttackStats {
+        AttackStats {
+            connects: self.connects.load(Ordering::Relaxed),
+            refused: self.refused.load(Ordering::Relaxed),
+            open_peak: self.open_peak.load(Ordering::Relaxed),
+            cut: self.cut.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// The attack's totals, as reported.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct AttackStats {
+    /// Connection attempts.
+    pub connects: u64,
+    /// Refused, reset or timed out before use.
+    pub refused: u64,
+    /// Most attack connections open at once.
+    pub open_peak: u64,
+    /// Cut by the server after being accepted.
+    pub cut: u64,
+}
+
+/// An attack: runs until `ctx.until`, counting into the counters.
+pub type Attack = fn(AttackCtx, Arc<AttackCounters>) -> Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// One scenario of `attack-sim list`.
+#[derive(Clone, Copy)]
+pub struct Scenario {
+    /// Name used on the command line.
+    pub name: &'static str,
+    /// `dos`, `injection`, `auth` or `tls`.
+    pub kind: &'static str,
+    /// One line.
+    pub description: &'static str,
+    /// The attack itself.
+    pub attack: Attack,
+}
+
+/// Every scenario this build can run.
+pub const ALL: &[Scenario] = &[slowloris::SCENARIO];
+
+/// Why a selection was refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("unknown scenario or kind `{0}` (see `attack-sim list`)")]
+pub struct UnknownScenario(pub String);
+
+/// The scenarios named (by name or kind), in registry order; none named means all.
+pub fn select(names: &[String]) -> Result<Vec<Scenario>, UnknownScenario> {
+    if let Some(bad) = names.iter().find(|n| {
+        !ALL.iter()
+            .any(|s| s.name == n.as_str() || s.kind == n.as_str())
+    }) {
+        return Err(UnknownScenario(bad.clone()));
+    }
+    Ok(ALL
+        .iter()
+        .filter(|s| names.is_empty() || names.iter().any(|n| n == s.name || n == s.kind))
+        .copied()
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn selection_by_name_and_kind() {
+        assert_eq!(select(&[]).expect("all").len(), ALL.len());
+        let dos = select(&["dos".to_string()]).expect("kind");
+        assert!(dos.iter().all(|s| s.kind == "dos"));
+        assert_eq!(select(&["slowloris".to_string()]).expect("name").len(), 1);
+        let e = select(&["nope".to_string()]).err().expect("unknown");
+        assert!(e.to_string().contains("nope"));
+    }
+}

@@ -1,0 +1,55 @@
+//! Targets for the harness's own tests: rampart in-process on defaults, and a deliberately
+//! weak server (test-only, never part of any binary) that every DoS scenario must catch.
+
+#![allow(dead_code, missing_docs)]
+
+pub mod weak;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::Duration;
+
+/// rampart on its defaults, in-process, on an ephemeral loopback port.
+pub struct Rampart {
+    pub running: rampart::Running,
+    pub url: String,
+    pub ca: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Rampart {
+    pub async fn start() -> Rampart {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut c = rampart::config::Config {
+            listen: "127.0.0.1:0".parse().expect("addr"),
+            ..rampart::config::Config::default()
+        };
+        c.tls.dev_dir = dir.path().join("certs");
+        c.database.url = format!("sqlite://{}", dir.path().join("rampart.db").display());
+        let running = rampart::start(c).await.expect("rampart starts");
+        Rampart {
+            url: format!("https://localhost:{}", running.local_addr().port()),
+            ca: running.dev_ca().expect("dev CA").to_path_buf(),
+            running,
+            _dir: dir,
+        }
+    }
+}
+
+/// Runs the attack-sim binary (bounded in time) and returns its output.
+pub async fn attack_sim(args: &[&str]) -> Output {
+    let run = tokio::process::Command::new(env!("CARGO_BIN_EXE_attack-sim"))
+        .args(args)
+        .kill_on_drop(true)
+        .output();
+    tokio::time::timeout(Duration::from_secs(120), run)
+        .await
+        .expect("attack-sim finished in time")
+        .expect("attack-sim runs")
+}
+
+/// The report attack-sim wrote into `dir`.
+pub fn report(dir: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(dir.join("report.json")).expect("report.json");
+    serde_json::from_str(&text).expect("report is JSON")
+}
