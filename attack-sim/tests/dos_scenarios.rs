@@ -4,17 +4,17 @@
 
 mod common;
 
+use std::path::Path;
+
 use common::weak::Weak;
 use common::{Rampart, attack_sim, report};
 
-async fn run_slowloris(
-    url: &str,
-    ca: &std::path::Path,
-    dir: &std::path::Path,
-) -> (Option<i32>, String) {
+/// Runs one scenario at smoke intensity; returns the exit code, the output and the report.
+async fn run(scenario: &str, url: &str, ca: &Path) -> (Option<i32>, String, serde_json::Value) {
+    let dir = tempfile::tempdir().expect("tempdir");
     let out = attack_sim(&[
         "run",
-        "slowloris",
+        scenario,
         "--target",
         url,
         "--ca",
@@ -22,7 +22,7 @@ async fn run_slowloris(
         "--intensity",
         "smoke",
         "--report-dir",
-        dir.to_str().expect("utf-8 path"),
+        dir.path().to_str().expect("utf-8 path"),
     ])
     .await;
     let text = format!(
@@ -30,36 +30,29 @@ async fn run_slowloris(
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    (out.status.code(), text)
+    eprintln!("{scenario} against {url}:\n{text}");
+    (out.status.code(), text, report(dir.path()))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn slowloris_denies_the_weak_target_and_rampart_holds() {
+/// The weak target is caught, rampart holds.
+async fn positive_control(scenario: &str) {
     let weak = Weak::start(128).await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (code, text) = run_slowloris(&weak.url, &weak.ca, dir.path()).await;
-    eprintln!("weak target:\n{text}");
-    let r = report(dir.path());
-    let verdict = r["scenarios"][0]["verdict"]
-        .as_str()
-        .expect("verdict")
-        .to_string();
+    let (code, text, r) = run(scenario, &weak.url, &weak.ca).await;
+    let verdict = r["scenarios"][0]["verdict"].as_str().unwrap_or_default();
     assert!(
         verdict == "denied" || verdict == "degraded",
         "weak target: {verdict}\n{text}"
     );
     assert_eq!(code, Some(1), "{text}");
     assert_eq!(r["schema_version"], 1);
+    drop(weak);
 
     let rampart = Rampart::start().await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (code, text) = run_slowloris(&rampart.url, &rampart.ca, dir.path()).await;
-    eprintln!("rampart:\n{text}");
-    let r = report(dir.path());
+    let (code, text, r) = run(scenario, &rampart.url, &rampart.ca).await;
     let s = &r["scenarios"][0];
     assert_eq!(s["verdict"], "held", "{text}");
     assert_eq!(code, Some(0), "{text}");
-    assert_eq!(s["name"], "slowloris");
+    assert_eq!(s["name"], scenario);
     assert_eq!(s["kind"], "dos");
     assert!(s["legit"]["requests"].as_u64().expect("requests") > 0);
     assert!(
@@ -67,4 +60,19 @@ async fn slowloris_denies_the_weak_target_and_rampart_holds() {
         "the attack really ran: {s}"
     );
     assert!(s["findings"].as_array().expect("findings").is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slowloris_denies_the_weak_target_and_rampart_holds() {
+    positive_control("slowloris").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conn_flood_denies_the_weak_target_and_rampart_holds() {
+    positive_control("conn-flood").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_stall_denies_the_weak_target_and_rampart_holds() {
+    positive_control("tls-stall").await;
 }

@@ -9,6 +9,7 @@ use common::{Conn, Proc, TestServer, bounded, tcp_from, wait_until};
 use hyper::StatusCode;
 use nix::sys::signal::Signal;
 use rampart::metrics::Reason;
+use tokio::io::AsyncWriteExt;
 
 const H1: &[u8] = b"http/1.1";
 
@@ -86,6 +87,23 @@ async fn handshake_rate_is_limited_per_client() {
     .await;
 }
 
+/// Five idle TCP connections from five addresses, accepted (counted as open) but silent.
+async fn idle_sockets(s: &TestServer) -> Vec<tokio::net::TcpStream> {
+    let mut idle = Vec::new();
+    for i in 1..=5 {
+        idle.push(
+            tcp_from(ip(&format!("127.0.14.{i}")), s.addr)
+                .await
+                .expect("tcp"),
+        );
+    }
+    wait_until("five idle connections", || {
+        s.running.open_connections() >= 5
+    })
+    .await;
+    idle
+}
+
 #[tokio::test]
 async fn handshakes_in_progress_are_capped() {
     bounded(async {
@@ -94,9 +112,19 @@ async fn handshakes_in_progress_are_capped() {
             c.tls.handshake_timeout = std::time::Duration::from_secs(30);
         })
         .await;
-        // Two clients open TCP and never send a ClientHello: two handshakes in progress.
-        let _stall1 = tcp_from(ip("127.0.13.1"), s.addr).await.expect("tcp");
-        let _stall2 = tcp_from(ip("127.0.13.2"), s.addr).await.expect("tcp");
+        // Idle sockets cost no crypto and take no handshake slot...
+        let _idle: Vec<_> = idle_sockets(&s).await;
+        assert!(
+            s.running
+                .metrics_text()
+                .contains("rampart_handshakes_in_progress 0")
+        );
+        // ...but two clients that send a ClientHello and never finish hold two.
+        let hello = common::client_hello::client_hello(0x0303, &[0xc02b]);
+        let mut _stall1 = tcp_from(ip("127.0.13.1"), s.addr).await.expect("tcp");
+        _stall1.write_all(&hello).await.expect("hello");
+        let mut _stall2 = tcp_from(ip("127.0.13.2"), s.addr).await.expect("tcp");
+        _stall2.write_all(&hello).await.expect("hello");
         wait_until("two stalled handshakes", || {
             s.running
                 .metrics_text()

@@ -12,7 +12,10 @@ use crate::client::Client;
 use crate::intensity::Preset;
 use crate::sources::Sources;
 
+pub mod conn_flood;
+pub mod hold;
 pub mod slowloris;
+pub mod tls_stall;
 
 /// What an attack gets to work with.
 #[derive(Clone)]
@@ -95,7 +98,11 @@ pub struct Scenario {
 }
 
 /// Every scenario this build can run.
-pub const ALL: &[Scenario] = &[slowloris::SCENARIO];
+pub const ALL: &[Scenario] = &[
+    conn_flood::SCENARIO,
+    tls_stall::SCENARIO,
+    slowloris::SCENARIO,
+];
 
 /// Why a selection was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

@@ -4,7 +4,10 @@
 //! - a global cap on open connections;
 //! - a per-client cap ([`ClientKey`]: IPv4 /32, IPv6 /64);
 //! - a per-client rate of new connections (each one is a TLS handshake to pay for);
-//! - a cap on handshakes in progress, held until the handshake ends.
+//! - a cap on handshakes in progress, taken once a complete ClientHello has arrived (the
+//!   expensive part starts there) and held until the handshake ends. Waiting for the
+//!   ClientHello costs a socket, not CPU, and is bounded by the caps above and the handshake
+//!   deadline, so idle or stalled connections cannot take the slots legitimate clients need.
 //!
 //! Every refusal goes through [`Refusals`] (counted by reason, logged at most once per client,
 //! reason and `log_interval`). Rate-limiter state is pruned periodically and hard-capped at
@@ -68,9 +71,18 @@ impl Admission {
     }
 
     /// Decides on a new connection from `ip`: the global cap, then [`Admission::admit_client`].
-    pub fn admit(self: &Arc<Self>, ip: IpAddr) -> Result<(ConnPermit, HandshakePermit), Reason> {
+    pub fn admit(self: &Arc<Self>, ip: IpAddr) -> Result<ConnPermit, Reason> {
         let global = self.admit_global()?;
         self.admit_client(ip, global)
+    }
+
+    /// A slot for the costly part of a TLS handshake, once its ClientHello is in.
+    pub fn begin_handshake(&self) -> Result<HandshakePermit, Reason> {
+        self.handshakes
+            .clone()
+            .try_acquire_owned()
+            .map(HandshakePermit)
+            .map_err(|_| Reason::HandshakesBusy)
     }
 
     /// Whether a connection from `peer` starts with a PROXY v2 header naming the real client
@@ -94,12 +106,12 @@ impl Admission {
     }
 
     /// The per-client checks, for the client `ip` (the socket peer, or the client a trusted
-    /// proxy named): its connection cap, its handshake rate, then the handshakes in progress.
+    /// proxy named): its connection cap, then its handshake rate.
     pub fn admit_client(
         self: &Arc<Self>,
         ip: IpAddr,
         global: GlobalPermit,
-    ) -> Result<(ConnPermit, HandshakePermit), Reason> {
+    ) -> Result<ConnPermit, Reason> {
         let key = ClientKey::from(ip);
         {
             let mut per = self.per_client.lock().unwrap_or_else(|e| e.into_inner());
@@ -118,13 +130,8 @@ impl Admission {
         if self.handshake_rate.check(&key).is_err() {
             return Err(Reason::HandshakeRate);
         }
-        let hs = self
-            .handshakes
-            .clone()
-            .try_acquire_owned()
-            .map_err(|_| Reason::HandshakesBusy)?;
         self.refusals.metrics().accept();
-        Ok((permit, HandshakePermit(hs)))
+        Ok(permit)
     }
 
     /// Counts a refusal and logs it, at most once per client and reason per interval.
@@ -215,7 +222,6 @@ mod tests {
             Some(Reason::ClientConnectionCap)
         );
         let c3 = a.admit(ip("10.0.0.2")).expect("other client");
-        drop(c3.1);
         let c4 = a.admit(ip("10.0.0.3")).expect("fourth overall");
         assert_eq!(a.admit(ip("10.0.0.4")).err(), Some(Reason::ConnectionCap));
         drop(c1);
@@ -223,7 +229,7 @@ mod tests {
             a.admit(ip("10.0.0.1")).is_ok(),
             "a closed connection frees its slots"
         );
-        drop((c2, c4));
+        drop((c2, c3, c4));
     }
 
     #[test]
@@ -236,18 +242,20 @@ mod tests {
             },
             refusals(),
         );
-        let held: Vec<_> = (0..3)
+        // Admitted connections take no handshake slot until their ClientHello is in.
+        let conns: Vec<_> = (0..5)
             .map(|i| a.admit(ip(&format!("10.1.0.{i}"))).expect("ok"))
             .collect();
+        assert_eq!(a.handshakes_in_progress(), 0);
+        let mut held: Vec<_> = (0..3).map(|_| a.begin_handshake().expect("slot")).collect();
         assert_eq!(a.handshakes_in_progress(), 3);
-        assert_eq!(a.admit(ip("10.1.0.9")).err(), Some(Reason::HandshakesBusy));
-        let (conn, hs) = held.into_iter().next().expect("one");
-        drop(hs);
+        assert_eq!(a.begin_handshake().err(), Some(Reason::HandshakesBusy));
+        held.pop();
         assert!(
-            a.admit(ip("10.1.0.9")).is_ok(),
+            a.begin_handshake().is_ok(),
             "a finished handshake frees its slot"
         );
-        drop(conn);
+        drop(conns);
     }
 
     #[test]

@@ -25,14 +25,15 @@ use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use rustls::server::Acceptor;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
-use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
+use tokio_rustls::{LazyConfigAcceptor, TlsAcceptor};
 use tower::Service;
 
-use super::admission::HandshakePermit;
+use super::admission::Admission;
 use super::idle::Activity;
 use super::prefixed::Prefixed;
 use super::shutdown::{Phase, ShutdownSignal};
@@ -184,33 +185,47 @@ pub(crate) async fn serve(
     tcp: TcpStream,
     peer: SocketAddr,
     shared: Arc<ConnShared>,
-    handshake_permit: HandshakePermit,
+    admission: &Admission,
     mut shutdown: ShutdownSignal,
 ) {
-    // Boxed, like the hyper connections below: the task's own future stays small (under 1 KiB
-    // rather than about 9), and what only a handshake or an active connection needs is freed
-    // when it ends.
-    let handshake = Box::pin(tokio::time::timeout(
-        shared.handshake_timeout,
-        shared.acceptor.accept(tcp),
+    // One deadline for the whole handshake. Reading the ClientHello costs no crypto, so a
+    // handshake slot is taken only once it is in; boxed, like the hyper connections below, so
+    // the task's own future stays small (about 3 KiB rather than 9) and what only a handshake
+    // needs is freed when it ends.
+    let deadline = tokio::time::Instant::now() + shared.handshake_timeout;
+    let hello = Box::pin(tokio::time::timeout_at(
+        deadline,
+        LazyConfigAcceptor::new(Acceptor::default(), tcp),
+    ));
+    let start = tokio::select! {
+        r = hello => r,
+        _ = shutdown.reached(Phase::Draining) => return,
+    };
+    let start = match start {
+        Ok(Ok(start)) => start,
+        Ok(Err(e)) => return handshake_failed(&shared, peer, &e),
+        Err(_) => return handshake_timed_out(&shared, peer),
+    };
+    let permit = match admission.begin_handshake() {
+        Ok(p) => p,
+        Err(reason) => {
+            admission.refused(peer.ip(), reason);
+            return;
+        }
+    };
+    let handshake = Box::pin(tokio::time::timeout_at(
+        deadline,
+        start.into_stream(shared.acceptor.config().clone()),
     ));
     let tls = tokio::select! {
         r = handshake => match r {
             Ok(Ok(tls)) => tls,
-            Ok(Err(e)) => {
-                shared.metrics.reject(Reason::HandshakeFailed);
-                tracing::debug!(%peer, error = %e, "TLS handshake failed");
-                return;
-            }
-            Err(_) => {
-                shared.metrics.reject(Reason::HandshakeTimeout);
-                tracing::debug!(%peer, "TLS handshake deadline passed");
-                return;
-            }
+            Ok(Err(e)) => return handshake_failed(&shared, peer, &e),
+            Err(_) => return handshake_timed_out(&shared, peer),
         },
         _ = shutdown.reached(Phase::Draining) => return,
     };
-    drop(handshake_permit);
+    drop(permit);
     let state = ConnState {
         activity: Activity::new(),
         cap_reached: Arc::new(Notify::new()),
@@ -227,6 +242,16 @@ pub(crate) async fn serve(
     } else {
         serve_h1(io, peer, &shared, &state, shutdown).await;
     }
+}
+
+fn handshake_failed(shared: &ConnShared, peer: SocketAddr, e: &std::io::Error) {
+    shared.metrics.reject(Reason::HandshakeFailed);
+    tracing::debug!(%peer, error = %e, "TLS handshake failed");
+}
+
+fn handshake_timed_out(shared: &ConnShared, peer: SocketAddr) {
+    shared.metrics.reject(Reason::HandshakeTimeout);
+    tracing::debug!(%peer, "TLS handshake deadline passed");
 }
 
 /// Why a connection is being ended gracefully.

@@ -67,7 +67,7 @@ pub(crate) async fn accept_loop(
                                     return;
                                 }
                             };
-                            let (permit, handshake) =
+                            let permit =
                                 match admission.admit_client(client.ip(), global) {
                                     Ok(p) => p,
                                     Err(reason) => {
@@ -76,13 +76,13 @@ pub(crate) async fn accept_loop(
                                     }
                                 };
                             let _ = tcp.set_nodelay(true);
-                            connection::serve(tcp, client, shared, handshake, signal).await;
+                            connection::serve(tcp, client, shared, &admission, signal).await;
                             drop(permit);
                             drop(guard);
                         });
                         continue;
                     }
-                    let (permit, handshake) = match admission.admit(peer.ip()) {
+                    let permit = match admission.admit(peer.ip()) {
                         Ok(p) => p,
                         Err(reason) => {
                             refuse(&admission, tcp, peer.ip(), reason);
@@ -91,10 +91,10 @@ pub(crate) async fn accept_loop(
                     };
                     let _ = tcp.set_nodelay(true);
                     let guard = tracker.guard();
-                    let shared = shared.clone();
+                    let (shared, admission) = (shared.clone(), admission.clone());
                     let signal = shutdown.clone();
                     tokio::spawn(async move {
-                        connection::serve(tcp, peer, shared, handshake, signal).await;
+                        connection::serve(tcp, peer, shared, &admission, signal).await;
                         drop(permit);
                         drop(guard);
                     });
