@@ -46,7 +46,7 @@ impl Intensity {
                 attack: s(6),
                 recovery: s(2),
                 connections: 300,
-                sources: 30,
+                sources: 256,
                 slow_interval: s(1),
                 probe_rate: 10,
                 probe_timeout: s(2),

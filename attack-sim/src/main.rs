@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use attack_sim::client::Client;
-use attack_sim::intensity::Intensity;
+use attack_sim::intensity::{Intensity, Preset};
 use attack_sim::report::Report;
 use attack_sim::sources::{self, Sources};
 use attack_sim::target::Target;
@@ -90,6 +90,7 @@ fn main() -> ExitCode {
 
 struct Prepared {
     target: Target,
+    preset: Preset,
     selected: Vec<scenarios::Scenario>,
     client: Client,
     sources: Sources,
@@ -112,6 +113,7 @@ fn prepare(args: &RunArgs) -> anyhow::Result<Prepared> {
     let sources = Sources::new(args.sources, preset.sources)?;
     Ok(Prepared {
         target,
+        preset,
         selected,
         client,
         sources,
@@ -120,7 +122,7 @@ fn prepare(args: &RunArgs) -> anyhow::Result<Prepared> {
 }
 
 fn run(args: &RunArgs, p: Prepared) -> ExitCode {
-    let preset = args.intensity.preset(args.duration);
+    let preset = p.preset;
     match attack_sim::raise_open_files() {
         Ok(limit) if limit < preset.connections as u64 + 256 => eprintln!(
             "attack-sim: the open-files limit ({limit}) caps this run below {} connections",

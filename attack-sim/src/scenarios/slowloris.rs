@@ -4,10 +4,10 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
 
+use super::hold::RETRY_PAUSE;
 use super::{AttackCounters, AttackCtx, Scenario};
 use crate::client;
 
@@ -18,9 +18,6 @@ pub const SCENARIO: Scenario = Scenario {
     description: "many connections sending a request head one header line at a time, forever",
     attack: |ctx, counters| Box::pin(attack(ctx, counters)),
 };
-
-/// Pause after a refused connection before the next attempt.
-const RETRY_PAUSE: Duration = Duration::from_millis(500);
 
 async fn attack(ctx: AttackCtx, counters: Arc<AttackCounters>) {
     let mut workers = Vec::with_capacity(ctx.preset.connections);

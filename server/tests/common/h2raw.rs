@@ -110,24 +110,13 @@ impl RawH2 {
         let deadline = tokio::time::Instant::now() + limit;
         let mut head = [0u8; 9];
         loop {
-            let read = tokio::time::timeout_at(deadline, reader.read_exact(&mut head)).await;
-            match read {
-                Err(_) => return seen,
-                Ok(Err(_)) => {
-                    seen.closed = true;
-                    return seen;
-                }
-                Ok(Ok(_)) => {}
+            if !read_by(reader, &mut head, deadline, &mut seen).await {
+                return seen;
             }
             let len = u32::from_be_bytes([0, head[0], head[1], head[2]]) as usize;
             let mut payload = vec![0u8; len];
-            match tokio::time::timeout_at(deadline, reader.read_exact(&mut payload)).await {
-                Err(_) => return seen,
-                Ok(Err(_)) => {
-                    seen.closed = true;
-                    return seen;
-                }
-                Ok(Ok(_)) => {}
+            if !read_by(reader, &mut payload, deadline, &mut seen).await {
+                return seen;
             }
             match head[3] {
                 HEADERS => seen.responses += 1,
@@ -148,5 +137,22 @@ impl RawH2 {
                 _ => {}
             }
         }
+    }
+}
+
+/// Fills `buf` before `deadline`; false (noting a close in `seen`) when it cannot.
+async fn read_by(
+    reader: &mut ReadHalf<TlsStream<TcpStream>>,
+    buf: &mut [u8],
+    deadline: tokio::time::Instant,
+    seen: &mut Seen,
+) -> bool {
+    match tokio::time::timeout_at(deadline, reader.read_exact(buf)).await {
+        Ok(Ok(_)) => true,
+        Ok(Err(_)) => {
+            seen.closed = true;
+            false
+        }
+        Err(_) => false,
     }
 }
