@@ -26,6 +26,8 @@ pub struct Preset {
     pub recovery: Duration,
     /// Concurrent attack connections.
     pub connections: usize,
+    /// Connections of the expensive floods (login), each one closed loop.
+    pub flood_connections: usize,
     /// Source addresses they come from.
     pub sources: usize,
     /// Pause between an attack connection's slow writes.
@@ -46,6 +48,7 @@ impl Intensity {
                 attack: s(6),
                 recovery: s(2),
                 connections: 300,
+                flood_connections: 64,
                 sources: 256,
                 slow_interval: s(1),
                 probe_rate: 10,
@@ -56,6 +59,7 @@ impl Intensity {
                 attack: s(30),
                 recovery: s(5),
                 connections: 2000,
+                flood_connections: 256,
                 sources: 256,
                 slow_interval: s(5),
                 probe_rate: 10,
@@ -66,6 +70,7 @@ impl Intensity {
                 attack: s(60),
                 recovery: s(10),
                 connections: 5000,
+                flood_connections: 1024,
                 sources: 256,
                 slow_interval: s(5),
                 probe_rate: 10,

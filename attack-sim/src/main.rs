@@ -151,7 +151,7 @@ fn run(args: &RunArgs, p: Prepared) -> ExitCode {
         println!("running {} ({}) ...", s.name, s.kind);
         let r = runtime.block_on(runner::run(s, &p.client, &p.sources, preset, &p.slo));
         println!(
-            "{:<20} {:<13} legit {:>6.2}% ({} requests)  p50 {:.1} ms  p99 {:.1} ms (baseline p99 {:.1} ms)  attack: {} connects, {} refused, {} open at peak, {} cut",
+            "{:<20} {:<13} legit {:>6.2}% ({} requests)  p50 {:.1} ms  p99 {:.1} ms (baseline p99 {:.1} ms)  attack: {} connects, {} refused, {} open at peak, {} cut, {} responses ({} throttled)",
             r.name,
             r.verdict.as_str().to_uppercase(),
             r.legit.success_rate * 100.0,
@@ -162,7 +162,9 @@ fn run(args: &RunArgs, p: Prepared) -> ExitCode {
             r.attack.connects,
             r.attack.refused,
             r.attack.open_peak,
-            r.attack.cut
+            r.attack.cut,
+            r.attack.responses,
+            r.attack.throttled
         );
         results.push(r);
     }

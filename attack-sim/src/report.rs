@@ -7,7 +7,7 @@
 //!   "scenarios": [ { "name", "kind", "verdict",
 //!       "legit": { "requests", "success_rate", "p50_ms", "p99_ms", "baseline_p99_ms",
 //!                  "baseline": {...}, "attack": {...}, "recovery": {...} },
-//!       "attack": { "connects", "refused", "open_peak", "cut" },
+//!       "attack": { "connects", "refused", "open_peak", "cut", "responses", "throttled" },
 //!       "server": { "rss_peak_bytes": null, "fds_peak": null },
 //!       "findings": [],
 //!       "samples": [ { "at_ms", "phase", "status", "latency_ms" } ] } ] }

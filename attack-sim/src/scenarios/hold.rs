@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt};
 
-use super::{AttackCounters, AttackCtx};
+use super::{AttackCounters, AttackCtx, workers};
 
 /// Pause after a refused connection before the next attempt.
 pub const RETRY_PAUSE: Duration = Duration::from_millis(500);
@@ -23,33 +23,26 @@ where
     F: Fn(AttackCtx, std::net::IpAddr) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Option<S>> + Send,
 {
-    let mut workers = Vec::with_capacity(ctx.preset.connections);
-    for i in 0..ctx.preset.connections {
-        let (ctx, counters, open) = (ctx.clone(), counters.clone(), open.clone());
-        workers.push(tokio::spawn(async move {
+    let count = ctx.preset.connections;
+    workers::run(ctx, counters, count, move |ctx, counters, i| {
+        let open = open.clone();
+        async move {
             let src = ctx.sources.pick(i);
-            let until = ctx.until;
-            let work = async {
-                loop {
-                    counters.connects.fetch_add(1, Ordering::Relaxed);
-                    let Some(mut conn) = open(ctx.clone(), src).await else {
-                        counters.refused.fetch_add(1, Ordering::Relaxed);
-                        tokio::time::sleep(RETRY_PAUSE).await;
-                        continue;
-                    };
-                    counters.opened();
-                    let mut sink = [0u8; 1024];
-                    // Held until the server closes, resets or answers (and then closes).
-                    while matches!(conn.read(&mut sink).await, Ok(n) if n > 0) {}
-                    counters.closed();
-                    counters.cut.fetch_add(1, Ordering::Relaxed);
-                }
-            };
-            let _ = tokio::time::timeout_at(until, work).await;
-        }));
-    }
-    for w in workers {
-        let _ = w.await;
-    }
-    counters.open.store(0, Ordering::Relaxed);
+            loop {
+                counters.connects.fetch_add(1, Ordering::Relaxed);
+                let Some(mut conn) = open(ctx.clone(), src).await else {
+                    counters.refused.fetch_add(1, Ordering::Relaxed);
+                    tokio::time::sleep(RETRY_PAUSE).await;
+                    continue;
+                };
+                counters.opened();
+                let mut sink = [0u8; 1024];
+                // Held until the server closes, resets or answers (and then closes).
+                while matches!(conn.read(&mut sink).await, Ok(n) if n > 0) {}
+                counters.closed();
+                counters.cut.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    })
+    .await;
 }

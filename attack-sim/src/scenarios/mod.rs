@@ -13,9 +13,16 @@ use crate::intensity::Preset;
 use crate::sources::Sources;
 
 pub mod conn_flood;
+pub mod drip;
+pub mod flood;
 pub mod hold;
+pub mod login_flood;
+pub mod request_flood;
+pub mod slow_body;
+pub mod slow_read;
 pub mod slowloris;
 pub mod tls_stall;
+pub mod workers;
 
 /// What an attack gets to work with.
 #[derive(Clone)]
@@ -43,6 +50,10 @@ pub struct AttackCounters {
     pub open_peak: AtomicU64,
     /// Connections the server cut after accepting them.
     pub cut: AtomicU64,
+    /// Responses received (floods).
+    pub responses: AtomicU64,
+    /// Of which 429 or 503: the server refused the work.
+    pub throttled: AtomicU64,
 }
 
 impl AttackCounters {
@@ -57,6 +68,14 @@ impl AttackCounters {
         self.open.fetch_sub(1, Ordering::Relaxed);
     }
 
+    /// A response with `status` came in.
+    pub fn answered(&self, status: u16) {
+        self.responses.fetch_add(1, Ordering::Relaxed);
+        if matches!(status, 429 | 503) {
+            self.throttled.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
     /// A snapshot for the report.
     pub fn snapshot(&self) -> AttackStats {
         AttackStats {
@@ -64,6 +83,8 @@ impl AttackCounters {
             refused: self.refused.load(Ordering::Relaxed),
             open_peak: self.open_peak.load(Ordering::Relaxed),
             cut: self.cut.load(Ordering::Relaxed),
+            responses: self.responses.load(Ordering::Relaxed),
+            throttled: self.throttled.load(Ordering::Relaxed),
         }
     }
 }
@@ -79,6 +100,10 @@ pub struct AttackStats {
     pub open_peak: u64,
     /// Cut by the server after being accepted.
     pub cut: u64,
+    /// Responses received (floods).
+    pub responses: u64,
+    /// Of which 429 or 503.
+    pub throttled: u64,
 }
 
 /// An attack: runs until `ctx.until`, counting into the counters.
@@ -102,6 +127,10 @@ pub const ALL: &[Scenario] = &[
     conn_flood::SCENARIO,
     tls_stall::SCENARIO,
     slowloris::SCENARIO,
+    slow_body::SCENARIO,
+    slow_read::SCENARIO,
+    request_flood::SCENARIO,
+    login_flood::SCENARIO,
 ];
 
 /// Why a selection was refused.

@@ -1,15 +1,19 @@
-//! The positive control: hyper over TLS the way a naive server is written. No header or body
-//! timeouts, no per-client limits, and a fixed pool of connections (like a thread-per-connection
-//! server): once the pool is full, new connections wait in the kernel's backlog and their TLS
-//! handshakes never start. Test-only.
+//! The positive control: hyper over TLS the way a naive server is written. No header, body or
+//! write timeouts, no per-client limits, a fixed pool of connections (like a
+//! thread-per-connection server: once the pool is full, new connections wait in the kernel's
+//! backlog and their TLS handshakes never start), and a login that hashes every attempt with
+//! argon2id (the same parameters as rampart's) with no bound on how many at once. Test-only.
+//!
+//! Routes: `POST /v1/sessions` reads the whole body, hashes, answers 401; `GET /openapi.json`
+//! is a 64 KiB document; anything else is 200 `{"status":"ok"}`.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use http_body_util::Full;
-use hyper::body::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
@@ -28,6 +32,39 @@ pub struct Weak {
 impl Drop for Weak {
     fn drop(&mut self) {
         self.task.abort();
+    }
+}
+
+/// The weak server's only password check: argon2id over whatever was posted.
+fn hash_attempt(body: &[u8]) {
+    let params = argon2::Params::new(19_456, 2, 1, Some(32)).expect("params");
+    let a = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+    let mut out = [0u8; 32];
+    let _ = a.hash_password_into(body, b"weak-target-salt", &mut out);
+}
+
+async fn handle(req: hyper::Request<Incoming>) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
+    let ok = |status: u16, body: Bytes| {
+        let mut r = hyper::Response::new(Full::new(body));
+        *r.status_mut() = hyper::StatusCode::from_u16(status).expect("status");
+        Ok(r)
+    };
+    match (req.method().as_str(), req.uri().path()) {
+        ("POST", "/v1/sessions") => {
+            // No deadline: the body is read for as long as the client takes.
+            let Ok(body) = req.into_body().collect().await else {
+                return ok(400, Bytes::new());
+            };
+            let body = body.to_bytes();
+            // No bound on concurrent hashes: every request gets a blocking thread.
+            let _ = tokio::task::spawn_blocking(move || hash_attempt(&body)).await;
+            ok(401, Bytes::from_static(b"{\"title\":\"Unauthorized\"}"))
+        }
+        ("GET", "/openapi.json") => {
+            let doc = format!("{{\"padding\":\"{}\"}}", "x".repeat(64 * 1024));
+            ok(200, Bytes::from(doc))
+        }
+        _ => ok(200, Bytes::from_static(b"{\"status\":\"ok\"}")),
     }
 }
 
@@ -63,11 +100,7 @@ impl Weak {
                     let Ok(tls) = acceptor.accept(tcp).await else {
                         return;
                     };
-                    let svc = service_fn(|_req| async {
-                        Ok::<_, Infallible>(hyper::Response::new(Full::new(Bytes::from_static(
-                            b"{\"status\":\"ok\"}",
-                        ))))
-                    });
+                    let svc = service_fn(handle);
                     let _ = http1::Builder::new()
                         .serve_connection(TokioIo::new(tls), svc)
                         .await;
