@@ -15,6 +15,7 @@ pub mod report;
 pub mod runner;
 pub mod scenarios;
 pub mod sources;
+pub mod spawn;
 pub mod target;
 pub mod verdict;
 

@@ -6,8 +6,10 @@ use std::process::ExitCode;
 use anyhow::Context;
 use attack_sim::client::Client;
 use attack_sim::intensity::{Intensity, Preset};
-use attack_sim::report::Report;
+use attack_sim::report::json::Report;
+use attack_sim::report::{junit, scorecard};
 use attack_sim::sources::{self, Sources};
+use attack_sim::spawn::{self, Spawned};
 use attack_sim::target::Target;
 use attack_sim::verdict::Slo;
 use attack_sim::{exit, runner, scenarios};
@@ -38,12 +40,19 @@ enum Command {
 struct RunArgs {
     /// Scenario names or kinds; none means all.
     selection: Vec<String>,
-    /// The server: https://HOST:PORT.
-    #[arg(long)]
-    target: String,
+    /// The server: https://HOST:PORT (or --spawn).
+    #[arg(long, required_unless_present = "spawn", conflicts_with = "spawn")]
+    target: Option<String>,
     /// PEM file of the CA that signed the target's certificate.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "spawn")]
     ca: Option<PathBuf>,
+    /// Start a fresh rampart (free port, temporary data, new dev certificates), sample its
+    /// memory, descriptors and CPU, and stop it at the end.
+    #[arg(long)]
+    spawn: bool,
+    /// The rampart binary for --spawn [default: `rampart` beside this executable].
+    #[arg(long, requires = "spawn")]
+    server_bin: Option<PathBuf>,
     /// How hard and how long.
     #[arg(long, value_enum, default_value = "standard")]
     intensity: Intensity,
@@ -53,7 +62,7 @@ struct RunArgs {
     /// Attack source network (loopback).
     #[arg(long, default_value = sources::DEFAULT_NET)]
     sources: ipnet::Ipv4Net,
-    /// Where report.json goes.
+    /// Where report.json and junit.xml go (and rampart.log with --spawn).
     #[arg(long, default_value = "reports")]
     report_dir: PathBuf,
     /// TOML file overriding the verdict thresholds (min_success, max_p99_ratio,
@@ -74,13 +83,7 @@ fn main() -> ExitCode {
             }
             ExitCode::from(exit::OK)
         }
-        Command::Run(args) => match prepare(&args) {
-            Ok(prepared) => run(&args, prepared),
-            Err(e) => {
-                eprintln!("attack-sim: {e:#}");
-                ExitCode::from(exit::USAGE)
-            }
-        },
+        Command::Run(args) => run(&args),
         Command::Bench => {
             eprintln!("attack-sim: bench is not available in this build yet");
             ExitCode::from(exit::USAGE)
@@ -88,16 +91,14 @@ fn main() -> ExitCode {
     }
 }
 
-struct Prepared {
-    target: Target,
+/// What the command line asked for, checked before anything starts.
+struct Plan {
     preset: Preset,
     selected: Vec<scenarios::Scenario>,
-    client: Client,
-    sources: Sources,
     slo: Slo,
 }
 
-fn prepare(args: &RunArgs) -> anyhow::Result<Prepared> {
+fn plan(args: &RunArgs) -> anyhow::Result<Plan> {
     let selected = scenarios::select(&args.selection)?;
     let slo = match &args.slo {
         None => Slo::default(),
@@ -107,22 +108,99 @@ fn prepare(args: &RunArgs) -> anyhow::Result<Prepared> {
             toml::from_str(&text).with_context(|| format!("--slo {}", path.display()))?
         }
     };
-    let target = Target::resolve(&args.target, args.ca.clone(), args.authorized_target)?;
-    let client = Client::new(&target, &[b"http/1.1"])?;
-    let preset = args.intensity.preset(args.duration);
-    let sources = Sources::new(args.sources, preset.sources)?;
-    Ok(Prepared {
-        target,
-        preset,
+    Ok(Plan {
+        preset: args.intensity.preset(args.duration),
         selected,
-        client,
-        sources,
         slo,
     })
 }
 
-fn run(args: &RunArgs, p: Prepared) -> ExitCode {
-    let preset = p.preset;
+/// The target and how to reach it.
+struct Reach {
+    target: Target,
+    client: Client,
+    sources: Sources,
+}
+
+fn reach(args: &RunArgs, url: &str, ca: Option<PathBuf>, preset: &Preset) -> anyhow::Result<Reach> {
+    let target = Target::resolve(url, ca, args.authorized_target)?;
+    let client = Client::new(&target, &[b"http/1.1"])?;
+    let sources = Sources::new(args.sources, preset.sources)?;
+    Ok(Reach {
+        target,
+        client,
+        sources,
+    })
+}
+
+fn usage_error(e: impl std::fmt::Display) -> ExitCode {
+    eprintln!("attack-sim: {e:#}");
+    ExitCode::from(exit::USAGE)
+}
+
+fn run(args: &RunArgs) -> ExitCode {
+    let plan = match plan(args) {
+        Ok(p) => p,
+        Err(e) => return usage_error(format!("{e:#}")),
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("attack-sim: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut spawned = None;
+    let (url, ca) = if args.spawn {
+        let bin = args
+            .server_bin
+            .clone()
+            .unwrap_or_else(spawn::default_binary);
+        match runtime.block_on(Spawned::start(&bin, &[])) {
+            Ok(s) => {
+                println!(
+                    "attack-sim: started {} (pid {}) at {}",
+                    bin.display(),
+                    s.pid,
+                    s.url
+                );
+                let target = (s.url.clone(), Some(s.ca.clone()));
+                spawned = Some(s);
+                target
+            }
+            Err(e) => return usage_error(e),
+        }
+    } else {
+        (args.target.clone().unwrap_or_default(), args.ca.clone())
+    };
+    let reach = match reach(args, &url, ca, &plan.preset) {
+        Ok(r) => r,
+        Err(e) => return usage_error(format!("{e:#}")),
+    };
+    let code = runtime.block_on(run_scenarios(
+        args,
+        &plan,
+        &reach,
+        spawned.as_ref().map(|s| s.pid),
+    ));
+    if let Some(s) = spawned {
+        let log = args.report_dir.join("rampart.log");
+        let ended = runtime.block_on(s.stop(Some(&log)));
+        println!(
+            "attack-sim: rampart stopped ({ended}); its log: {}",
+            log.display()
+        );
+    }
+    code
+}
+
+async fn run_scenarios(
+    args: &RunArgs,
+    plan: &Plan,
+    reach: &Reach,
+    server_pid: Option<u32>,
+) -> ExitCode {
+    let preset = plan.preset;
     match attack_sim::raise_open_files() {
         Ok(limit) if limit < preset.connections as u64 + 256 => eprintln!(
             "attack-sim: the open-files limit ({limit}) caps this run below {} connections",
@@ -131,49 +209,49 @@ fn run(args: &RunArgs, p: Prepared) -> ExitCode {
         Ok(_) => {}
         Err(e) => eprintln!("attack-sim: cannot raise the open-files limit: {e}"),
     }
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("attack-sim: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
     let started_at = time::OffsetDateTime::now_utc();
     println!(
         "attack-sim: {} scenario(s) against {} ({}), intensity {:?}",
-        p.selected.len(),
-        p.target.url,
-        p.target.addr,
+        plan.selected.len(),
+        reach.target.url,
+        reach.target.addr,
         args.intensity
     );
     let mut results = Vec::new();
-    for s in &p.selected {
+    for s in &plan.selected {
         println!("running {} ({}) ...", s.name, s.kind);
-        let r = runtime.block_on(runner::run(s, &p.client, &p.sources, preset, &p.slo));
-        println!(
-            "{:<20} {:<13} legit {:>6.2}% ({} requests)  p50 {:.1} ms  p99 {:.1} ms (baseline p99 {:.1} ms)  attack: {} connects, {} refused, {} open at peak, {} cut, {} responses ({} throttled)",
-            r.name,
-            r.verdict.as_str().to_uppercase(),
-            r.legit.success_rate * 100.0,
-            r.legit.requests,
-            r.legit.p50_ms,
-            r.legit.p99_ms,
-            r.legit.baseline_p99_ms,
-            r.attack.connects,
-            r.attack.refused,
-            r.attack.open_peak,
-            r.attack.cut,
-            r.attack.responses,
-            r.attack.throttled
-        );
+        let r = runner::run(
+            s,
+            &reach.client,
+            &reach.sources,
+            preset,
+            &plan.slo,
+            server_pid,
+        )
+        .await;
+        println!("{}", scorecard::line(&r));
         results.push(r);
     }
-    let report = Report::new(&p.target.url, started_at, args.intensity, p.slo, &results);
-    match report.write(&args.report_dir) {
-        Ok(path) => println!("report: {}", path.display()),
+    println!();
+    print!("{}", scorecard::table(&results));
+    let report = Report::new(
+        &reach.target.url,
+        started_at,
+        args.intensity,
+        plan.slo,
+        &results,
+    );
+    let written = report.write(&args.report_dir).and_then(|json| {
+        Ok((
+            json,
+            junit::write(&args.report_dir, &reach.target.url, &results)?,
+        ))
+    });
+    match written {
+        Ok((json, junit)) => println!("reports: {} {}", json.display(), junit.display()),
         Err(e) => {
             eprintln!(
-                "attack-sim: cannot write the report in {}: {e}",
+                "attack-sim: cannot write the reports in {}: {e}",
                 args.report_dir.display()
             );
             return ExitCode::from(exit::USAGE);

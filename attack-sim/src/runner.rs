@@ -12,6 +12,7 @@ use crate::intensity::Preset;
 use crate::probe::{self, Phase, Sample, Schedule};
 use crate::scenarios::{AttackCounters, AttackCtx, AttackStats, Scenario};
 use crate::sources::Sources;
+use crate::spawn::sampler::{self, ServerStats};
 use crate::verdict::{self, PhaseStats, Slo, Verdict};
 
 /// The legitimate client's path.
@@ -47,10 +48,14 @@ pub struct ScenarioResult {
     pub kind: &'static str,
     /// The verdict.
     pub verdict: Verdict,
+    /// How long the scenario took, all phases.
+    pub elapsed_ms: f64,
     /// Legitimate traffic.
     pub legit: Legit,
     /// The attack's own counts.
     pub attack: AttackStats,
+    /// The server's resources over the run (only when the harness spawned it).
+    pub server: ServerStats,
     /// Every legitimate request, in order (for charts).
     pub samples: Vec<Sample>,
 }
@@ -62,6 +67,7 @@ pub async fn run(
     sources: &Sources,
     preset: Preset,
     slo: &Slo,
+    server_pid: Option<u32>,
 ) -> ScenarioResult {
     let start = Instant::now() + Duration::from_millis(50);
     let schedule = Schedule {
@@ -77,6 +83,7 @@ pub async fn run(
         preset.probe_timeout,
         schedule,
     ));
+    let server = server_pid.map(|pid| tokio::spawn(sampler::sample(pid, start, schedule.end)));
     tokio::time::sleep_until(schedule.attack).await;
     let counters = Arc::new(AttackCounters::default());
     let ctx = AttackCtx {
@@ -87,6 +94,10 @@ pub async fn run(
     };
     (scenario.attack)(ctx, counters.clone()).await;
     let samples = probe.await.unwrap_or_default();
+    let server = match server {
+        Some(task) => task.await.unwrap_or_default(),
+        None => ServerStats::default(),
+    };
     let baseline = probe::stats(&samples, Phase::Baseline);
     let attack = probe::stats(&samples, Phase::Attack);
     let recovery = probe::stats(&samples, Phase::Recovery);
@@ -94,6 +105,7 @@ pub async fn run(
         name: scenario.name,
         kind: scenario.kind,
         verdict: verdict::judge(&baseline, &attack, slo),
+        elapsed_ms: start.elapsed().as_secs_f64() * 1000.0,
         legit: Legit {
             requests: attack.requests,
             success_rate: attack.success_rate,
@@ -105,6 +117,7 @@ pub async fn run(
             recovery,
         },
         attack: counters.snapshot(),
+        server,
         samples,
     }
 }

@@ -69,6 +69,21 @@ fn bad_input_is_a_usage_error_that_names_it() {
             ],
             "/nonexistent/ca.pem",
         ),
+        (
+            &[
+                "run",
+                "slowloris",
+                "--spawn",
+                "--server-bin",
+                "/nonexistent/rampart",
+            ],
+            "/nonexistent/rampart",
+        ),
+        (&["run", "slowloris"], "--target"),
+        (
+            &["run", "--spawn", "--target", "https://127.0.0.1:1"],
+            "cannot be used with",
+        ),
     ];
     let dir = std::env::temp_dir().join(format!("attack-sim-slo-{}", std::process::id()));
     std::fs::write(&dir, "min_succes = 0.5\n").expect("write");

@@ -12,7 +12,7 @@ use common::{Rampart, attack_sim, report};
 /// Runs one scenario at smoke intensity; returns the exit code, the output and the report.
 async fn run(scenario: &str, url: &str, ca: &Path) -> (Option<i32>, String, serde_json::Value) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let out = attack_sim(&[
+    let (code, text) = attack_sim(&[
         "run",
         scenario,
         "--target",
@@ -25,13 +25,7 @@ async fn run(scenario: &str, url: &str, ca: &Path) -> (Option<i32>, String, serd
         dir.path().to_str().expect("utf-8 path"),
     ])
     .await;
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    eprintln!("{scenario} against {url}:\n{text}");
-    (out.status.code(), text, report(dir.path()))
+    (code, text, report(dir.path()))
 }
 
 /// The weak target is caught, rampart holds.
@@ -95,4 +89,67 @@ async fn request_flood_denies_the_weak_target_and_rampart_holds() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_flood_denies_the_weak_target_and_rampart_holds() {
     positive_control("login-flood").await;
+}
+
+/// The rampart binary `--spawn` finds beside attack-sim, built if this test run did not build
+/// it already (`cargo nextest run --workspace` does).
+fn rampart_binary() -> std::path::PathBuf {
+    let bin = Path::new(env!("CARGO_BIN_EXE_attack-sim")).with_file_name("rampart");
+    if !bin.is_file() {
+        let status = std::process::Command::new(env!("CARGO"))
+            .args(["build", "-p", "rampart", "--bin", "rampart"])
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "cargo build -p rampart");
+    }
+    bin
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spawn_runs_a_fresh_rampart_samples_it_and_writes_every_report() {
+    rampart_binary();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (code, text) = attack_sim(&[
+        "run",
+        "slowloris",
+        "request-flood",
+        "--spawn",
+        "--intensity",
+        "smoke",
+        "--duration",
+        "3",
+        "--report-dir",
+        dir.path().to_str().expect("utf-8 path"),
+    ])
+    .await;
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("SCENARIO") && text.contains("RSS PEAK"),
+        "scorecard: {text}"
+    );
+    assert!(text.contains("rampart stopped (exit status: 0)"), "{text}");
+    let r = report(dir.path());
+    let scenarios = r["scenarios"].as_array().expect("scenarios");
+    assert_eq!(scenarios.len(), 2);
+    for s in scenarios {
+        let server = &s["server"];
+        assert!(
+            server["rss_peak_bytes"].as_u64().expect("rss") > 1 << 20,
+            "{server}"
+        );
+        assert!(server["fds_peak"].as_u64().expect("fds") > 10, "{server}");
+        assert_eq!(server["alive_at_end"], true);
+        assert!(server["samples"].as_array().expect("samples").len() > 10);
+        assert_eq!(s["verdict"], "held", "{s}");
+    }
+    // The slowloris connections were really held by the spawned server.
+    assert!(scenarios[0]["server"]["fds_peak"].as_u64().expect("fds") > 200);
+    let junit = std::fs::read_to_string(dir.path().join("junit.xml")).expect("junit.xml");
+    assert!(
+        junit.contains("tests=\"2\" failures=\"0\" errors=\"0\""),
+        "{junit}"
+    );
+    assert!(junit.contains("name=\"request-flood\""), "{junit}");
+    let log = std::fs::read_to_string(dir.path().join("rampart.log")).expect("rampart.log");
+    assert!(log.contains("rampart listening on"), "{log}");
 }

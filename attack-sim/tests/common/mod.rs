@@ -6,7 +6,6 @@
 pub mod weak;
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
 use std::time::Duration;
 
 /// rampart on its defaults, in-process, on an ephemeral loopback port.
@@ -36,16 +35,24 @@ impl Rampart {
     }
 }
 
-/// Runs the attack-sim binary (bounded in time) and returns its output.
-pub async fn attack_sim(args: &[&str]) -> Output {
+/// Runs the attack-sim binary (bounded in time); returns its exit code and its stdout and
+/// stderr together, which are also printed for the test's log.
+pub async fn attack_sim(args: &[&str]) -> (Option<i32>, String) {
     let run = tokio::process::Command::new(env!("CARGO_BIN_EXE_attack-sim"))
         .args(args)
         .kill_on_drop(true)
         .output();
-    tokio::time::timeout(Duration::from_secs(120), run)
+    let out = tokio::time::timeout(Duration::from_secs(120), run)
         .await
         .expect("attack-sim finished in time")
-        .expect("attack-sim runs")
+        .expect("attack-sim runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("attack-sim {}:\n{text}", args.join(" "));
+    (out.status.code(), text)
 }
 
 /// The report attack-sim wrote into `dir`.

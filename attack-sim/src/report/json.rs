@@ -8,11 +8,12 @@
 //!       "legit": { "requests", "success_rate", "p50_ms", "p99_ms", "baseline_p99_ms",
 //!                  "baseline": {...}, "attack": {...}, "recovery": {...} },
 //!       "attack": { "connects", "refused", "open_peak", "cut", "responses", "throttled" },
-//!       "server": { "rss_peak_bytes": null, "fds_peak": null },
+//!       "server": { "rss_peak_bytes", "fds_peak", "cpu_peak_percent", "alive_at_end",
+//!                   "samples": [ { "at_ms", "rss_bytes", "fds", "cpu_percent" } ] },
 //!       "findings": [],
 //!       "samples": [ { "at_ms", "phase", "status", "latency_ms" } ] } ] }
 //! ```
-//! `server` is filled only when the harness spawned the target.
+//! `server`'s fields are null (and its samples empty) unless the harness spawned the target.
 
 use std::path::Path;
 
@@ -25,20 +26,10 @@ use crate::verdict::Slo;
 /// The schema version written.
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// Server-side samples (only when the harness spawned the target).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct ServerStats {
-    /// Peak resident memory.
-    pub rss_peak_bytes: Option<u64>,
-    /// Peak open file descriptors.
-    pub fds_peak: Option<u64>,
-}
-
 #[derive(Serialize)]
 struct ScenarioEntry<'a> {
     #[serde(flatten)]
     result: &'a ScenarioResult,
-    server: ServerStats,
     findings: [(); 0],
 }
 
@@ -76,22 +67,15 @@ impl<'a> Report<'a> {
                 .iter()
                 .map(|result| ScenarioEntry {
                     result,
-                    server: ServerStats::default(),
                     findings: [],
                 })
                 .collect(),
         }
     }
 
-    /// Writes `report.json` into `dir` (created if missing) atomically: a temporary file,
-    /// then a rename, so a reader never sees half a report.
+    /// Writes `report.json` into `dir` (created if missing), atomically.
     pub fn write(&self, dir: &Path) -> std::io::Result<std::path::PathBuf> {
-        std::fs::create_dir_all(dir)?;
-        let path = dir.join("report.json");
-        let tmp = dir.join(".report.json.tmp");
         let text = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
-        std::fs::write(&tmp, text)?;
-        std::fs::rename(&tmp, &path)?;
-        Ok(path)
+        super::write_atomically(dir, "report.json", &text)
     }
 }

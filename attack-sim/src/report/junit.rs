@@ -1,0 +1,162 @@
+//! `junit.xml`: one test suite per kind, one test case per scenario, so that CI systems show
+//! each scenario as a test. `degraded` and `denied` are failures; `inconclusive` is an error
+//! (the harness could not judge), never a pass or a skip.
+
+use std::fmt::Write;
+use std::path::Path;
+
+use crate::runner::ScenarioResult;
+use crate::verdict::Verdict;
+
+/// The document for `results`.
+pub fn render(target: &str, results: &[ScenarioResult]) -> String {
+    let count =
+        |rs: &[&ScenarioResult], f: fn(Verdict) -> bool| rs.iter().filter(|r| f(r.verdict)).count();
+    let failed = |v| matches!(v, Verdict::Degraded | Verdict::Denied);
+    let errored = |v| v == Verdict::Inconclusive;
+    let secs = |rs: &[&ScenarioResult]| rs.iter().map(|r| r.elapsed_ms).sum::<f64>() / 1000.0;
+    let all: Vec<&ScenarioResult> = results.iter().collect();
+    let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        x,
+        "<testsuites name=\"attack-sim {}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" time=\"{:.3}\">",
+        escape(target),
+        all.len(),
+        count(&all, failed),
+        count(&all, errored),
+        secs(&all)
+    );
+    let mut kinds: Vec<&str> = results.iter().map(|r| r.kind).collect();
+    kinds.dedup();
+    for kind in kinds {
+        let suite: Vec<&ScenarioResult> = results.iter().filter(|r| r.kind == kind).collect();
+        let _ = writeln!(
+            x,
+            "  <testsuite name=\"{kind}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" time=\"{:.3}\">",
+            suite.len(),
+            count(&suite, failed),
+            count(&suite, errored),
+            secs(&suite)
+        );
+        for r in suite {
+            let _ = write!(
+                x,
+                "    <testcase classname=\"attack-sim.{kind}\" name=\"{}\" time=\"{:.3}\"",
+                escape(r.name),
+                r.elapsed_ms / 1000.0
+            );
+            let summary = escape(&super::scorecard::line(r));
+            match r.verdict {
+                Verdict::Held => x.push_str("/>\n"),
+                Verdict::Degraded | Verdict::Denied => {
+                    let _ = writeln!(
+                        x,
+                        ">\n      <failure type=\"{}\" message=\"{}\">{summary}</failure>\n    </testcase>",
+                        r.verdict.as_str(),
+                        message(r)
+                    );
+                }
+                Verdict::Inconclusive => {
+                    let _ = writeln!(
+                        x,
+                        ">\n      <error type=\"inconclusive\" message=\"{}\">{summary}</error>\n    </testcase>",
+                        message(r)
+                    );
+                }
+            }
+        }
+        x.push_str("  </testsuite>\n");
+    }
+    x.push_str("</testsuites>\n");
+    x
+}
+
+fn message(r: &ScenarioResult) -> String {
+    escape(&format!(
+        "{}: legitimate success {:.2}%, p99 {:.1} ms against a baseline p99 of {:.1} ms",
+        r.verdict.as_str(),
+        r.legit.success_rate * 100.0,
+        r.legit.p99_ms,
+        r.legit.baseline_p99_ms
+    ))
+}
+
+/// Escapes text for XML content and attribute values.
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            // Characters XML 1.0 cannot carry at all.
+            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => out.push('\u{fffd}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Writes `junit.xml` into `dir`, atomically.
+pub fn write(
+    dir: &Path,
+    target: &str,
+    results: &[ScenarioResult],
+) -> std::io::Result<std::path::PathBuf> {
+    super::write_atomically(dir, "junit.xml", render(target, results).as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runner::Legit;
+    use crate::verdict::PhaseStats;
+
+    fn result(name: &'static str, verdict: Verdict) -> ScenarioResult {
+        let p = PhaseStats::new(10, 10, 1.0, 2.0);
+        ScenarioResult {
+            name,
+            kind: "dos",
+            verdict,
+            elapsed_ms: 1500.0,
+            legit: Legit {
+                requests: 10,
+                success_rate: 1.0,
+                p50_ms: 1.0,
+                p99_ms: 2.0,
+                baseline_p99_ms: 2.0,
+                baseline: p,
+                attack: p,
+                recovery: p,
+            },
+            attack: Default::default(),
+            server: Default::default(),
+            samples: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn verdicts_map_to_passes_failures_and_errors() {
+        let x = render(
+            "https://localhost:1/?a=<b>&c=\"d\"",
+            &[
+                result("slowloris", Verdict::Held),
+                result("slow-body", Verdict::Denied),
+                result("slow-read", Verdict::Inconclusive),
+            ],
+        );
+        assert!(x.contains("tests=\"3\" failures=\"1\" errors=\"1\""), "{x}");
+        assert!(x.contains("name=\"slowloris\" time=\"1.500\"/>"), "{x}");
+        assert!(x.contains("<failure type=\"denied\""), "{x}");
+        assert!(x.contains("<error type=\"inconclusive\""), "{x}");
+        assert!(x.contains("?a=&lt;b&gt;&amp;c=&quot;d&quot;"), "{x}");
+        assert!(!x.contains("<b>"));
+    }
+
+    #[test]
+    fn control_characters_never_reach_the_document() {
+        assert_eq!(escape("a\u{1}b\tc"), "a\u{fffd}b\tc");
+    }
+}

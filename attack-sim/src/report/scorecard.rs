@@ -1,0 +1,63 @@
+//! The terminal scorecard: one line per scenario as it finishes, and a table at the end.
+
+use crate::runner::ScenarioResult;
+
+/// One scenario, on one line.
+pub fn line(r: &ScenarioResult) -> String {
+    let a = &r.attack;
+    let mut s = format!(
+        "{:<16} {:<12} legit {:>6.2}% of {} (p50 {:.1} ms, p99 {:.1} ms, baseline p99 {:.1} ms); attack {} connects, {} refused, {} open at peak, {} cut",
+        r.name,
+        r.verdict.as_str().to_uppercase(),
+        r.legit.success_rate * 100.0,
+        r.legit.requests,
+        r.legit.p50_ms,
+        r.legit.p99_ms,
+        r.legit.baseline_p99_ms,
+        a.connects,
+        a.refused,
+        a.open_peak,
+        a.cut,
+    );
+    if a.responses > 0 {
+        s += &format!(", {} responses ({} throttled)", a.responses, a.throttled);
+    }
+    if let (Some(rss), Some(fds)) = (r.server.rss_peak_bytes, r.server.fds_peak) {
+        s += &format!(
+            "; server peak RSS {:.1} MiB, {fds} fds, CPU {:.0}%",
+            rss as f64 / (1024.0 * 1024.0),
+            r.server.cpu_peak_percent.unwrap_or(0.0)
+        );
+        if r.server.alive_at_end == Some(false) {
+            s += ", EXITED during the run";
+        }
+    }
+    s
+}
+
+/// The summary table.
+pub fn table(results: &[ScenarioResult]) -> String {
+    let mut out = format!(
+        "{:<16} {:<6} {:<12} {:>8} {:>9} {:>9} {:>12} {:>10}\n",
+        "SCENARIO", "KIND", "VERDICT", "LEGIT %", "P99 MS", "BASE P99", "RSS PEAK MiB", "FDS PEAK"
+    );
+    for r in results {
+        let rss = r
+            .server
+            .rss_peak_bytes
+            .map_or("-".to_string(), |b| format!("{:.1}", b as f64 / 1048576.0));
+        let fds = r.server.fds_peak.map_or("-".to_string(), |f| f.to_string());
+        out += &format!(
+            "{:<16} {:<6} {:<12} {:>8.2} {:>9.1} {:>9.1} {:>12} {:>10}\n",
+            r.name,
+            r.kind,
+            r.verdict.as_str(),
+            r.legit.success_rate * 100.0,
+            r.legit.p99_ms,
+            r.legit.baseline_p99_ms,
+            rss,
+            fds
+        );
+    }
+    out
+}
