@@ -7,7 +7,7 @@ use anyhow::Context;
 use attack_sim::client::Client;
 use attack_sim::intensity::{Intensity, Preset};
 use attack_sim::report::json::Report;
-use attack_sim::report::{junit, scorecard};
+use attack_sim::report::{html, junit, scorecard};
 use attack_sim::sources::{self, Sources};
 use attack_sim::spawn::{self, Spawned};
 use attack_sim::target::Target;
@@ -241,14 +241,19 @@ async fn run_scenarios(
         plan.slo,
         &results,
     );
-    let written = report.write(&args.report_dir).and_then(|json| {
-        Ok((
-            json,
-            junit::write(&args.report_dir, &reach.target.url, &results)?,
-        ))
+    let dir = &args.report_dir;
+    let url = &reach.target.url;
+    let written = report.write(dir).and_then(|json| {
+        let junit = junit::write(dir, url, &results)?;
+        let intensity = format!("{:?}", args.intensity).to_lowercase();
+        let html = html::write(dir, url, report.started_at(), &intensity, &results)?;
+        Ok([json, junit, html])
     });
     match written {
-        Ok((json, junit)) => println!("reports: {} {}", json.display(), junit.display()),
+        Ok(paths) => println!(
+            "reports: {}",
+            paths.map(|p| p.display().to_string()).join(" ")
+        ),
         Err(e) => {
             eprintln!(
                 "attack-sim: cannot write the reports in {}: {e}",

@@ -10,7 +10,7 @@ use tokio::time::Instant;
 use crate::client::Client;
 use crate::intensity::Preset;
 use crate::probe::{self, Phase, Sample, Schedule};
-use crate::scenarios::{AttackCounters, AttackCtx, AttackStats, Scenario};
+use crate::scenarios::{AttackCounters, AttackCtx, AttackSample, AttackStats, Scenario};
 use crate::sources::Sources;
 use crate::spawn::sampler::{self, ServerStats};
 use crate::verdict::{self, PhaseStats, Slo, Verdict};
@@ -50,6 +50,11 @@ pub struct ScenarioResult {
     pub verdict: Verdict,
     /// How long the scenario took, all phases.
     pub elapsed_ms: f64,
+    /// When the attack started, in ms from the start of the run (the time base of every
+    /// series below).
+    pub attack_from_ms: f64,
+    /// When it ended.
+    pub attack_to_ms: f64,
     /// Legitimate traffic.
     pub legit: Legit,
     /// The attack's own counts.
@@ -58,6 +63,8 @@ pub struct ScenarioResult {
     pub server: ServerStats,
     /// Every legitimate request, in order (for charts).
     pub samples: Vec<Sample>,
+    /// The attack's counters every 250 ms (for charts).
+    pub attack_samples: Vec<AttackSample>,
 }
 
 /// Runs `scenario` with `preset` against the target `client` connects to.
@@ -84,8 +91,9 @@ pub async fn run(
         schedule,
     ));
     let server = server_pid.map(|pid| tokio::spawn(sampler::sample(pid, start, schedule.end)));
-    tokio::time::sleep_until(schedule.attack).await;
     let counters = Arc::new(AttackCounters::default());
+    let watch = tokio::spawn(watch_attack(counters.clone(), start, schedule.end));
+    tokio::time::sleep_until(schedule.attack).await;
     let ctx = AttackCtx {
         client: client.clone(),
         sources: sources.clone(),
@@ -94,6 +102,7 @@ pub async fn run(
     };
     (scenario.attack)(ctx, counters.clone()).await;
     let samples = probe.await.unwrap_or_default();
+    let attack_samples = watch.await.unwrap_or_default();
     let server = match server {
         Some(task) => task.await.unwrap_or_default(),
         None => ServerStats::default(),
@@ -106,6 +115,8 @@ pub async fn run(
         kind: scenario.kind,
         verdict: verdict::judge(&baseline, &attack, slo),
         elapsed_ms: start.elapsed().as_secs_f64() * 1000.0,
+        attack_from_ms: (schedule.attack - start).as_secs_f64() * 1000.0,
+        attack_to_ms: (schedule.recovery - start).as_secs_f64() * 1000.0,
         legit: Legit {
             requests: attack.requests,
             success_rate: attack.success_rate,
@@ -119,5 +130,24 @@ pub async fn run(
         attack: counters.snapshot(),
         server,
         samples,
+        attack_samples,
+    }
+}
+
+/// Reads the attack's counters every [`sampler::EVERY`] from `start` to `end`.
+async fn watch_attack(
+    counters: Arc<AttackCounters>,
+    start: Instant,
+    end: Instant,
+) -> Vec<AttackSample> {
+    let mut tick = tokio::time::interval_at(start, sampler::EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut out = Vec::new();
+    loop {
+        let at = tick.tick().await;
+        if at > end {
+            return out;
+        }
+        out.push(counters.sample((at - start).as_secs_f64() * 1000.0));
     }
 }

@@ -25,6 +25,15 @@ async fn run(scenario: &str, url: &str, ca: &Path) -> (Option<i32>, String, serd
         dir.path().to_str().expect("utf-8 path"),
     ])
     .await;
+    // To look at the reports of these runs (report.html in a browser): set this variable.
+    if let Some(keep) = std::env::var_os("ATTACK_SIM_TEST_KEEP_REPORTS") {
+        let port = url.rsplit(':').next().unwrap_or_default();
+        let dest = Path::new(&keep).join(format!("{scenario}-{port}"));
+        std::fs::create_dir_all(&dest).expect("keep dir");
+        for f in ["report.json", "junit.xml", "report.html"] {
+            let _ = std::fs::copy(dir.path().join(f), dest.join(f));
+        }
+    }
     (code, text, report(dir.path()))
 }
 
@@ -150,6 +159,21 @@ async fn spawn_runs_a_fresh_rampart_samples_it_and_writes_every_report() {
         "{junit}"
     );
     assert!(junit.contains("name=\"request-flood\""), "{junit}");
+    let html = std::fs::read_to_string(dir.path().join("report.html")).expect("report.html");
+    assert!(
+        html.matches("<svg").count() >= 2 * 6,
+        "six charts per scenario"
+    );
+    assert!(html.contains("request-flood") && html.contains("class=\"v held\""));
+    // Self-contained: nothing to fetch, nothing to run.
+    assert!(
+        !html.contains("<script") && !html.contains("src="),
+        "{html}"
+    );
+    assert_eq!(
+        html.matches("http://").count(),
+        html.matches("xmlns=\"http://www.w3.org/2000/svg\"").count()
+    );
     let log = std::fs::read_to_string(dir.path().join("rampart.log")).expect("rampart.log");
     assert!(log.contains("rampart listening on"), "{log}");
 }

@@ -4,14 +4,15 @@
 //! ```text
 //! { "schema_version": 1, "tool": "attack-sim <version>", "target": "https://...",
 //!   "started_at": RFC 3339, "intensity": "smoke|standard|stress", "slo": {...},
-//!   "scenarios": [ { "name", "kind", "verdict",
+//!   "scenarios": [ { "name", "kind", "verdict", "elapsed_ms", "attack_from_ms", "attack_to_ms",
 //!       "legit": { "requests", "success_rate", "p50_ms", "p99_ms", "baseline_p99_ms",
 //!                  "baseline": {...}, "attack": {...}, "recovery": {...} },
 //!       "attack": { "connects", "refused", "open_peak", "cut", "responses", "throttled" },
 //!       "server": { "rss_peak_bytes", "fds_peak", "cpu_peak_percent", "alive_at_end",
 //!                   "samples": [ { "at_ms", "rss_bytes", "fds", "cpu_percent" } ] },
 //!       "findings": [],
-//!       "samples": [ { "at_ms", "phase", "status", "latency_ms" } ] } ] }
+//!       "samples": [ { "at_ms", "phase", "status", "latency_ms" } ],
+//!       "attack_samples": [ { "at_ms", "open", "connects", "responses" } ] } ] }
 //! ```
 //! `server`'s fields are null (and its samples empty) unless the harness spawned the target.
 
@@ -71,6 +72,11 @@ impl<'a> Report<'a> {
                 })
                 .collect(),
         }
+    }
+
+    /// When the run started (RFC 3339).
+    pub fn started_at(&self) -> &str {
+        &self.started_at
     }
 
     /// Writes `report.json` into `dir` (created if missing), atomically.

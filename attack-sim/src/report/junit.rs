@@ -121,6 +121,8 @@ mod tests {
             kind: "dos",
             verdict,
             elapsed_ms: 1500.0,
+            attack_from_ms: 500.0,
+            attack_to_ms: 1000.0,
             legit: Legit {
                 requests: 10,
                 success_rate: 1.0,
@@ -134,6 +136,7 @@ mod tests {
             attack: Default::default(),
             server: Default::default(),
             samples: Vec::new(),
+            attack_samples: Vec::new(),
         }
     }
 

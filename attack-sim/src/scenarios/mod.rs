@@ -89,6 +89,31 @@ impl AttackCounters {
     }
 }
 
+/// The attack's counters at one moment (for charts).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct AttackSample {
+    /// When, in ms from the start of the scenario's run.
+    pub at_ms: f64,
+    /// Attack connections open.
+    pub open: u64,
+    /// Connection attempts so far.
+    pub connects: u64,
+    /// Responses so far.
+    pub responses: u64,
+}
+
+impl AttackCounters {
+    /// The counters now.
+    pub fn sample(&self, at_ms: f64) -> AttackSample {
+        AttackSample {
+            at_ms,
+            open: self.open.load(Ordering::Relaxed),
+            connects: self.connects.load(Ordering::Relaxed),
+            responses: self.responses.load(Ordering::Relaxed),
+        }
+    }
+}
+
 /// The attack's totals, as reported.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct AttackStats {

@@ -1,0 +1,309 @@
+//! `report.html`: one self-contained page (no script, no network) with the summary table and,
+//! per scenario, inline SVG charts of the legitimate client's latency and success rate over
+//! time with the attack shaded, the attack's own rate, and the server's memory, descriptors
+//! and CPU when the harness spawned it.
+
+use std::fmt::Write;
+use std::path::Path;
+
+use super::svg::{Chart, Series, esc};
+use crate::probe::Sample;
+use crate::runner::ScenarioResult;
+use crate::verdict::{PhaseStats, Verdict};
+
+/// Width of the time buckets the legitimate samples are grouped in.
+const BUCKET_MS: f64 = 1000.0;
+
+const STYLE: &str = "body{font:14px/1.45 system-ui,sans-serif;margin:24px;color:#1b1b1b;max-width:1100px}\
+h1{font-size:22px}h2{font-size:18px;margin-top:36px;border-top:1px solid #ddd;padding-top:16px}\
+table{border-collapse:collapse;margin:8px 0}td,th{padding:4px 10px;border-bottom:1px solid #e4e4e4;text-align:right}\
+th:first-child,td:first-child{text-align:left}.v{font-weight:600;padding:2px 8px;border-radius:4px;color:#fff}\
+.held{background:#2e7d32}.degraded{background:#ef6c00}.denied{background:#c62828}.inconclusive{background:#616161}\
+.charts{display:flex;flex-wrap:wrap;gap:8px}svg{background:#fafafa;border:1px solid #e4e4e4}\
+.t{font-size:13px;font-weight:600}.yl{font-size:10px;text-anchor:end;fill:#555}.xl{font-size:10px;text-anchor:middle;fill:#555}\
+.lg{font-size:11px}.grid{stroke:#e4e4e4}.attack{fill:#c62828;fill-opacity:.08}.meta{color:#555}";
+
+/// The page for `results`.
+pub fn render(
+    target: &str,
+    started_at: &str,
+    intensity: &str,
+    results: &[ScenarioResult],
+) -> String {
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>attack-sim report: {}</title><style>{STYLE}</style></head><body>",
+        esc(target)
+    );
+    let _ = write!(
+        h,
+        "<h1>attack-sim report</h1><p class=\"meta\">Target <b>{}</b>, started {}, intensity {}, {} {}. The shaded band in every chart is the attack.</p>",
+        esc(target),
+        esc(started_at),
+        esc(intensity),
+        env!("CARGO_PKG_NAME"),
+        env!("CARGO_PKG_VERSION")
+    );
+    h.push_str("<table><tr><th>scenario</th><th>kind</th><th>verdict</th><th>legit success</th><th>p50 ms</th><th>p99 ms</th><th>baseline p99 ms</th><th>server RSS peak</th><th>fds peak</th></tr>");
+    for r in results {
+        let _ = write!(
+            h,
+            "<tr><td><a href=\"#{0}\">{0}</a></td><td>{1}</td><td>{2}</td><td>{3:.2}%</td><td>{4:.1}</td><td>{5:.1}</td><td>{6:.1}</td><td>{7}</td><td>{8}</td></tr>",
+            esc(r.name),
+            esc(r.kind),
+            badge(r.verdict),
+            r.legit.success_rate * 100.0,
+            r.legit.p50_ms,
+            r.legit.p99_ms,
+            r.legit.baseline_p99_ms,
+            r.server
+                .rss_peak_bytes
+                .map_or("-".into(), |b| format!("{:.1} MiB", b as f64 / 1048576.0)),
+            r.server.fds_peak.map_or("-".into(), |f| f.to_string()),
+        );
+    }
+    h.push_str("</table>");
+    for r in results {
+        section(&mut h, r);
+    }
+    h.push_str("</body></html>\n");
+    h
+}
+
+fn badge(v: Verdict) -> String {
+    format!("<span class=\"v {0}\">{0}</span>", v.as_str())
+}
+
+fn section(h: &mut String, r: &ScenarioResult) {
+    let _ = write!(
+        h,
+        "<h2 id=\"{0}\">{0} {1}</h2><p class=\"meta\">{2}</p>",
+        esc(r.name),
+        badge(r.verdict),
+        esc(&super::scorecard::line(r))
+    );
+    h.push_str("<table><tr><th>phase</th><th>requests</th><th>ok</th><th>success</th><th>p50 ms</th><th>p99 ms</th></tr>");
+    for (name, p) in [
+        ("baseline", &r.legit.baseline),
+        ("attack", &r.legit.attack),
+        ("recovery", &r.legit.recovery),
+    ] {
+        phase_row(h, name, p);
+    }
+    h.push_str("</table><div class=\"charts\">");
+    let x_max = r.elapsed_ms / 1000.0;
+    let shade = (r.attack_from_ms / 1000.0, r.attack_to_ms / 1000.0);
+    let chart = |title, unit, y_max, series| {
+        Chart {
+            title,
+            unit,
+            x_max,
+            shade,
+            series,
+            y_max,
+        }
+        .render()
+    };
+    let buckets = legit_buckets(&r.samples);
+    h.push_str(&chart(
+        "Legitimate latency (successful requests; gaps: none succeeded)",
+        "ms",
+        None,
+        vec![
+            Series {
+                label: "p50",
+                color: "#1565c0",
+                points: buckets
+                    .iter()
+                    .filter_map(|b| Some((b.mid_s, b.p50?)))
+                    .collect(),
+            },
+            Series {
+                label: "p99",
+                color: "#c62828",
+                points: buckets
+                    .iter()
+                    .filter_map(|b| Some((b.mid_s, b.p99?)))
+                    .collect(),
+            },
+        ],
+    ));
+    h.push_str(&chart(
+        "Legitimate success rate",
+        "%",
+        Some(100.0),
+        vec![Series {
+            label: "2xx in time",
+            color: "#2e7d32",
+            points: buckets.iter().map(|b| (b.mid_s, b.success_pct)).collect(),
+        }],
+    ));
+    let attack = &r.attack_samples;
+    let rate = |f: fn(&crate::scenarios::AttackSample) -> u64| -> Vec<(f64, f64)> {
+        attack
+            .windows(2)
+            .filter(|w| w[1].at_ms > w[0].at_ms)
+            .map(|w| {
+                let per_s =
+                    (f(&w[1]).saturating_sub(f(&w[0]))) as f64 * 1000.0 / (w[1].at_ms - w[0].at_ms);
+                (w[1].at_ms / 1000.0, per_s)
+            })
+            .collect()
+    };
+    h.push_str(&chart(
+        "Attack connections open",
+        "connections",
+        None,
+        vec![Series {
+            label: "open",
+            color: "#6a1b9a",
+            points: attack
+                .iter()
+                .map(|a| (a.at_ms / 1000.0, a.open as f64))
+                .collect(),
+        }],
+    ));
+    h.push_str(&chart(
+        "Attack rate",
+        "per second",
+        None,
+        vec![
+            Series {
+                label: "connects/s",
+                color: "#ef6c00",
+                points: rate(|a| a.connects),
+            },
+            Series {
+                label: "responses/s",
+                color: "#00838f",
+                points: rate(|a| a.responses),
+            },
+        ],
+    ));
+    let server = &r.server.samples;
+    if !server.is_empty() {
+        h.push_str(&chart(
+            "Server resident memory",
+            "MiB",
+            None,
+            vec![Series {
+                label: "RSS",
+                color: "#37474f",
+                points: server
+                    .iter()
+                    .map(|s| (s.at_ms / 1000.0, s.rss_bytes as f64 / 1048576.0))
+                    .collect(),
+            }],
+        ));
+        h.push_str(&chart(
+            "Server descriptors and CPU",
+            "count, % of a core",
+            None,
+            vec![
+                Series {
+                    label: "open fds",
+                    color: "#5d4037",
+                    points: server
+                        .iter()
+                        .map(|s| (s.at_ms / 1000.0, s.fds as f64))
+                        .collect(),
+                },
+                Series {
+                    label: "CPU %",
+                    color: "#f9a825",
+                    points: server
+                        .iter()
+                        .map(|s| (s.at_ms / 1000.0, s.cpu_percent))
+                        .collect(),
+                },
+            ],
+        ));
+    }
+    h.push_str("</div>");
+}
+
+fn phase_row(h: &mut String, name: &str, p: &PhaseStats) {
+    let _ = write!(
+        h,
+        "<tr><td>{name}</td><td>{}</td><td>{}</td><td>{:.2}%</td><td>{:.1}</td><td>{:.1}</td></tr>",
+        p.requests,
+        p.ok,
+        p.success_rate * 100.0,
+        p.p50_ms,
+        p.p99_ms
+    );
+}
+
+/// The legitimate samples of one time bucket.
+struct Bucket {
+    mid_s: f64,
+    success_pct: f64,
+    p50: Option<f64>,
+    p99: Option<f64>,
+}
+
+/// Groups samples by intended start into [`BUCKET_MS`] buckets.
+fn legit_buckets(samples: &[Sample]) -> Vec<Bucket> {
+    let last = samples.iter().map(|s| s.at_ms).fold(0.0, f64::max);
+    let n = (last / BUCKET_MS).floor() as usize + 1;
+    let mut groups: Vec<Vec<&Sample>> = (0..n).map(|_| Vec::new()).collect();
+    for s in samples {
+        groups[((s.at_ms / BUCKET_MS).floor() as usize).min(n - 1)].push(s);
+    }
+    groups
+        .iter()
+        .enumerate()
+        .filter(|(_, g)| !g.is_empty())
+        .map(|(i, g)| {
+            let mut ok: Vec<f64> = g.iter().filter(|s| s.ok()).map(|s| s.latency_ms).collect();
+            ok.sort_by(f64::total_cmp);
+            let q =
+                |q: f64| (!ok.is_empty()).then(|| ok[((ok.len() - 1) as f64 * q).round() as usize]);
+            Bucket {
+                mid_s: (i as f64 + 0.5) * BUCKET_MS / 1000.0,
+                success_pct: ok.len() as f64 * 100.0 / g.len() as f64,
+                p50: q(0.5),
+                p99: q(0.99),
+            }
+        })
+        .collect()
+}
+
+/// Writes `report.html` into `dir`, atomically.
+pub fn write(
+    dir: &Path,
+    target: &str,
+    started_at: &str,
+    intensity: &str,
+    results: &[ScenarioResult],
+) -> std::io::Result<std::path::PathBuf> {
+    let page = render(target, started_at, intensity, results);
+    super::write_atomically(dir, "report.html", page.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::probe::Phase;
+
+    #[test]
+    fn buckets_split_successes_from_failures() {
+        let s = |at_ms, status, latency_ms| Sample {
+            at_ms,
+            phase: Phase::Attack,
+            status,
+            latency_ms,
+        };
+        let b = legit_buckets(&[
+            s(100.0, Some(200), 5.0),
+            s(600.0, None, 2000.0),
+            s(1500.0, Some(200), 7.0),
+        ]);
+        assert_eq!(b.len(), 2);
+        assert_eq!(b[0].success_pct, 50.0);
+        assert_eq!((b[0].p50, b[0].p99), (Some(5.0), Some(5.0)));
+        assert_eq!(b[1].success_pct, 100.0);
+        assert!(legit_buckets(&[]).is_empty() || legit_buckets(&[])[0].p50.is_none());
+    }
+}
