@@ -39,6 +39,11 @@ async fn run(scenario: &str, url: &str, ca: &Path) -> (Option<i32>, String, serd
 
 /// The weak target is caught, rampart holds.
 async fn positive_control(scenario: &str) {
+    weak_target_is_caught(scenario).await;
+    rampart_holds(scenario).await;
+}
+
+async fn weak_target_is_caught(scenario: &str) {
     let weak = Weak::start(128).await;
     let (code, text, r) = run(scenario, &weak.url, &weak.ca).await;
     let verdict = r["scenarios"][0]["verdict"].as_str().unwrap_or_default();
@@ -48,8 +53,9 @@ async fn positive_control(scenario: &str) {
     );
     assert_eq!(code, Some(1), "{text}");
     assert_eq!(r["schema_version"], 1);
-    drop(weak);
+}
 
+async fn rampart_holds(scenario: &str) {
     let rampart = Rampart::start().await;
     let (code, text, r) = run(scenario, &rampart.url, &rampart.ca).await;
     let s = &r["scenarios"][0];
@@ -58,8 +64,10 @@ async fn positive_control(scenario: &str) {
     assert_eq!(s["name"], scenario);
     assert_eq!(s["kind"], "dos");
     assert!(s["legit"]["requests"].as_u64().expect("requests") > 0);
+    let a = &s["attack"];
+    let count = |k: &str| a[k].as_u64().expect("attack count");
     assert!(
-        s["attack"]["open_peak"].as_u64().expect("peak") >= 50,
+        count("open_peak") >= 50 || count("responses") >= 50,
         "the attack really ran: {s}"
     );
     assert!(s["findings"].as_array().expect("findings").is_empty());
@@ -176,4 +184,17 @@ async fn spawn_runs_a_fresh_rampart_samples_it_and_writes_every_report() {
     );
     let log = std::fs::read_to_string(dir.path().join("rampart.log")).expect("rampart.log");
     assert!(log.contains("rampart listening on"), "{log}");
+}
+
+/// No positive control yet: the weak target, with the same cheap ECDSA key, keeps up with the
+/// handshakes this machine's attacker can make (the attacker pays about as much per handshake
+/// as the server). A weak target with an expensive key (RSA 4096) is the missing control.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handshake_flood_rampart_holds() {
+    rampart_holds("handshake-flood").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credential_stuffing_degrades_the_weak_target_and_rampart_holds() {
+    positive_control("credential-stuffing").await;
 }

@@ -6,7 +6,7 @@ use crate::runner::ScenarioResult;
 pub fn line(r: &ScenarioResult) -> String {
     let a = &r.attack;
     let mut s = format!(
-        "{:<16} {:<12} legit {:>6.2}% of {} (p50 {:.1} ms, p99 {:.1} ms, baseline p99 {:.1} ms); attack {} connects, {} refused, {} open at peak, {} cut",
+        "{:<19} {:<12} legit {:>6.2}% of {} (p50 {:.1} ms, p99 {:.1} ms, baseline p99 {:.1} ms); attack {} connects, {} refused, {} open at peak, {} cut",
         r.name,
         r.verdict.as_str().to_uppercase(),
         r.legit.success_rate * 100.0,
@@ -38,7 +38,7 @@ pub fn line(r: &ScenarioResult) -> String {
 /// The summary table.
 pub fn table(results: &[ScenarioResult]) -> String {
     let mut out = format!(
-        "{:<16} {:<6} {:<12} {:>8} {:>9} {:>9} {:>12} {:>10}\n",
+        "{:<19} {:<6} {:<12} {:>8} {:>9} {:>9} {:>12} {:>10}\n",
         "SCENARIO", "KIND", "VERDICT", "LEGIT %", "P99 MS", "BASE P99", "RSS PEAK MiB", "FDS PEAK"
     );
     for r in results {
@@ -48,7 +48,7 @@ pub fn table(results: &[ScenarioResult]) -> String {
             .map_or("-".to_string(), |b| format!("{:.1}", b as f64 / 1048576.0));
         let fds = r.server.fds_peak.map_or("-".to_string(), |f| f.to_string());
         out += &format!(
-            "{:<16} {:<6} {:<12} {:>8.2} {:>9.1} {:>9.1} {:>12} {:>10}\n",
+            "{:<19} {:<6} {:<12} {:>8.2} {:>9.1} {:>9.1} {:>12} {:>10}\n",
             r.name,
             r.kind,
             r.verdict.as_str(),

@@ -38,7 +38,7 @@ pub struct Chart<'a> {
 
 /// A "nice" upper bound for an axis: 1, 2 or 5 times a power of ten, at least `v`.
 pub fn nice_ceiling(v: f64) -> f64 {
-    if !(v > 0.0) || !v.is_finite() {
+    if !v.is_finite() || v <= 0.0 {
         return 1.0;
     }
     let p = 10f64.powf(v.log10().floor());

@@ -17,16 +17,20 @@ pub const SCENARIO: Scenario = Scenario {
     attack: |ctx, counters| {
         let connections = ctx.preset.flood_connections;
         Box::pin(flood::run(ctx, counters, connections, |host, n| {
-            let body = format!(
-                "{{\"username\":\"flood-{n:x}-{:x}\",\"password\":\"not the password, attempt {n}\"}}",
-                std::process::id()
-            );
-            format!(
-                "POST {PATH} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: attack-sim login-flood\r\n\
-                 Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-                body.len()
-            )
-            .into_bytes()
+            let user = format!("flood-{n:x}-{:x}", std::process::id());
+            login_request(host, &user, &format!("not the password, attempt {n}"))
         }))
     },
 };
+
+/// A login request (`POST /v1/sessions` with a JSON body) for `username` and `password`,
+/// which must not need JSON escaping.
+pub fn login_request(host: &str, username: &str, password: &str) -> Vec<u8> {
+    let body = format!("{{\"username\":\"{username}\",\"password\":\"{password}\"}}");
+    format!(
+        "POST {PATH} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: attack-sim\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}

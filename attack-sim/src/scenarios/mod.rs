@@ -13,8 +13,10 @@ use crate::intensity::Preset;
 use crate::sources::Sources;
 
 pub mod conn_flood;
+pub mod credential_stuffing;
 pub mod drip;
 pub mod flood;
+pub mod handshake_flood;
 pub mod hold;
 pub mod login_flood;
 pub mod request_flood;
@@ -50,7 +52,7 @@ pub struct AttackCounters {
     pub open_peak: AtomicU64,
     /// Connections the server cut after accepting them.
     pub cut: AtomicU64,
-    /// Responses received (floods).
+    /// Responses received (floods; for `handshake-flood`, handshakes completed).
     pub responses: AtomicU64,
     /// Of which 429 or 503: the server refused the work.
     pub throttled: AtomicU64,
@@ -150,12 +152,14 @@ pub struct Scenario {
 /// Every scenario this build can run.
 pub const ALL: &[Scenario] = &[
     conn_flood::SCENARIO,
+    handshake_flood::SCENARIO,
     tls_stall::SCENARIO,
     slowloris::SCENARIO,
     slow_body::SCENARIO,
     slow_read::SCENARIO,
     request_flood::SCENARIO,
     login_flood::SCENARIO,
+    credential_stuffing::SCENARIO,
 ];
 
 /// Why a selection was refused.

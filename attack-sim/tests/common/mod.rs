@@ -18,11 +18,17 @@ pub struct Rampart {
 
 impl Rampart {
     pub async fn start() -> Rampart {
+        Rampart::start_with(|_| {}).await
+    }
+
+    /// On the defaults changed by `tune`.
+    pub async fn start_with(tune: impl FnOnce(&mut rampart::config::Config)) -> Rampart {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut c = rampart::config::Config {
             listen: "127.0.0.1:0".parse().expect("addr"),
             ..rampart::config::Config::default()
         };
+        tune(&mut c);
         c.tls.dev_dir = dir.path().join("certs");
         c.database.url = format!("sqlite://{}", dir.path().join("rampart.db").display());
         let running = rampart::start(c).await.expect("rampart starts");

@@ -1,0 +1,41 @@
+//! `handshake-flood`: full TLS handshakes from many addresses as fast as the server completes
+//! them, each connection dropped as soon as it is up. Every handshake costs the server a
+//! signature and a key exchange; a server without a per-client handshake rate or a cap on
+//! handshakes in progress spends its CPU on them.
+
+use std::sync::atomic::Ordering;
+
+use super::hold::RETRY_PAUSE;
+use super::{Scenario, workers};
+
+/// The registry entry.
+pub const SCENARIO: Scenario = Scenario {
+    name: "handshake-flood",
+    kind: "dos",
+    description: "full TLS handshakes from many addresses as fast as completed, each dropped at once",
+    attack: |ctx, counters| {
+        let count = ctx.preset.flood_connections;
+        Box::pin(workers::run(
+            ctx,
+            counters,
+            count,
+            |ctx, counters, i| async move {
+                let src = ctx.sources.pick(i);
+                loop {
+                    counters.connects.fetch_add(1, Ordering::Relaxed);
+                    match ctx.client.tls_from(src).await {
+                        // Completed: the server has paid for it. Dropped without a close_notify.
+                        Ok(tls) => {
+                            counters.responses.fetch_add(1, Ordering::Relaxed);
+                            drop(tls);
+                        }
+                        Err(_) => {
+                            counters.refused.fetch_add(1, Ordering::Relaxed);
+                            tokio::time::sleep(RETRY_PAUSE).await;
+                        }
+                    }
+                }
+            },
+        ))
+    },
+};
