@@ -140,14 +140,5 @@ async fn watch_attack(
     start: Instant,
     end: Instant,
 ) -> Vec<AttackSample> {
-    let mut tick = tokio::time::interval_at(start, sampler::EVERY);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut out = Vec::new();
-    loop {
-        let at = tick.tick().await;
-        if at > end {
-            return out;
-        }
-        out.push(counters.sample((at - start).as_secs_f64() * 1000.0));
-    }
+    sampler::every_tick(start, end, |at_ms| Some(counters.sample(at_ms))).await
 }

@@ -59,7 +59,7 @@ pub fn render(
             r.legit.baseline_p99_ms,
             r.server
                 .rss_peak_bytes
-                .map_or("-".into(), |b| format!("{:.1} MiB", b as f64 / 1048576.0)),
+                .map_or("-".into(), |b| format!("{} MiB", super::scorecard::mib(b))),
             r.server.fds_peak.map_or("-".into(), |f| f.to_string()),
         );
     }

@@ -24,8 +24,8 @@ pub fn line(r: &ScenarioResult) -> String {
     }
     if let (Some(rss), Some(fds)) = (r.server.rss_peak_bytes, r.server.fds_peak) {
         s += &format!(
-            "; server peak RSS {:.1} MiB, {fds} fds, CPU {:.0}%",
-            rss as f64 / (1024.0 * 1024.0),
+            "; server peak RSS {} MiB, {fds} fds, CPU {:.0}%",
+            mib(rss),
             r.server.cpu_peak_percent.unwrap_or(0.0)
         );
         if r.server.alive_at_end == Some(false) {
@@ -42,10 +42,7 @@ pub fn table(results: &[ScenarioResult]) -> String {
         "SCENARIO", "KIND", "VERDICT", "LEGIT %", "P99 MS", "BASE P99", "RSS PEAK MiB", "FDS PEAK"
     );
     for r in results {
-        let rss = r
-            .server
-            .rss_peak_bytes
-            .map_or("-".to_string(), |b| format!("{:.1}", b as f64 / 1048576.0));
+        let rss = r.server.rss_peak_bytes.map_or("-".to_string(), mib);
         let fds = r.server.fds_peak.map_or("-".to_string(), |f| f.to_string());
         out += &format!(
             "{:<19} {:<6} {:<12} {:>8.2} {:>9.1} {:>9.1} {:>12} {:>10}\n",
@@ -60,4 +57,9 @@ pub fn table(results: &[ScenarioResult]) -> String {
         );
     }
     out
+}
+
+/// Bytes as MiB with one decimal.
+pub fn mib(bytes: u64) -> String {
+    format!("{:.1}", bytes as f64 / (1024.0 * 1024.0))
 }

@@ -8,7 +8,6 @@ use std::sync::atomic::Ordering;
 
 use tokio::io::AsyncWriteExt;
 
-use super::hold::RETRY_PAUSE;
 use super::{AttackCounters, AttackCtx, workers};
 use crate::client;
 
@@ -33,14 +32,10 @@ pub async fn run(ctx: AttackCtx, counters: Arc<AttackCounters>, drip: Drip) {
 async fn worker(ctx: &AttackCtx, src: std::net::IpAddr, counters: &AttackCounters, drip: Drip) {
     let mut n = 0u64;
     loop {
-        counters.connects.fetch_add(1, Ordering::Relaxed);
-        let mut tls = match ctx.client.tls_from(src).await {
-            Ok(t) => t,
-            Err(_) => {
-                counters.refused.fetch_add(1, Ordering::Relaxed);
-                tokio::time::sleep(RETRY_PAUSE).await;
-                continue;
-            }
+        let Some(mut tls) =
+            workers::attempt(counters, async { ctx.client.tls_from(src).await.ok() }).await
+        else {
+            continue;
         };
         if tls
             .write_all((drip.opening)(ctx.client.host()).as_bytes())

@@ -6,7 +6,6 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use super::hold::RETRY_PAUSE;
 use super::{AttackCounters, AttackCtx, workers};
 use crate::client;
 
@@ -33,10 +32,9 @@ async fn worker(ctx: &AttackCtx, i: usize, counters: &AttackCounters, request: R
     let src = ctx.sources.pick(i);
     let mut n = (i as u64) << 32;
     loop {
-        counters.connects.fetch_add(1, Ordering::Relaxed);
-        let Ok(mut tls) = ctx.client.tls_from(src).await else {
-            counters.refused.fetch_add(1, Ordering::Relaxed);
-            tokio::time::sleep(RETRY_PAUSE).await;
+        let Some(mut tls) =
+            workers::attempt(counters, async { ctx.client.tls_from(src).await.ok() }).await
+        else {
             continue;
         };
         counters.opened();

@@ -5,7 +5,6 @@
 
 use std::sync::atomic::Ordering;
 
-use super::hold::RETRY_PAUSE;
 use super::{Scenario, workers};
 
 /// The registry entry.
@@ -22,17 +21,10 @@ pub const SCENARIO: Scenario = Scenario {
             |ctx, counters, i| async move {
                 let src = ctx.sources.pick(i);
                 loop {
-                    counters.connects.fetch_add(1, Ordering::Relaxed);
-                    match ctx.client.tls_from(src).await {
-                        // Completed: the server has paid for it. Dropped without a close_notify.
-                        Ok(tls) => {
-                            counters.responses.fetch_add(1, Ordering::Relaxed);
-                            drop(tls);
-                        }
-                        Err(_) => {
-                            counters.refused.fetch_add(1, Ordering::Relaxed);
-                            tokio::time::sleep(RETRY_PAUSE).await;
-                        }
+                    let handshake = async { ctx.client.tls_from(src).await.ok() };
+                    // Completed: the server has paid for it. Dropped without a close_notify.
+                    if workers::attempt(&counters, handshake).await.is_some() {
+                        counters.responses.fetch_add(1, Ordering::Relaxed);
                     }
                 }
             },

@@ -5,14 +5,10 @@
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 use super::{AttackCounters, AttackCtx, workers};
-
-/// Pause after a refused connection before the next attempt.
-pub const RETRY_PAUSE: Duration = Duration::from_millis(500);
 
 /// Runs `ctx.preset.connections` workers until `ctx.until`. Each calls `open(ctx, source)`
 /// for a connection with its opening bytes already sent (`None`: refused), then holds it
@@ -29,10 +25,8 @@ where
         async move {
             let src = ctx.sources.pick(i);
             loop {
-                counters.connects.fetch_add(1, Ordering::Relaxed);
-                let Some(mut conn) = open(ctx.clone(), src).await else {
-                    counters.refused.fetch_add(1, Ordering::Relaxed);
-                    tokio::time::sleep(RETRY_PAUSE).await;
+                let Some(mut conn) = workers::attempt(&counters, open(ctx.clone(), src)).await
+                else {
                     continue;
                 };
                 counters.opened();

@@ -6,8 +6,8 @@
 use super::Scenario;
 use super::drip::{self, Drip};
 
-/// The path posted to.
-pub const PATH: &str = "/v1/sessions";
+/// The path posted to: the login route.
+pub const PATH: &str = super::login_flood::PATH;
 
 /// The announced body length: below rampart's 16 KiB and most servers' defaults, so the
 /// request is not refused for its size.

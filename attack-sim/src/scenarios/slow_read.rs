@@ -13,7 +13,6 @@ use std::sync::atomic::Ordering;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::hold::RETRY_PAUSE;
 use super::{AttackCounters, AttackCtx, Scenario, workers};
 
 /// The large response asked for.
@@ -53,7 +52,6 @@ async fn worker(ctx: &AttackCtx, src: std::net::IpAddr, counters: &AttackCounter
     )
     .repeat(PIPELINED);
     loop {
-        counters.connects.fetch_add(1, Ordering::Relaxed);
         let opened = async {
             let mut tls = ctx.client.tls_from_with(src, Some(RECV_BUF)).await.ok()?;
             tls.write_all(request.as_bytes()).await.ok()?;
@@ -62,9 +60,7 @@ async fn worker(ctx: &AttackCtx, src: std::net::IpAddr, counters: &AttackCounter
             // at once, and the response need not be decrypted to be read slowly.
             Some(tls.into_inner().0)
         };
-        let Some(mut tcp) = opened.await else {
-            counters.refused.fetch_add(1, Ordering::Relaxed);
-            tokio::time::sleep(RETRY_PAUSE).await;
+        let Some(mut tcp) = workers::attempt(counters, opened).await else {
             continue;
         };
         counters.opened();

@@ -4,8 +4,28 @@
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use super::{AttackCounters, AttackCtx};
+
+/// Pause after a refused connection before the next attempt.
+pub const RETRY_PAUSE: Duration = Duration::from_millis(500);
+
+/// One connection attempt, counted in `connects`. When `open` yields nothing it is counted in
+/// `refused` and followed by [`RETRY_PAUSE`], so that a refusing server is not met with a
+/// tight reconnect loop.
+pub async fn attempt<T>(
+    counters: &AttackCounters,
+    open: impl Future<Output = Option<T>>,
+) -> Option<T> {
+    counters.connects.fetch_add(1, Ordering::Relaxed);
+    let conn = open.await;
+    if conn.is_none() {
+        counters.refused.fetch_add(1, Ordering::Relaxed);
+        tokio::time::sleep(RETRY_PAUSE).await;
+    }
+    conn
+}
 
 /// Runs `count` workers, `worker(ctx, counters, i)` for worker `i`, until `ctx.until`: each is
 /// dropped then, and with it every connection it holds.

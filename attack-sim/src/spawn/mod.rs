@@ -60,7 +60,8 @@ pub struct Spawned {
     pub ca: PathBuf,
     /// Its combined output (stdout and logs).
     pub log: PathBuf,
-    dir: tempfile::TempDir,
+    /// Its data directory, removed when this is dropped.
+    _dir: tempfile::TempDir,
 }
 
 /// The `rampart` beside this executable (both are built into the same target directory).
@@ -180,18 +181,8 @@ impl Spawned {
             url: format!("https://localhost:{port}"),
             ca: dir.path().join("certs").join("ca.pem"),
             log,
-            dir,
+            _dir: dir,
         })
-    }
-
-    /// Whether it is still running.
-    pub fn alive(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
-    }
-
-    /// Its data directory.
-    pub fn dir(&self) -> &Path {
-        self.dir.path()
     }
 
     /// SIGTERM, then SIGKILL if it has not exited within [`STOP_TIMEOUT`]. Returns how it

@@ -103,20 +103,33 @@ fn parse_cpu_ticks(stat: &str) -> Option<u64> {
     Some(utime + stime)
 }
 
-/// Samples `pid` every [`EVERY`] from `start` until `end` or until it exits.
-pub async fn sample(pid: u32, start: Instant, end: Instant) -> ServerStats {
+/// Calls `read(ms since start)` every [`EVERY`] from `start` to `end`, collecting what it
+/// returns, until it returns `None`. Ticks missed under load are skipped, not bunched.
+pub async fn every_tick<T>(
+    start: Instant,
+    end: Instant,
+    mut read: impl FnMut(f64) -> Option<T>,
+) -> Vec<T> {
     let mut tick = tokio::time::interval_at(start, EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut samples = Vec::new();
-    let mut last: Option<(Instant, u64)> = None;
+    let mut out = Vec::new();
     loop {
         let at = tick.tick().await;
         if at > end {
-            break;
+            return out;
         }
-        let Some(r) = read(pid) else {
-            return ServerStats::from_samples(samples, false);
-        };
+        match read((at - start).as_secs_f64() * 1000.0) {
+            Some(v) => out.push(v),
+            None => return out,
+        }
+    }
+}
+
+/// Samples `pid` every [`EVERY`] from `start` until `end` or until it exits.
+pub async fn sample(pid: u32, start: Instant, end: Instant) -> ServerStats {
+    let mut last: Option<(Instant, u64)> = None;
+    let samples = every_tick(start, end, |at_ms| {
+        let r = read(pid)?;
         let now = Instant::now();
         let cpu_percent = match last {
             Some((t, ticks)) if now > t => {
@@ -126,13 +139,14 @@ pub async fn sample(pid: u32, start: Instant, end: Instant) -> ServerStats {
             _ => 0.0,
         };
         last = Some((now, r.cpu_ticks));
-        samples.push(ServerSample {
-            at_ms: (at - start).as_secs_f64() * 1000.0,
+        Some(ServerSample {
+            at_ms,
             rss_bytes: r.rss_bytes,
             fds: r.fds,
             cpu_percent,
-        });
-    }
+        })
+    })
+    .await;
     ServerStats::from_samples(samples, read(pid).is_some())
 }
 
