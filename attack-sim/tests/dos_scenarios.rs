@@ -7,7 +7,7 @@ mod common;
 use std::path::Path;
 
 use common::weak::Weak;
-use common::{Rampart, attack_sim, report};
+use common::{Rampart, attack_sim, attack_sim_with_env, report};
 
 /// Runs one scenario at smoke intensity; returns the exit code, the output and the report.
 async fn run(scenario: &str, url: &str, ca: &Path) -> (Option<i32>, String, serde_json::Value) {
@@ -38,12 +38,13 @@ async fn run(scenario: &str, url: &str, ca: &Path) -> (Option<i32>, String, serd
 }
 
 /// The weak target is caught, rampart holds.
-async fn positive_control(scenario: &str) {
-    weak_target_is_caught(scenario).await;
-    rampart_holds(scenario).await;
+/// Returns the scenario's report entries, the weak target's and rampart's.
+async fn positive_control(scenario: &str) -> (serde_json::Value, serde_json::Value) {
+    let weak = weak_target_is_caught(scenario).await;
+    (weak, rampart_holds(scenario).await)
 }
 
-async fn weak_target_is_caught(scenario: &str) {
+async fn weak_target_is_caught(scenario: &str) -> serde_json::Value {
     let weak = Weak::start(128).await;
     let (code, text, r) = run(scenario, &weak.url, &weak.ca).await;
     let verdict = r["scenarios"][0]["verdict"].as_str().unwrap_or_default();
@@ -53,9 +54,10 @@ async fn weak_target_is_caught(scenario: &str) {
     );
     assert_eq!(code, Some(1), "{text}");
     assert_eq!(r["schema_version"], 1);
+    r["scenarios"][0].clone()
 }
 
-async fn rampart_holds(scenario: &str) {
+async fn rampart_holds(scenario: &str) -> serde_json::Value {
     let rampart = Rampart::start().await;
     let (code, text, r) = run(scenario, &rampart.url, &rampart.ca).await;
     let s = &r["scenarios"][0];
@@ -71,6 +73,14 @@ async fn rampart_holds(scenario: &str) {
         "the attack really ran: {s}"
     );
     assert!(s["findings"].as_array().expect("findings").is_empty());
+    s.clone()
+}
+
+/// Of a flood's responses, the share refused with 429 or 503.
+fn throttled_share(s: &serde_json::Value) -> f64 {
+    let a = &s["attack"];
+    a["throttled"].as_u64().expect("throttled") as f64
+        / a["responses"].as_u64().expect("responses").max(1) as f64
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -105,7 +115,10 @@ async fn request_flood_denies_the_weak_target_and_rampart_holds() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_flood_denies_the_weak_target_and_rampart_holds() {
-    positive_control("login-flood").await;
+    let (weak, rampart) = positive_control("login-flood").await;
+    // The weak target hashed every attempt; rampart refused most before hashing.
+    assert_eq!(throttled_share(&weak), 0.0, "{weak}");
+    assert!(throttled_share(&rampart) > 0.5, "{rampart}");
 }
 
 /// The rampart binary `--spawn` finds beside attack-sim, built if this test run did not build
@@ -126,18 +139,23 @@ fn rampart_binary() -> std::path::PathBuf {
 async fn spawn_runs_a_fresh_rampart_samples_it_and_writes_every_report() {
     rampart_binary();
     let dir = tempfile::tempdir().expect("tempdir");
-    let (code, text) = attack_sim(&[
-        "run",
-        "slowloris",
-        "request-flood",
-        "--spawn",
-        "--intensity",
-        "smoke",
-        "--duration",
-        "3",
-        "--report-dir",
-        dir.path().to_str().expect("utf-8 path"),
-    ])
+    // The spawned server is configured by its file alone: a RAMPART_* variable in the
+    // harness's environment (here an invalid one, which would stop rampart) must not reach it.
+    let (code, text) = attack_sim_with_env(
+        &[
+            "run",
+            "slowloris",
+            "request-flood",
+            "--spawn",
+            "--intensity",
+            "smoke",
+            "--duration",
+            "3",
+            "--report-dir",
+            dir.path().to_str().expect("utf-8 path"),
+        ],
+        &[("RAMPART_LOG__FORMAT", "not-a-format")],
+    )
     .await;
     assert_eq!(code, Some(0), "{text}");
     assert!(
@@ -196,5 +214,7 @@ async fn handshake_flood_rampart_holds() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn credential_stuffing_degrades_the_weak_target_and_rampart_holds() {
-    positive_control("credential-stuffing").await;
+    let (weak, rampart) = positive_control("credential-stuffing").await;
+    assert_eq!(throttled_share(&weak), 0.0, "{weak}");
+    assert!(throttled_share(&rampart) > 0.5, "{rampart}");
 }

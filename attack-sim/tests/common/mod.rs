@@ -44,8 +44,14 @@ impl Rampart {
 /// Runs the attack-sim binary (bounded in time); returns its exit code and its stdout and
 /// stderr together, which are also printed for the test's log.
 pub async fn attack_sim(args: &[&str]) -> (Option<i32>, String) {
+    attack_sim_with_env(args, &[]).await
+}
+
+/// [`attack_sim`] with extra environment variables.
+pub async fn attack_sim_with_env(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
     let run = tokio::process::Command::new(env!("CARGO_BIN_EXE_attack-sim"))
         .args(args)
+        .envs(env.iter().copied())
         .kill_on_drop(true)
         .output();
     let out = tokio::time::timeout(Duration::from_secs(120), run)
