@@ -29,10 +29,12 @@ pub enum ClientError {
     NoCa,
 }
 
-/// Connects to the target over TLS with its CA trusted, offering `alpn`.
+/// Connects to the target over TLS with its CA trusted, offering `alpn` (and, for the HTTP/2
+/// attacks, `h2` alone).
 #[derive(Clone)]
 pub struct Client {
     connector: TlsConnector,
+    h2_connector: TlsConnector,
     name: ServerName<'static>,
     addr: SocketAddr,
     host: String,
@@ -56,11 +58,14 @@ impl Client {
             .map_err(|e| ca_err(e.to_string()))?
             .with_root_certificates(roots)
             .with_no_client_auth();
+        let mut h2_cfg = cfg.clone();
+        h2_cfg.alpn_protocols = vec![b"h2".to_vec()];
         cfg.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
         let name = ServerName::try_from(target.host.clone())
             .map_err(|e| ca_err(format!("target name: {e}")))?;
         Ok(Client {
             connector: TlsConnector::from(Arc::new(cfg)),
+            h2_connector: TlsConnector::from(Arc::new(h2_cfg)),
             name,
             addr: target.addr,
             host: target.host.clone(),
@@ -74,24 +79,22 @@ impl Client {
 
     /// A TCP connection from `src` (bound before connect).
     pub async fn tcp_from(&self, src: IpAddr) -> std::io::Result<TcpStream> {
-        self.tcp_from_with(src, None).await
+        self.tcp_from_with(src, Buffers::default()).await
     }
 
-    /// A TCP connection from `src` whose receive buffer (and so its advertised window) is
-    /// `recv_buf` bytes when given; the kernel rounds it up to its own minimum.
-    pub async fn tcp_from_with(
-        &self,
-        src: IpAddr,
-        recv_buf: Option<u32>,
-    ) -> std::io::Result<TcpStream> {
+    /// A TCP connection from `src` with the socket buffers `buffers`.
+    pub async fn tcp_from_with(&self, src: IpAddr, buffers: Buffers) -> std::io::Result<TcpStream> {
         let sock = if src.is_ipv4() {
             TcpSocket::new_v4()?
         } else {
             TcpSocket::new_v6()?
         };
-        if let Some(size) = recv_buf {
-            // Before connect, so that the window scale in the SYN already reflects it.
+        // Before connect, so that the window scale in the SYN already reflects them.
+        if let Some(size) = buffers.recv {
             sock.set_recv_buffer_size(size)?;
+        }
+        if let Some(size) = buffers.send {
+            sock.set_send_buffer_size(size)?;
         }
         sock.bind(SocketAddr::new(src, 0))?;
         let tcp = sock.connect(self.addr).await?;
@@ -101,18 +104,42 @@ impl Client {
 
     /// A TLS connection from `src`.
     pub async fn tls_from(&self, src: IpAddr) -> std::io::Result<TlsStream<TcpStream>> {
-        self.tls_from_with(src, None).await
+        self.tls_from_with(src, Buffers::default()).await
     }
 
-    /// A TLS connection from `src` with the receive buffer of [`Client::tcp_from_with`].
+    /// A TLS connection from `src` with the socket buffers `buffers`.
     pub async fn tls_from_with(
         &self,
         src: IpAddr,
-        recv_buf: Option<u32>,
+        buffers: Buffers,
     ) -> std::io::Result<TlsStream<TcpStream>> {
-        let tcp = self.tcp_from_with(src, recv_buf).await?;
+        let tcp = self.tcp_from_with(src, buffers).await?;
         self.connector.connect(self.name.clone(), tcp).await
     }
+
+    /// A TLS connection from `src` offering only `h2`, with the socket buffers `buffers`;
+    /// `Ok(None)` when the server chose no ALPN protocol (it does not speak HTTP/2).
+    pub async fn h2_from(
+        &self,
+        src: IpAddr,
+        buffers: Buffers,
+    ) -> std::io::Result<Option<TlsStream<TcpStream>>> {
+        let tcp = self.tcp_from_with(src, buffers).await?;
+        let tls = self.h2_connector.connect(self.name.clone(), tcp).await?;
+        let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
+        Ok(h2.then_some(tls))
+    }
+}
+
+/// Socket buffer sizes asked of the kernel (which rounds them up to its minimum and doubles
+/// them for its bookkeeping); `None` leaves its autotuning.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Buffers {
+    /// `SO_RCVBUF`: a small one advertises a small window (slow reads).
+    pub recv: Option<u32>,
+    /// `SO_SNDBUF`: a small one keeps what the server has not read out of the attacker's
+    /// count and off its CPU.
+    pub send: Option<u32>,
 }
 
 /// The largest response head accepted.

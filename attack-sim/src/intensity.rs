@@ -28,6 +28,8 @@ pub struct Preset {
     pub connections: usize,
     /// Connections of the expensive floods (login), each one closed loop.
     pub flood_connections: usize,
+    /// Connections of the HTTP/2 abuse scenarios, each flooding as fast as the server reads.
+    pub h2_connections: usize,
     /// Source addresses they come from.
     pub sources: usize,
     /// Pause between an attack connection's slow writes.
@@ -49,6 +51,7 @@ impl Intensity {
                 recovery: s(2),
                 connections: 300,
                 flood_connections: 64,
+                h2_connections: 16,
                 sources: 256,
                 slow_interval: s(1),
                 probe_rate: 10,
@@ -60,6 +63,7 @@ impl Intensity {
                 recovery: s(5),
                 connections: 2000,
                 flood_connections: 256,
+                h2_connections: 64,
                 sources: 256,
                 slow_interval: s(5),
                 probe_rate: 10,
@@ -71,6 +75,7 @@ impl Intensity {
                 recovery: s(10),
                 connections: 5000,
                 flood_connections: 1024,
+                h2_connections: 256,
                 sources: 256,
                 slow_interval: s(5),
                 probe_rate: 10,

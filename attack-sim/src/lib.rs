@@ -4,11 +4,13 @@
 //! code. See `../shared/DESIGN.md`, "The harness".
 //!
 //! The parts: [`target`] (what to attack, and the loopback guard), [`sources`] (the attack's
-//! source addresses), [`client`] (TLS from a chosen address), [`probe`] (the legitimate
+//! source addresses), [`client`] (TLS from a chosen address), [`h2wire`] (HTTP/2 frames by
+//! hand, for the abuse a client library will not send), [`probe`] (the legitimate
 //! client), [`scenarios`] (one module per attack), [`runner`] (phases of one scenario),
 //! [`verdict`] and [`report`].
 
 pub mod client;
+pub mod h2wire;
 pub mod intensity;
 pub mod probe;
 pub mod report;

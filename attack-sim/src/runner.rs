@@ -18,6 +18,10 @@ use crate::verdict::{self, PhaseStats, Slo, Verdict};
 /// The legitimate client's path.
 pub const PROBE_PATH: &str = "/healthz";
 
+/// The note of a scenario whose attack never got a connection or a byte through.
+pub const NEVER_RAN: &str = "the attack never got going: no connection it opened was usable \
+     (refused, reset, or for the HTTP/2 scenarios no h2 in ALPN), so nothing was measured under attack";
+
 /// The legitimate side of a scenario, as reported.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Legit {
@@ -55,6 +59,8 @@ pub struct ScenarioResult {
     pub attack_from_ms: f64,
     /// When it ended.
     pub attack_to_ms: f64,
+    /// Why the verdict is what it is, when the numbers alone do not say (`null` otherwise).
+    pub note: Option<String>,
     /// Legitimate traffic.
     pub legit: Legit,
     /// The attack's own counts.
@@ -110,10 +116,19 @@ pub async fn run(
     let baseline = probe::stats(&samples, Phase::Baseline);
     let attack = probe::stats(&samples, Phase::Attack);
     let recovery = probe::stats(&samples, Phase::Recovery);
+    let attack_stats = counters.snapshot();
+    let mut verdict = verdict::judge(&baseline, &attack, slo);
+    let mut note = None;
+    if verdict == Verdict::Held && attack_stats.never_ran() {
+        // A target that was never under attack has not held it.
+        verdict = Verdict::Inconclusive;
+        note = Some(NEVER_RAN.to_string());
+    }
     ScenarioResult {
         name: scenario.name,
         kind: scenario.kind,
-        verdict: verdict::judge(&baseline, &attack, slo),
+        verdict,
+        note,
         elapsed_ms: start.elapsed().as_secs_f64() * 1000.0,
         attack_from_ms: (schedule.attack - start).as_secs_f64() * 1000.0,
         attack_to_ms: (schedule.recovery - start).as_secs_f64() * 1000.0,
@@ -127,7 +142,7 @@ pub async fn run(
             attack,
             recovery,
         },
-        attack: counters.snapshot(),
+        attack: attack_stats,
         server,
         samples,
         attack_samples,

@@ -30,6 +30,8 @@ pub enum Reason {
     BodyTimeout,
     /// A response write made no progress for `http.write_timeout` (slow read).
     WriteTimeout,
+    /// An HTTP/2 client sent SETTINGS or PING frames beyond its budget.
+    H2ControlFlood,
     /// The client sent requests too fast.
     RequestRate,
     /// The authenticated user sent requests too fast.
@@ -46,7 +48,7 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason, in the order of [`Reason::index`].
-    pub const ALL: [Reason; 17] = [
+    pub const ALL: [Reason; 18] = [
         Reason::ConnectionCap,
         Reason::ClientConnectionCap,
         Reason::HandshakesBusy,
@@ -58,6 +60,7 @@ impl Reason {
         Reason::HeaderTooLarge,
         Reason::BodyTimeout,
         Reason::WriteTimeout,
+        Reason::H2ControlFlood,
         Reason::RequestRate,
         Reason::UserRate,
         Reason::LoginRate,
@@ -80,6 +83,7 @@ impl Reason {
             Reason::HeaderTooLarge => "header_too_large",
             Reason::BodyTimeout => "body_timeout",
             Reason::WriteTimeout => "write_timeout",
+            Reason::H2ControlFlood => "h2_control_flood",
             Reason::RequestRate => "request_rate",
             Reason::UserRate => "user_rate",
             Reason::LoginRate => "login_rate",

@@ -125,27 +125,61 @@ async fn continuation_flood_is_cut_after_a_bounded_header_block() {
     .await;
 }
 
+/// Round `round` of a PING flood: 1,000 PINGs with distinct payloads.
+fn pings(round: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(17 * 1000);
+    for i in 0..1000u64 {
+        let payload = (u64::try_from(round).expect("round") * 1000 + i).to_be_bytes();
+        out.extend(frame(PING, 0, 0, &payload));
+    }
+    out
+}
+
 #[tokio::test]
 async fn ping_flood_without_reading_is_cut_at_the_write_timeout() {
     bounded(async {
-        let s = TestServer::start(|c| c.http.write_timeout = Duration::from_millis(500)).await;
+        let s = TestServer::start(|c| {
+            c.http.write_timeout = Duration::from_millis(500);
+            // The control-frame budget would cut this flood first; here the write timeout must.
+            c.http.h2_control_frames_per_second = 100_000;
+            c.http.h2_control_frame_burst = 1_000_000;
+        })
+        .await;
         // A tiny receive window: the server's PING acknowledgements back up at once.
         let h2 = RawH2::open(ip("127.0.62.1"), s.addr, &s.ca, Some(4096))
             .await
             .expect("h2");
         const ROUNDS: usize = 100_000; // 1,000 PINGs each
-        let written = flood(h2.writer, ROUNDS, |round| {
-            let mut out = Vec::with_capacity(17 * 1000);
-            for i in 0..1000u64 {
-                let payload = (u64::try_from(round).expect("round") * 1000 + i).to_be_bytes();
-                out.extend(frame(PING, 0, 0, &payload));
-            }
-            out
-        })
-        .await;
+        let written = flood(h2.writer, ROUNDS, pings).await;
         // The server stops reading while its acknowledgements are unsent, then cuts.
         assert!(matches!(written, Flood::Cut(_)), "{written:?}");
         drop(h2.reader);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn ping_flood_from_a_client_that_reads_is_cut_by_the_control_frame_budget() {
+    bounded(async {
+        let s = TestServer::start(|_| {}).await;
+        let h2 = RawH2::open(ip("127.0.64.1"), s.addr, &s.ca, None)
+            .await
+            .expect("h2");
+        const ROUNDS: usize = 100; // 1,000 PINGs each
+        let writer = tokio::spawn(flood(h2.writer, ROUNDS, pings));
+        let mut reader = h2.reader;
+        // Every acknowledgement is read: the server is never pushed back on.
+        let seen = RawH2::read_all(&mut reader, None, CUT).await;
+        let written = writer.await.expect("writer");
+        eprintln!("ping flood: server saw {seen:?}; client flood {written:?}");
+        assert!(seen.closed, "{seen:?}");
+        // At most the burst (100) was answered, out of 100,000.
+        assert!(seen.pongs <= 200, "{seen:?}");
+        let m = s.running.metrics_text();
+        assert!(
+            m.contains("rampart_rejections_total{reason=\"h2_control_flood\"} 1"),
+            "{m}"
+        );
     })
     .await;
 }

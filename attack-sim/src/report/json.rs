@@ -4,10 +4,12 @@
 //! ```text
 //! { "schema_version": 1, "tool": "attack-sim <version>", "target": "https://...",
 //!   "started_at": RFC 3339, "intensity": "smoke|standard|stress", "slo": {...},
-//!   "scenarios": [ { "name", "kind", "verdict", "elapsed_ms", "attack_from_ms", "attack_to_ms",
+//!   "scenarios": [ { "name", "kind", "verdict", "note", "elapsed_ms", "attack_from_ms",
+//!       "attack_to_ms",
 //!       "legit": { "requests", "success_rate", "p50_ms", "p99_ms", "baseline_p99_ms",
 //!                  "baseline": {...}, "attack": {...}, "recovery": {...} },
-//!       "attack": { "connects", "refused", "open_peak", "cut", "responses", "throttled" },
+//!       "attack": { "connects", "refused", "open_peak", "cut", "responses", "throttled",
+//!                   "sent" },
 //!       "server": { "rss_peak_bytes", "fds_peak", "cpu_peak_percent", "alive_at_end",
 //!                   "samples": [ { "at_ms", "rss_bytes", "fds", "cpu_percent" } ] },
 //!       "findings": [],
@@ -15,6 +17,9 @@
 //!       "attack_samples": [ { "at_ms", "open", "connects", "responses" } ] } ] }
 //! ```
 //! `server`'s fields are null (and its samples empty) unless the harness spawned the target.
+//! `note` is null unless the verdict needs a reason the numbers do not give (a scenario whose
+//! attack never got a usable connection is `inconclusive`, never `held`). `sent` counts the
+//! requests, streams or frames the floods wrote.
 
 use std::path::Path;
 

@@ -120,6 +120,7 @@ mod tests {
             name,
             kind: "dos",
             verdict,
+            note: None,
             elapsed_ms: 1500.0,
             attack_from_ms: 500.0,
             attack_to_ms: 1000.0,

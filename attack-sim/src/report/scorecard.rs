@@ -6,7 +6,7 @@ use crate::runner::ScenarioResult;
 pub fn line(r: &ScenarioResult) -> String {
     let a = &r.attack;
     let mut s = format!(
-        "{:<19} {:<12} legit {:>6.2}% of {} (p50 {:.1} ms, p99 {:.1} ms, baseline p99 {:.1} ms); attack {} connects, {} refused, {} open at peak, {} cut",
+        "{:<21} {:<12} legit {:>6.2}% of {} (p50 {:.1} ms, p99 {:.1} ms, baseline p99 {:.1} ms); attack {} connects, {} refused, {} open at peak, {} cut",
         r.name,
         r.verdict.as_str().to_uppercase(),
         r.legit.success_rate * 100.0,
@@ -19,6 +19,9 @@ pub fn line(r: &ScenarioResult) -> String {
         a.open_peak,
         a.cut,
     );
+    if a.sent > 0 {
+        s += &format!(", {} sent", a.sent);
+    }
     if a.responses > 0 {
         s += &format!(", {} responses ({} throttled)", a.responses, a.throttled);
     }
@@ -32,20 +35,23 @@ pub fn line(r: &ScenarioResult) -> String {
             s += ", EXITED during the run";
         }
     }
+    if let Some(note) = &r.note {
+        s += &format!(" [{note}]");
+    }
     s
 }
 
 /// The summary table.
 pub fn table(results: &[ScenarioResult]) -> String {
     let mut out = format!(
-        "{:<19} {:<6} {:<12} {:>8} {:>9} {:>9} {:>12} {:>10}\n",
+        "{:<21} {:<6} {:<12} {:>8} {:>9} {:>9} {:>12} {:>10}\n",
         "SCENARIO", "KIND", "VERDICT", "LEGIT %", "P99 MS", "BASE P99", "RSS PEAK MiB", "FDS PEAK"
     );
     for r in results {
         let rss = r.server.rss_peak_bytes.map_or("-".to_string(), mib);
         let fds = r.server.fds_peak.map_or("-".to_string(), |f| f.to_string());
         out += &format!(
-            "{:<19} {:<6} {:<12} {:>8.2} {:>9.1} {:>9.1} {:>12} {:>10}\n",
+            "{:<21} {:<6} {:<12} {:>8.2} {:>9.1} {:>9.1} {:>12} {:>10}\n",
             r.name,
             r.kind,
             r.verdict.as_str(),

@@ -40,6 +40,7 @@ async fn worker(ctx: &AttackCtx, i: usize, counters: &AttackCounters, request: R
         counters.opened();
         loop {
             n += 1;
+            counters.sent(1);
             match client::exchange(&mut tls, &request(ctx.client.host(), n)).await {
                 Ok(status) => counters.answered(status),
                 Err(_) => break,

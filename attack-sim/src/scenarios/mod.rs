@@ -16,6 +16,11 @@ pub mod conn_flood;
 pub mod credential_stuffing;
 pub mod drip;
 pub mod flood;
+pub mod h2_abuse;
+pub mod h2_continuation_flood;
+pub mod h2_control_flood;
+pub mod h2_rapid_reset;
+pub mod h2_requests;
 pub mod handshake_flood;
 pub mod hold;
 pub mod login_flood;
@@ -56,6 +61,8 @@ pub struct AttackCounters {
     pub responses: AtomicU64,
     /// Of which 429 or 503: the server refused the work.
     pub throttled: AtomicU64,
+    /// Requests, streams or frames sent (the floods).
+    pub sent: AtomicU64,
 }
 
 impl AttackCounters {
@@ -68,6 +75,11 @@ impl AttackCounters {
     /// One fewer.
     pub fn closed(&self) {
         self.open.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// `n` more requests, streams or frames sent.
+    pub fn sent(&self, n: u64) {
+        self.sent.fetch_add(n, Ordering::Relaxed);
     }
 
     /// A response with `status` came in.
@@ -87,6 +99,7 @@ impl AttackCounters {
             cut: self.cut.load(Ordering::Relaxed),
             responses: self.responses.load(Ordering::Relaxed),
             throttled: self.throttled.load(Ordering::Relaxed),
+            sent: self.sent.load(Ordering::Relaxed),
         }
     }
 }
@@ -131,6 +144,16 @@ pub struct AttackStats {
     pub responses: u64,
     /// Of which 429 or 503.
     pub throttled: u64,
+    /// Requests, streams or frames sent (the floods).
+    pub sent: u64,
+}
+
+impl AttackStats {
+    /// The attack never had a connection to use and got nothing through: whatever the
+    /// legitimate client saw, it was not under this attack.
+    pub fn never_ran(&self) -> bool {
+        self.open_peak == 0 && self.responses == 0 && self.sent == 0
+    }
 }
 
 /// An attack: runs until `ctx.until`, counting into the counters.
@@ -158,6 +181,9 @@ pub const ALL: &[Scenario] = &[
     slow_body::SCENARIO,
     slow_read::SCENARIO,
     request_flood::SCENARIO,
+    h2_rapid_reset::SCENARIO,
+    h2_continuation_flood::SCENARIO,
+    h2_control_flood::SCENARIO,
     login_flood::SCENARIO,
     credential_stuffing::SCENARIO,
 ];
@@ -185,6 +211,29 @@ pub fn select(names: &[String]) -> Result<Vec<Scenario>, UnknownScenario> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_attack_with_no_connection_answer_or_byte_never_ran() {
+        let refused = AttackStats {
+            connects: 40,
+            refused: 40,
+            ..AttackStats::default()
+        };
+        assert!(refused.never_ran());
+        for ran in [
+            AttackStats {
+                open_peak: 1,
+                ..refused
+            },
+            AttackStats {
+                responses: 1,
+                ..refused
+            },
+            AttackStats { sent: 1, ..refused },
+        ] {
+            assert!(!ran.never_ran(), "{ran:?}");
+        }
+    }
 
     #[test]
     fn selection_by_name_and_kind() {

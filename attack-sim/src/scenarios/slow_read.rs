@@ -14,6 +14,7 @@ use std::sync::atomic::Ordering;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::{AttackCounters, AttackCtx, Scenario, workers};
+use crate::client::Buffers;
 
 /// The large response asked for.
 pub const PATH: &str = "/openapi.json";
@@ -53,7 +54,17 @@ async fn worker(ctx: &AttackCtx, src: std::net::IpAddr, counters: &AttackCounter
     .repeat(PIPELINED);
     loop {
         let opened = async {
-            let mut tls = ctx.client.tls_from_with(src, Some(RECV_BUF)).await.ok()?;
+            let mut tls = ctx
+                .client
+                .tls_from_with(
+                    src,
+                    Buffers {
+                        recv: Some(RECV_BUF),
+                        send: None,
+                    },
+                )
+                .await
+                .ok()?;
             tls.write_all(request.as_bytes()).await.ok()?;
             tls.flush().await.ok()?;
             // From here on the raw socket is read: TLS would pull whole records (16 KiB) in

@@ -2,7 +2,9 @@
 //! write timeouts, no per-client limits, a fixed pool of connections (like a
 //! thread-per-connection server: once the pool is full, new connections wait in the kernel's
 //! backlog and their TLS handshakes never start), and a login that hashes every attempt with
-//! argon2id (the same parameters as rampart's) with no bound on how many at once. Test-only.
+//! argon2id (the same parameters as rampart's) with no bound on how many at once. It speaks
+//! HTTP/2 too, with h2's rapid-reset, local-error-reset and concurrent-stream limits turned
+//! off. Test-only.
 //!
 //! Routes: `POST /v1/sessions` reads the whole body, hashes, answers 401; `GET /openapi.json`
 //! is a 64 KiB document; anything else is 200 `{"status":"ok"}`.
@@ -14,9 +16,9 @@ use std::sync::Arc;
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
-use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
@@ -71,6 +73,11 @@ async fn handle(req: hyper::Request<Incoming>) -> Result<hyper::Response<Full<By
 impl Weak {
     /// Serves `GET` anything with 200 `{"status":"ok"}`, at most `pool` connections at once.
     pub async fn start(pool: usize) -> Weak {
+        Weak::start_with(pool, true).await
+    }
+
+    /// The same, offering HTTP/2 in ALPN only when `h2`.
+    pub async fn start_with(pool: usize, h2: bool) -> Weak {
         let dir = tempfile::tempdir().expect("tempdir");
         let (paths, _) = rampart_certs::ensure_dev_set(dir.path()).expect("certs");
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
@@ -81,13 +88,25 @@ impl Weak {
             .expect("versions")
             .with_no_client_auth()
             .with_cert_resolver(Arc::new(rustls::sign::SingleCertAndKey::from(key)));
-        cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+        cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        if !h2 {
+            cfg.alpn_protocols.remove(0);
+        }
+        let mut http = auto::Builder::new(TokioExecutor::new());
+        http.http2()
+            .max_concurrent_streams(None)
+            .max_pending_accept_reset_streams(usize::MAX)
+            .max_local_error_reset_streams(None);
+        let http = Arc::new(http);
         let acceptor = TlsAcceptor::from(Arc::new(cfg));
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let slots = Arc::new(Semaphore::new(pool));
         let task = tokio::spawn(async move {
+            // Dropped with this task when the target is: no connection outlives the target.
+            let mut conns = tokio::task::JoinSet::new();
             loop {
+                while conns.try_join_next().is_some() {}
                 let Ok(permit) = slots.clone().acquire_owned().await else {
                     return;
                 };
@@ -95,15 +114,14 @@ impl Weak {
                     continue;
                 };
                 let acceptor = acceptor.clone();
-                tokio::spawn(async move {
+                let http = http.clone();
+                conns.spawn(async move {
                     let _permit = permit;
                     let Ok(tls) = acceptor.accept(tcp).await else {
                         return;
                     };
                     let svc = service_fn(handle);
-                    let _ = http1::Builder::new()
-                        .serve_connection(TokioIo::new(tls), svc)
-                        .await;
+                    let _ = http.serve_connection(TokioIo::new(tls), svc).await;
                 });
             }
         });

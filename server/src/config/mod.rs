@@ -136,6 +136,12 @@ pub struct HttpConfig {
     /// A response write that makes no progress for this long closes the connection.
     #[serde(with = "humantime_serde")]
     pub write_timeout: Duration,
+    /// Kernel send buffer of each connection (`SO_SNDBUF`; Linux doubles it for its own
+    /// bookkeeping), fixed so that a client that does not read is pushed back on within
+    /// this many bytes, and then cut at `write_timeout`, instead of parking megabytes in the
+    /// kernel's autotuned buffer while the server keeps working for it (slow read, HTTP/2
+    /// control-frame floods). 0 leaves the kernel's autotuning.
+    pub send_buffer_bytes: usize,
     /// A connection with no request in progress for this long is closed (HTTP/2 GOAWAY,
     /// HTTP/1.1 close). This is the keep-alive timeout of both protocols.
     #[serde(with = "humantime_serde")]
@@ -163,6 +169,11 @@ pub struct HttpConfig {
     pub h2_max_concurrent_streams: u32,
     /// Maximum size of a decoded HTTP/2 header list, in bytes.
     pub h2_max_header_list_bytes: u32,
+    /// SETTINGS and PING frames (not acknowledgements) an HTTP/2 client may send per second,
+    /// sustained; beyond it and the burst the connection is closed (ping and settings floods).
+    pub h2_control_frames_per_second: u32,
+    /// The same, at once.
+    pub h2_control_frame_burst: u32,
 }
 
 impl Default for HttpConfig {
@@ -172,6 +183,7 @@ impl Default for HttpConfig {
             body_read_timeout: Duration::from_secs(10),
             body_min_rate: 1024,
             write_timeout: Duration::from_secs(10),
+            send_buffer_bytes: 64 * 1024,
             idle_timeout: Duration::from_secs(30),
             max_headers: 64,
             max_header_bytes: 16 * 1024,
@@ -182,6 +194,8 @@ impl Default for HttpConfig {
             h2_max_local_error_reset_streams: 100,
             h2_max_concurrent_streams: 100,
             h2_max_header_list_bytes: 16 * 1024,
+            h2_control_frames_per_second: 10,
+            h2_control_frame_burst: 100,
         }
     }
 }

@@ -60,6 +60,12 @@ pub(super) fn validate(c: &Config, o: &Origins) -> Result<(), ConfigError> {
         "must be between 100ms and 120s",
     )?;
     check(
+        h.send_buffer_bytes == 0 || (4096..=16 << 20).contains(&h.send_buffer_bytes),
+        "http.send_buffer_bytes",
+        o,
+        "must be 0 (kernel autotuning) or between 4096 and 16777216 bytes",
+    )?;
+    check(
         within(h.idle_timeout, 100, 600_000),
         "http.idle_timeout",
         o,
@@ -118,6 +124,18 @@ pub(super) fn validate(c: &Config, o: &Origins) -> Result<(), ConfigError> {
         "http.h2_max_header_list_bytes",
         o,
         "must be between 1024 and 16384",
+    )?;
+    check(
+        (1..=100_000).contains(&c.http.h2_control_frames_per_second),
+        "http.h2_control_frames_per_second",
+        o,
+        "must be between 1 and 100000",
+    )?;
+    check(
+        (1..=1_000_000).contains(&c.http.h2_control_frame_burst),
+        "http.h2_control_frame_burst",
+        o,
+        "must be between 1 and 1000000",
     )?;
     check(
         c.tls.cert.is_some() || c.tls.key.is_none(),
@@ -349,6 +367,14 @@ mod tests {
         assert_eq!(
             key_of("[http]\nh2_max_header_list_bytes = 1048576"),
             "http.h2_max_header_list_bytes"
+        );
+        assert_eq!(
+            key_of("[http]\nh2_control_frames_per_second = 0"),
+            "http.h2_control_frames_per_second"
+        );
+        assert_eq!(
+            key_of("[http]\nsend_buffer_bytes = 100"),
+            "http.send_buffer_bytes"
         );
         assert_eq!(
             key_of("[database]\nmax_connections = 0"),

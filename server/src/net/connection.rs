@@ -34,6 +34,7 @@ use tokio_rustls::{LazyConfigAcceptor, TlsAcceptor};
 use tower::Service;
 
 use super::admission::Admission;
+use super::control_budget::{Budget, ControlBudget};
 use super::idle::Activity;
 use super::prefixed::Prefixed;
 use super::shutdown::{Phase, ShutdownSignal};
@@ -55,6 +56,8 @@ pub(crate) struct ConnShared {
     idle_timeout: Duration,
     pub(crate) acceptor: TlsAcceptor,
     pub(crate) handshake_timeout: Duration,
+    pub(crate) send_buffer_bytes: usize,
+    control_budget: Budget,
     pub(crate) router: Router,
     h1: http1::Builder,
     h2: http2::Builder<TokioExecutor>,
@@ -79,6 +82,11 @@ impl ConnShared {
             metrics,
             acceptor,
             handshake_timeout,
+            send_buffer_bytes: http.send_buffer_bytes,
+            control_budget: Budget {
+                per_second: http.h2_control_frames_per_second,
+                burst: http.h2_control_frame_burst,
+            },
             router,
             h1: h1_builder(http),
             h2: h2_builder(http),
@@ -120,7 +128,7 @@ fn h2_builder(http: &HttpConfig) -> http2::Builder<TokioExecutor> {
 
 /// The stream under hyper, boxed so that moving it between hyper connections and the parked
 /// state moves a pointer, and the connection task's own future stays small.
-type Stream = Box<Prefixed<TimedIo<TlsStream<TcpStream>>>>;
+type Stream = Box<Prefixed<TimedIo<ControlBudget<TlsStream<TcpStream>>>>>;
 type RespFuture = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
 
 /// Per-connection state shared with the request service.
@@ -233,6 +241,7 @@ pub(crate) async fn serve(
     // ALPN decides the protocol; a client that negotiated none gets HTTP/1.1 only (HTTP/2 over
     // TLS requires ALPN, RFC 9113 section 3.2).
     let h2 = tls.get_ref().1.alpn_protocol() == Some(ALPN_H2);
+    let tls = ControlBudget::new(tls, h2, shared.control_budget).counted(shared.metrics.clone());
     let io = Box::new(Prefixed::new(
         TimedIo::new(tls, shared.write_timeout).counted(shared.metrics.clone()),
         state.activity.clone(),

@@ -75,7 +75,7 @@ pub(crate) async fn accept_loop(
                                         return;
                                     }
                                 };
-                            let _ = tcp.set_nodelay(true);
+                            tune(&tcp, shared.send_buffer_bytes);
                             connection::serve(tcp, client, shared, &admission, signal).await;
                             drop(permit);
                             drop(guard);
@@ -89,7 +89,7 @@ pub(crate) async fn accept_loop(
                             continue;
                         }
                     };
-                    let _ = tcp.set_nodelay(true);
+                    tune(&tcp, shared.send_buffer_bytes);
                     let guard = tracker.guard();
                     let (shared, admission) = (shared.clone(), admission.clone());
                     let signal = shutdown.clone();
@@ -109,10 +109,59 @@ pub(crate) async fn accept_loop(
     tracing::info!("listener closed; draining connections");
 }
 
+/// Socket options of an admitted connection: no Nagle delay, and a fixed send buffer (when
+/// `send_buffer_bytes` is not 0) so that a client that stops reading pushes back on us
+/// within that many bytes.
+fn tune(tcp: &TcpStream, send_buffer_bytes: usize) {
+    let _ = tcp.set_nodelay(true);
+    if send_buffer_bytes > 0
+        && let Err(e) = socket2::SockRef::from(tcp).set_send_buffer_size(send_buffer_bytes)
+    {
+        tracing::debug!(error = %e, "SO_SNDBUF not set");
+    }
+}
+
 /// Counts and logs a refusal, then resets the connection rather than closing it: no
 /// TIME_WAIT is left behind for a refusal.
 fn refuse(admission: &Admission, tcp: TcpStream, client: IpAddr, reason: Reason) {
     admission.refused(client, reason);
     let _ = socket2::SockRef::from(&tcp).set_linger(Some(Duration::ZERO));
     drop(tcp);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn pair() -> (TcpStream, TcpStream) {
+        let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let c = TcpStream::connect(l.local_addr().expect("addr"))
+            .await
+            .expect("connect");
+        (l.accept().await.expect("accept").0, c)
+    }
+
+    #[tokio::test]
+    async fn admitted_sockets_get_the_fixed_send_buffer() {
+        let (server, _client) = pair().await;
+        let autotuned = socket2::SockRef::from(&server)
+            .send_buffer_size()
+            .expect("size");
+        tune(&server, 8192);
+        let fixed = socket2::SockRef::from(&server)
+            .send_buffer_size()
+            .expect("size");
+        // Linux doubles the value asked for; the point is that it no longer autotunes.
+        assert!(
+            (8192..=2 * 8192).contains(&fixed),
+            "{fixed} (was {autotuned})"
+        );
+        assert!(server.nodelay().expect("nodelay"));
+        let (server, _client) = pair().await;
+        tune(&server, 0);
+        let left = socket2::SockRef::from(&server)
+            .send_buffer_size()
+            .expect("size");
+        assert_eq!(left, autotuned, "0 leaves the kernel's size");
+    }
 }

@@ -5,6 +5,7 @@
 pub mod admission;
 pub mod client_key;
 mod connection;
+pub mod control_budget;
 pub mod idle;
 mod listener;
 pub mod prefixed;
