@@ -154,13 +154,29 @@ pub async fn get(tls: &mut TlsStream<TcpStream>, host: &str, path: &str) -> std:
 /// Writes `request` (one complete HTTP/1.1 request) and reads one whole response, body
 /// included, so that the connection can carry the next request; returns the status code.
 pub async fn exchange(tls: &mut TlsStream<TcpStream>, request: &[u8]) -> std::io::Result<u16> {
+    Ok(exchange_body(tls, request).await?.0)
+}
+
+/// [`exchange`], returning the status code and the body (chunked bodies decoded).
+pub async fn exchange_body(
+    tls: &mut TlsStream<TcpStream>,
+    request: &[u8],
+) -> std::io::Result<(u16, Vec<u8>)> {
     tls.write_all(request).await?;
-    read_response(tls).await
+    read_response_body(tls).await
 }
 
 /// Reads one whole HTTP/1.1 response (`Content-Length` or chunked body) and returns its
 /// status code.
 pub async fn read_response(tls: &mut TlsStream<TcpStream>) -> std::io::Result<u16> {
+    Ok(read_response_body(tls).await?.0)
+}
+
+/// The largest response body kept.
+const MAX_BODY: usize = 16 << 20;
+
+/// Reads one whole HTTP/1.1 response; returns its status code and body.
+pub async fn read_response_body(tls: &mut TlsStream<TcpStream>) -> std::io::Result<(u16, Vec<u8>)> {
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 4096];
     let head_end = loop {
@@ -184,19 +200,50 @@ pub async fn read_response(tls: &mut TlsStream<TcpStream>) -> std::io::Result<u1
             .map(|v| v.trim().to_string())
     };
     if header("transfer-encoding:").is_some_and(|v| v.contains("chunked")) {
-        // Enough for the harness: the body ends with the zero-length chunk.
-        while !buf[head_end..].windows(5).any(|w| w == b"0\r\n\r\n") {
+        loop {
+            if let Some(body) = dechunk(&buf[head_end..])? {
+                return Ok((status, body));
+            }
+            if buf.len() > head_end + MAX_BODY {
+                return Err(std::io::ErrorKind::InvalidData.into());
+            }
             read_more(tls, &mut buf, &mut chunk).await?;
         }
-        return Ok(status);
     }
     let len: usize = header("content-length:")
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
+    if len > MAX_BODY {
+        return Err(std::io::ErrorKind::InvalidData.into());
+    }
     while buf.len() < head_end + len {
         read_more(tls, &mut buf, &mut chunk).await?;
     }
-    Ok(status)
+    Ok((status, buf[head_end..head_end + len].to_vec()))
+}
+
+/// The decoded body of a complete chunked encoding, `None` while incomplete. Trailers are
+/// not supported (none of the targets sends them).
+fn dechunk(mut data: &[u8]) -> std::io::Result<Option<Vec<u8>>> {
+    let bad = || std::io::Error::from(std::io::ErrorKind::InvalidData);
+    let mut body = Vec::new();
+    loop {
+        let Some(eol) = data.windows(2).position(|w| w == b"\r\n") else {
+            return Ok(None);
+        };
+        let size_text = std::str::from_utf8(&data[..eol]).map_err(|_| bad())?;
+        let size_text = size_text.split(';').next().unwrap_or("").trim();
+        let size = usize::from_str_radix(size_text, 16).map_err(|_| bad())?;
+        let rest = &data[eol + 2..];
+        if size == 0 {
+            return Ok(rest.starts_with(b"\r\n").then_some(body));
+        }
+        if rest.len() < size + 2 {
+            return Ok(None);
+        }
+        body.extend_from_slice(&rest[..size]);
+        data = &rest[size + 2..];
+    }
 }
 
 async fn read_more(
@@ -223,6 +270,19 @@ pub async fn answered_or_closed(tls: &mut TlsStream<TcpStream>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chunked_bodies_are_decoded_once_complete() {
+        let whole = b"4\r\nWiki\r\n6;ext=1\r\npedia \r\n0\r\n\r\n";
+        assert_eq!(
+            dechunk(whole).expect("valid").as_deref(),
+            Some(&b"Wikipedia "[..])
+        );
+        for cut in [3, 10, 20, whole.len() - 1] {
+            assert_eq!(dechunk(&whole[..cut]).expect("valid so far"), None, "{cut}");
+        }
+        assert!(dechunk(b"zz\r\n").is_err());
+    }
 
     #[test]
     fn a_missing_or_broken_ca_is_named() {

@@ -6,6 +6,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use attack_sim::client::Client;
 use attack_sim::intensity::{Intensity, Preset};
+use attack_sim::probe::Mix;
+use attack_sim::probe::session::{self, AuthMode};
 use attack_sim::report::json::Report;
 use attack_sim::report::{html, junit, scorecard};
 use attack_sim::sources::{self, Sources};
@@ -69,6 +71,10 @@ struct RunArgs {
     /// p99_floor_ms, denied_below).
     #[arg(long)]
     slo: Option<PathBuf>,
+    /// How the legitimate client authenticates: `auto` uses rampart's flow (a throwaway
+    /// user, logins and GET /v1/accounts in the mix) when the target's /openapi.json has it.
+    #[arg(long, value_enum, default_value = "auto")]
+    auth: AuthMode,
     /// Allow a target that is not a loopback address (only hosts you may attack).
     #[arg(long)]
     authorized_target: bool,
@@ -177,12 +183,20 @@ fn run(args: &RunArgs) -> ExitCode {
         Ok(r) => r,
         Err(e) => return usage_error(format!("{e:#}")),
     };
-    let code = runtime.block_on(run_scenarios(
-        args,
-        &plan,
-        &reach,
-        spawned.as_ref().map(|s| s.pid),
-    ));
+    let code = match runtime.block_on(session::establish(&reach.client, args.auth)) {
+        Ok(session) => {
+            let mix = Mix { session };
+            println!("attack-sim: legitimate client: {}", mix.describe());
+            runtime.block_on(run_scenarios(
+                args,
+                &plan,
+                &reach,
+                &mix,
+                spawned.as_ref().map(|s| s.pid),
+            ))
+        }
+        Err(e) => usage_error(e),
+    };
     if let Some(s) = spawned {
         let log = args.report_dir.join("rampart.log");
         let ended = runtime.block_on(s.stop(Some(&log)));
@@ -198,6 +212,7 @@ async fn run_scenarios(
     args: &RunArgs,
     plan: &Plan,
     reach: &Reach,
+    mix: &Mix,
     server_pid: Option<u32>,
 ) -> ExitCode {
     let preset = plan.preset;
@@ -223,6 +238,7 @@ async fn run_scenarios(
         let r = runner::run(
             s,
             &reach.client,
+            mix,
             &reach.sources,
             preset,
             &plan.slo,

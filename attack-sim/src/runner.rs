@@ -9,14 +9,14 @@ use tokio::time::Instant;
 
 use crate::client::Client;
 use crate::intensity::Preset;
-use crate::probe::{self, Phase, Sample, Schedule};
+use crate::probe::{self, Availability, Mix, Phase, Sample, Schedule};
 use crate::scenarios::{AttackCounters, AttackCtx, AttackSample, AttackStats, Scenario};
 use crate::sources::Sources;
 use crate::spawn::sampler::{self, ServerStats};
 use crate::verdict::{self, PhaseStats, Slo, Verdict};
 
-/// The legitimate client's path.
-pub const PROBE_PATH: &str = "/healthz";
+/// The health route the floods ask for (the one every legitimate mix has).
+pub const PROBE_PATH: &str = probe::HEALTH_PATH;
 
 /// The note of a scenario whose attack never got a connection or a byte through.
 pub const NEVER_RAN: &str = "the attack never got going: no connection it opened was usable \
@@ -35,6 +35,9 @@ pub struct Legit {
     pub p99_ms: f64,
     /// The baseline's p99.
     pub baseline_p99_ms: f64,
+    /// When requests began to fail, and when they recovered.
+    #[serde(flatten)]
+    pub availability: Availability,
     /// Every phase in full.
     pub baseline: PhaseStats,
     /// The attack phase in full.
@@ -73,10 +76,12 @@ pub struct ScenarioResult {
     pub attack_samples: Vec<AttackSample>,
 }
 
-/// Runs `scenario` with `preset` against the target `client` connects to.
+/// Runs `scenario` with `preset` against the target `client` connects to, with the
+/// legitimate requests of `mix`.
 pub async fn run(
     scenario: &Scenario,
     client: &Client,
+    mix: &Mix,
     sources: &Sources,
     preset: Preset,
     slo: &Slo,
@@ -91,7 +96,7 @@ pub async fn run(
     };
     let probe = tokio::spawn(probe::run(
         client.clone(),
-        PROBE_PATH,
+        mix.clone(),
         preset.probe_rate,
         preset.probe_timeout,
         schedule,
@@ -117,6 +122,8 @@ pub async fn run(
     let attack = probe::stats(&samples, Phase::Attack);
     let recovery = probe::stats(&samples, Phase::Recovery);
     let attack_stats = counters.snapshot();
+    let attack_from_ms = (schedule.attack - start).as_secs_f64() * 1000.0;
+    let attack_to_ms = (schedule.recovery - start).as_secs_f64() * 1000.0;
     let mut verdict = verdict::judge(&baseline, &attack, slo);
     let mut note = None;
     if verdict == Verdict::Held && attack_stats.never_ran() {
@@ -130,14 +137,15 @@ pub async fn run(
         verdict,
         note,
         elapsed_ms: start.elapsed().as_secs_f64() * 1000.0,
-        attack_from_ms: (schedule.attack - start).as_secs_f64() * 1000.0,
-        attack_to_ms: (schedule.recovery - start).as_secs_f64() * 1000.0,
+        attack_from_ms,
+        attack_to_ms,
         legit: Legit {
             requests: attack.requests,
             success_rate: attack.success_rate,
             p50_ms: attack.p50_ms,
             p99_ms: attack.p99_ms,
             baseline_p99_ms: baseline.p99_ms,
+            availability: probe::availability(&samples, attack_from_ms, attack_to_ms),
             baseline,
             attack,
             recovery,

@@ -54,6 +54,11 @@ async fn weak_target_is_caught(scenario: &str) -> serde_json::Value {
     );
     assert_eq!(code, Some(1), "{text}");
     assert_eq!(r["schema_version"], 1);
+    // No auth flow in its OpenAPI document: health checks only.
+    assert!(
+        text.contains("legitimate client: GET /healthz only"),
+        "{text}"
+    );
     r["scenarios"][0].clone()
 }
 
@@ -74,6 +79,13 @@ async fn rampart_holds(scenario: &str) -> serde_json::Value {
         "the attack really ran: {s}"
     );
     assert!(s["findings"].as_array().expect("findings").is_empty());
+    // The legitimate mix on rampart: logins (one in the baseline) and authenticated reads.
+    assert!(text.contains("legitimate client: GET /healthz, GET /v1/accounts as probe_"));
+    let samples = s["samples"].as_array().expect("samples");
+    let of = |route: &'static str| samples.iter().filter(move |x| x["route"] == route);
+    assert!(of("login").count() >= 2, "{samples:?}");
+    assert!(of("login").any(|x| x["phase"] == "baseline"));
+    assert!(of("accounts").count() >= 10);
     s.clone()
 }
 
@@ -120,6 +132,14 @@ async fn login_flood_denies_the_weak_target_and_rampart_holds() {
     // The weak target hashed every attempt; rampart refused most before hashing.
     assert_eq!(throttled_share(&weak), 0.0, "{weak}");
     assert!(throttled_share(&rampart) > 0.5, "{rampart}");
+    // ... and still let the legitimate user log in throughout.
+    let logins: Vec<_> = rampart["samples"]
+        .as_array()
+        .expect("samples")
+        .iter()
+        .filter(|x| x["route"] == "login")
+        .collect();
+    assert!(logins.iter().all(|x| x["status"] == 201), "{logins:?}");
 }
 
 /// The rampart binary `--spawn` finds beside attack-sim, built if this test run did not build
@@ -261,4 +281,34 @@ async fn an_attack_that_never_ran_is_inconclusive() {
     );
     assert!(s["attack"]["refused"].as_u64().expect("refused") > 0, "{s}");
     assert!(text.contains("never got going"), "{text}");
+}
+
+/// `--auth rampart` on a target without the flow is a usage error that names what is missing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_rampart_needs_the_flow() {
+    let weak = Weak::start(16).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (code, text) = attack_sim(&[
+        "run",
+        "slowloris",
+        "--target",
+        &weak.url,
+        "--ca",
+        weak.ca.to_str().expect("utf-8 path"),
+        "--auth",
+        "rampart",
+        "--report-dir",
+        dir.path().to_str().expect("utf-8 path"),
+    ])
+    .await;
+    assert_eq!(code, Some(2), "{text}");
+    assert!(text.contains("has no `POST /v1/users`"), "{text}");
+    assert!(!dir.path().join("report.json").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversize_degrades_the_weak_target_and_rampart_holds() {
+    let (_, rampart) = positive_control("oversize").await;
+    // rampart refused them: 431, 413 or 400, never a 2xx.
+    assert!(rampart["attack"]["responses"].as_u64().expect("responses") > 0);
 }

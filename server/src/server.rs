@@ -192,6 +192,10 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             cursor_key,
             limits: limits.clone(),
             backoff,
+            known_logins: Arc::new(crate::auth::known_logins::KnownLogins::new(
+                config.auth.known_login_ttl,
+                config.auth.known_logins_max,
+            )),
         }),
         &config.http,
     ));

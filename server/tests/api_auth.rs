@@ -363,6 +363,63 @@ async fn saturated_hashing_sheds_with_503_and_retry_after() {
     .await;
 }
 
+#[tokio::test]
+async fn a_known_login_gets_through_a_full_hashing_pool() {
+    bounded(async {
+        // One expensive hash at a time, nothing queued, and no per-client rate limit in the
+        // way (the test clients' network is exempt): a handful of flooding clients keep the
+        // pool full.
+        let s = TestServer::start(|c| {
+            c.auth.hash_concurrency = 1;
+            c.auth.hash_queue = 0;
+            c.auth.argon2_memory_kib = 65_536;
+            c.auth.argon2_iterations = 3;
+            c.limits.exempt = vec!["127.1.0.0/16".parse().expect("net")];
+        })
+        .await;
+        // judy registers and logs in from 127.1.0.1: that pair is now known.
+        let mut judy = Api::open_as(0, s.addr, &s.ca).await;
+        judy.user("judy").await;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut flood = Vec::new();
+        for i in 0..8 {
+            let (addr, ca, stop) = (s.addr, s.ca.clone(), stop.clone());
+            flood.push(tokio::spawn(async move {
+                let mut a = Api::open_as(100 + i, addr, &ca).await;
+                let mut n = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    n += 1;
+                    // Ever-new usernames: no account backoff slows the flood down.
+                    a.login(&format!("flood{i}x{n}"), "wrong wrong wrong wrong")
+                        .await;
+                }
+            }));
+        }
+        // The same right password from a network judy never logged in from is shed at least
+        // once; from the known one, never.
+        let mut stranger = Api::open_as(50, s.addr, &s.ca).await;
+        let (mut known_ok, mut stranger_shed) = (0, 0);
+        for _ in 0..8 {
+            let r = judy.login("judy", GOOD_PASSWORD).await;
+            assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+            known_ok += 1;
+            let r = stranger.login("judy", GOOD_PASSWORD).await;
+            match r.status {
+                StatusCode::SERVICE_UNAVAILABLE => stranger_shed += 1,
+                StatusCode::CREATED => {}
+                other => panic!("unexpected {other}"),
+            }
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for f in flood {
+            f.await.expect("flood task");
+        }
+        assert_eq!(known_ok, 8);
+        assert!(stranger_shed > 0, "the pool was never full");
+    })
+    .await;
+}
+
 async fn stored(db: &rampart::db::Db) -> String {
     rampart::store::users::by_username(db, "olga")
         .await

@@ -54,6 +54,32 @@ async fn per_client_request_rate_gets_429_with_retry_after() {
 }
 
 #[tokio::test]
+async fn a_rate_limited_http1_client_has_its_connection_closed() {
+    bounded(async {
+        let s = TestServer::start(|c| {
+            c.limits.requests_per_second_per_client = 1;
+            c.limits.request_burst_per_client = 2;
+        })
+        .await;
+        let mut a = Conn::open_from(ip("127.0.20.5"), s.addr, &s.ca, &[b"http/1.1"])
+            .await
+            .expect("connect");
+        for _ in 0..2 {
+            let r = a.get("/healthz").await.expect("get");
+            assert_eq!(r.status, StatusCode::OK);
+            assert!(!r.headers.contains_key("connection"), "{:?}", r.headers);
+        }
+        let refused = a.get("/healthz").await.expect("get");
+        assert_429(&refused);
+        // A flood must pay a new handshake (under the per-client handshake rate) for every
+        // refused request, not send the next one on the same connection for free.
+        assert_eq!(refused.headers["connection"], "close");
+        assert!(a.get("/healthz").await.is_err(), "the connection was kept");
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn login_and_registration_budgets_are_stricter() {
     bounded(async {
         let s = TestServer::start(|c| {

@@ -285,13 +285,14 @@ pub fn write(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::probe::Phase;
+    use crate::probe::{Phase, Route};
 
     #[test]
     fn buckets_split_successes_from_failures() {
         let s = |at_ms, status, latency_ms| Sample {
             at_ms,
             phase: Phase::Attack,
+            route: Route::Health,
             status,
             latency_ms,
         };

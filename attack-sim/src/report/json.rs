@@ -7,19 +7,24 @@
 //!   "scenarios": [ { "name", "kind", "verdict", "note", "elapsed_ms", "attack_from_ms",
 //!       "attack_to_ms",
 //!       "legit": { "requests", "success_rate", "p50_ms", "p99_ms", "baseline_p99_ms",
+//!                  "time_to_denial_ms", "recovery_ms",
 //!                  "baseline": {...}, "attack": {...}, "recovery": {...} },
 //!       "attack": { "connects", "refused", "open_peak", "cut", "responses", "throttled",
 //!                   "sent" },
 //!       "server": { "rss_peak_bytes", "fds_peak", "cpu_peak_percent", "alive_at_end",
 //!                   "samples": [ { "at_ms", "rss_bytes", "fds", "cpu_percent" } ] },
 //!       "findings": [],
-//!       "samples": [ { "at_ms", "phase", "status", "latency_ms" } ],
+//!       "samples": [ { "at_ms", "phase", "route", "status", "latency_ms" } ],
 //!       "attack_samples": [ { "at_ms", "open", "connects", "responses" } ] } ] }
 //! ```
 //! `server`'s fields are null (and its samples empty) unless the harness spawned the target.
 //! `note` is null unless the verdict needs a reason the numbers do not give (a scenario whose
 //! attack never got a usable connection is `inconclusive`, never `held`). `sent` counts the
-//! requests, streams or frames the floods wrote.
+//! requests, streams or frames the floods wrote. A sample's `route` is `health`, `accounts`
+//! or `login` (the probe's mix). `time_to_denial_ms` (from the attack's start
+//! to the first failed legitimate request scheduled during it) is null when none failed;
+//! `recovery_ms` (from the attack's end to the first success after the last failure) is 0
+//! when nothing failed from the attack's end on and null when failures lasted to the end.
 
 use std::path::Path;
 

@@ -130,6 +130,10 @@ mod tests {
                 p50_ms: 1.0,
                 p99_ms: 2.0,
                 baseline_p99_ms: 2.0,
+                availability: crate::probe::Availability {
+                    time_to_denial_ms: None,
+                    recovery_ms: Some(0.0),
+                },
                 baseline: p,
                 attack: p,
                 recovery: p,

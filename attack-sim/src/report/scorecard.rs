@@ -25,6 +25,14 @@ pub fn line(r: &ScenarioResult) -> String {
     if a.responses > 0 {
         s += &format!(", {} responses ({} throttled)", a.responses, a.throttled);
     }
+    let av = &r.legit.availability;
+    if let Some(denial) = av.time_to_denial_ms {
+        s += &format!("; first failure {:.1} s into the attack", denial / 1000.0);
+        match av.recovery_ms {
+            Some(rec) => s += &format!(", recovered {:.1} s after it", rec / 1000.0),
+            None => s += ", NOT recovered by the end",
+        }
+    }
     if let (Some(rss), Some(fds)) = (r.server.rss_peak_bytes, r.server.fds_peak) {
         s += &format!(
             "; server peak RSS {} MiB, {fds} fds, CPU {:.0}%",

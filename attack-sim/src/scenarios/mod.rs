@@ -24,6 +24,7 @@ pub mod h2_requests;
 pub mod handshake_flood;
 pub mod hold;
 pub mod login_flood;
+pub mod oversize;
 pub mod request_flood;
 pub mod slow_body;
 pub mod slow_read;
@@ -184,6 +185,7 @@ pub const ALL: &[Scenario] = &[
     h2_rapid_reset::SCENARIO,
     h2_continuation_flood::SCENARIO,
     h2_control_flood::SCENARIO,
+    oversize::SCENARIO,
     login_flood::SCENARIO,
     credential_stuffing::SCENARIO,
 ];

@@ -6,8 +6,10 @@
 //! HTTP/2 too, with h2's rapid-reset, local-error-reset and concurrent-stream limits turned
 //! off. Test-only.
 //!
-//! Routes: `POST /v1/sessions` reads the whole body, hashes, answers 401; `GET /openapi.json`
-//! is a 64 KiB document; anything else is 200 `{"status":"ok"}`.
+//! Routes: `POST /v1/sessions` reads the whole body, hashes, answers 401; any other `POST`
+//! reads the whole body (no size limit) and answers 400; `GET /openapi.json` is a 64 KiB
+//! document; anything else is 200 `{"status":"ok"}`. Request heads may be 8 MiB and 20,000
+//! fields.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -62,6 +64,11 @@ async fn handle(req: hyper::Request<Incoming>) -> Result<hyper::Response<Full<By
             let _ = tokio::task::spawn_blocking(move || hash_attempt(&body)).await;
             ok(401, Bytes::from_static(b"{\"title\":\"Unauthorized\"}"))
         }
+        ("POST", _) => {
+            // Whatever is posted is read in full, however large.
+            let _ = req.into_body().collect().await;
+            ok(400, Bytes::from_static(b"{\"title\":\"Bad Request\"}"))
+        }
         ("GET", "/openapi.json") => {
             let doc = format!("{{\"padding\":\"{}\"}}", "x".repeat(64 * 1024));
             ok(200, Bytes::from(doc))
@@ -93,6 +100,7 @@ impl Weak {
             cfg.alpn_protocols.remove(0);
         }
         let mut http = auto::Builder::new(TokioExecutor::new());
+        http.http1().max_buf_size(8 << 20).max_headers(20_000);
         http.http2()
             .max_concurrent_streams(None)
             .max_pending_accept_reset_streams(usize::MAX)

@@ -6,6 +6,10 @@
 //! without bound: that is what stops a login flood from turning argon2's cost into a
 //! denial of service.
 //!
+//! `hash_reserved_for_known` more slots, outside the pool and its queue, serve only logins
+//! the caller marks as known (see [`crate::auth::known_logins`]); such a login takes one when
+//! it is free and the shared pool otherwise, so a flood that fills the pool does not shed it.
+//!
 //! Unknown usernames are verified against a dummy hash made with the same parameters, so the
 //! time a failed login takes does not reveal whether the user exists.
 
@@ -47,6 +51,7 @@ pub struct Hasher {
     pepper: Option<Arc<[u8]>>,
     slots: Arc<Semaphore>,
     admission: Arc<Semaphore>,
+    reserved: Arc<Semaphore>,
     dummy: Arc<str>,
 }
 
@@ -145,6 +150,7 @@ impl Hasher {
             pepper,
             slots: Arc::new(Semaphore::new(cfg.hash_concurrency)),
             admission: Arc::new(Semaphore::new(cfg.hash_concurrency + cfg.hash_queue)),
+            reserved: Arc::new(Semaphore::new(cfg.hash_reserved_for_known)),
             dummy: Arc::from(dummy),
         })
     }
@@ -152,7 +158,14 @@ impl Hasher {
     async fn run<T: Send + 'static>(
         &self,
         job: impl FnOnce(&Params, Option<&[u8]>) -> Result<T, HashError> + Send + 'static,
+        known: bool,
     ) -> Result<T, HashError> {
+        if known && let Ok(_reserved) = self.reserved.clone().try_acquire_owned() {
+            let (params, pepper) = (self.params.clone(), self.pepper.clone());
+            return tokio::task::spawn_blocking(move || job(&params, pepper.as_deref()))
+                .await
+                .map_err(|e| HashError::Failed(e.to_string()))?;
+        }
         let _admitted = self
             .admission
             .clone()
@@ -172,8 +185,11 @@ impl Hasher {
 
     /// Hashes a (normalised) password into a PHC string.
     pub async fn hash(&self, password: String) -> Result<String, HashError> {
-        self.run(move |params, pepper| hash_blocking(params, pepper, password.as_bytes()))
-            .await
+        self.run(
+            move |params, pepper| hash_blocking(params, pepper, password.as_bytes()),
+            false,
+        )
+        .await
     }
 
     /// Verifies `password` against `stored`, or against the dummy hash when there is no such
@@ -183,10 +199,24 @@ impl Hasher {
         password: String,
         stored: Option<String>,
     ) -> Result<Verified, HashError> {
+        self.verify_as(password, stored, false).await
+    }
+
+    /// [`Hasher::verify`] for a login that is `known` (from where the user logged in
+    /// before): it may take a reserved slot.
+    pub async fn verify_as(
+        &self,
+        password: String,
+        stored: Option<String>,
+        known: bool,
+    ) -> Result<Verified, HashError> {
         let real = stored.is_some();
         let phc: String = stored.unwrap_or_else(|| self.dummy.to_string());
         let (ok, needs_rehash) = self
-            .run(move |params, pepper| verify_blocking(params, pepper, password.as_bytes(), &phc))
+            .run(
+                move |params, pepper| verify_blocking(params, pepper, password.as_bytes(), &phc),
+                known,
+            )
             .await?;
         Ok(Verified {
             ok: ok && real,
@@ -312,6 +342,30 @@ mod tests {
         assert!(matches!(h.hash("x".repeat(20)).await, Err(HashError::Busy)));
         drop(a);
         assert!(h.hash("x".repeat(20)).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn known_logins_take_the_reserved_slot_when_the_pool_is_full() {
+        let cfg = AuthConfig {
+            hash_reserved_for_known: 1,
+            ..cheap()
+        };
+        let h = Arc::new(Hasher::new(&cfg, None).await.expect("hasher"));
+        let phc = h.hash("y".repeat(20)).await.expect("hash");
+        let full = h
+            .admission
+            .clone()
+            .try_acquire_many_owned(2)
+            .expect("permits");
+        let unknown = h.verify_as("y".repeat(20), Some(phc.clone()), false).await;
+        assert!(matches!(unknown, Err(HashError::Busy)));
+        let known = h.verify_as("y".repeat(20), Some(phc.clone()), true).await;
+        assert!(known.expect("reserved slot").ok);
+        // With the reserved slot taken too, a known login is shed like any other.
+        let reserved = h.reserved.clone().try_acquire_owned().expect("reserved");
+        let known = h.verify_as("y".repeat(20), Some(phc), true).await;
+        assert!(matches!(known, Err(HashError::Busy)));
+        drop((full, reserved));
     }
 
     #[test]

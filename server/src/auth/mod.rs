@@ -4,6 +4,7 @@
 
 pub mod backoff;
 pub mod hasher;
+pub mod known_logins;
 pub mod rules;
 pub mod session;
 pub mod token;

@@ -220,6 +220,15 @@ pub struct AuthConfig {
     pub hash_concurrency: usize,
     /// Hash requests allowed to wait for a slot; beyond this, logins are shed with 503.
     pub hash_queue: usize,
+    /// Hashing slots, beyond `hash_concurrency`, only for logins to an account from a client
+    /// network it logged in from within `known_login_ttl`: a login flood that fills the pool
+    /// does not shed them. 0 turns the lane off.
+    pub hash_reserved_for_known: usize,
+    /// How long a successful login makes its (client network, account) pair known.
+    #[serde(with = "humantime_serde")]
+    pub known_login_ttl: Duration,
+    /// Most (client network, account) pairs remembered (in memory, per instance).
+    pub known_logins_max: usize,
     /// A session unused for this long expires.
     #[serde(with = "humantime_serde")]
     pub session_idle_timeout: Duration,
@@ -238,6 +247,9 @@ impl Default for AuthConfig {
             password_min_length: 15,
             hash_concurrency: 2,
             hash_queue: 16,
+            hash_reserved_for_known: 1,
+            known_login_ttl: Duration::from_secs(30 * 24 * 3600),
+            known_logins_max: 100_000,
             session_idle_timeout: Duration::from_secs(30 * 60),
             session_absolute_timeout: Duration::from_secs(12 * 3600),
         }

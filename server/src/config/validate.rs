@@ -199,6 +199,24 @@ pub(super) fn validate(c: &Config, o: &Origins) -> Result<(), ConfigError> {
         "must be at most 10000",
     )?;
     check(
+        a.hash_reserved_for_known <= 64,
+        "auth.hash_reserved_for_known",
+        o,
+        "must be at most 64",
+    )?;
+    check(
+        within(a.known_login_ttl, 60_000, 365 * 86_400_000),
+        "auth.known_login_ttl",
+        o,
+        "must be between 1m and 365 days",
+    )?;
+    check(
+        (1..=10_000_000).contains(&a.known_logins_max),
+        "auth.known_logins_max",
+        o,
+        "must be between 1 and 10000000",
+    )?;
+    check(
         within(a.session_idle_timeout, 60_000, 86_400_000),
         "auth.session_idle_timeout",
         o,
@@ -371,6 +389,10 @@ mod tests {
         assert_eq!(
             key_of("[http]\nh2_control_frames_per_second = 0"),
             "http.h2_control_frames_per_second"
+        );
+        assert_eq!(
+            key_of("[auth]\nhash_reserved_for_known = 1000"),
+            "auth.hash_reserved_for_known"
         );
         assert_eq!(
             key_of("[http]\nsend_buffer_bytes = 100"),

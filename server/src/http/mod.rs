@@ -50,6 +50,8 @@ pub struct AppState {
     pub limits: Arc<rate_limit::RequestLimits>,
     /// Failed-login backoff policy.
     pub backoff: crate::auth::backoff::Backoff,
+    /// Where users logged in before (their logins may use the reserved hashing slots).
+    pub known_logins: Arc<crate::auth::known_logins::KnownLogins>,
 }
 
 /// A saturated hashing pool sheds the request (503 + Retry-After); any other failure is a

@@ -56,11 +56,16 @@ pub async fn login(
         None => None,
     };
     let password = rules::normalize_password(&body.password);
+    let known = match (client.ip, &user) {
+        (Some(ip), Some(u)) => state.known_logins.contains(ip, &u.username),
+        _ => false,
+    };
     let verified = state
         .hasher
-        .verify(
+        .verify_as(
             password.clone(),
             user.as_ref().map(|u| u.password_hash.clone()),
+            known,
         )
         .await
         .map_err(hash_error)?;
@@ -75,6 +80,9 @@ pub async fn login(
     login_throttle::clear(&state.db, &user.username)
         .await
         .map_err(ApiError::internal)?;
+    if let Some(ip) = client.ip {
+        state.known_logins.remember(ip, &user.username);
+    }
     if verified.needs_rehash {
         // Best effort: the login succeeds even if the upgrade has to wait for the next one.
         match state.hasher.hash(password).await {
