@@ -6,7 +6,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use rustls::pki_types::ServerName;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
@@ -35,6 +35,7 @@ pub enum ClientError {
 pub struct Client {
     connector: TlsConnector,
     h2_connector: TlsConnector,
+    full_connector: TlsConnector,
     name: ServerName<'static>,
     addr: SocketAddr,
     host: String,
@@ -61,11 +62,14 @@ impl Client {
         let mut h2_cfg = cfg.clone();
         h2_cfg.alpn_protocols = vec![b"h2".to_vec()];
         cfg.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+        let mut full_cfg = cfg.clone();
+        full_cfg.resumption = rustls::client::Resumption::disabled();
         let name = ServerName::try_from(target.host.clone())
             .map_err(|e| ca_err(format!("target name: {e}")))?;
         Ok(Client {
             connector: TlsConnector::from(Arc::new(cfg)),
             h2_connector: TlsConnector::from(Arc::new(h2_cfg)),
+            full_connector: TlsConnector::from(Arc::new(full_cfg)),
             name,
             addr: target.addr,
             host: target.host.clone(),
@@ -117,6 +121,14 @@ impl Client {
         self.connector.connect(self.name.clone(), tcp).await
     }
 
+    /// A TLS connection from `src` that never resumes a session: a full handshake, with the
+    /// server's signature and a fresh key exchange, every time. ([`Client::tls_from`] resumes
+    /// when the server gave it a ticket, as browsers do.)
+    pub async fn tls_full_from(&self, src: IpAddr) -> std::io::Result<TlsStream<TcpStream>> {
+        let tcp = self.tcp_from(src).await?;
+        self.full_connector.connect(self.name.clone(), tcp).await
+    }
+
     /// A TLS connection from `src` offering only `h2`, with the socket buffers `buffers`;
     /// `Ok(None)` when the server chose no ALPN protocol (it does not speak HTTP/2).
     pub async fn h2_from(
@@ -129,6 +141,37 @@ impl Client {
         let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
         Ok(h2.then_some(tls))
     }
+}
+
+/// Reads from a fresh TLS 1.3 connection until the server's session tickets have been
+/// processed (they arrive after the handshake, so a client that hangs up at once never
+/// stores one and never resumes); `Ok(false)` when the connection ended or is TLS 1.2 (whose
+/// tickets come inside the handshake). Bound it with a timeout: a server that sends no ticket
+/// leaves it waiting.
+pub async fn await_tickets(tls: &mut TlsStream<TcpStream>) -> std::io::Result<bool> {
+    if tls.get_ref().1.protocol_version() != Some(rustls::ProtocolVersion::TLSv1_3) {
+        return Ok(false);
+    }
+    let mut buf = [0u8; 1024];
+    std::future::poll_fn(|cx| {
+        loop {
+            let mut rb = tokio::io::ReadBuf::new(&mut buf);
+            let polled = std::pin::Pin::new(&mut *tls).poll_read(cx, &mut rb);
+            if tls.get_ref().1.tls13_tickets_received() > 0 {
+                return std::task::Poll::Ready(Ok(true));
+            }
+            match polled {
+                std::task::Poll::Ready(Ok(())) if rb.filled().is_empty() => {
+                    return std::task::Poll::Ready(Ok(false));
+                }
+                // Application data nobody asked for: keep reading for the tickets.
+                std::task::Poll::Ready(Ok(())) => continue,
+                std::task::Poll::Ready(Err(e)) => return std::task::Poll::Ready(Err(e)),
+                std::task::Poll::Pending => return std::task::Poll::Pending,
+            }
+        }
+    })
+    .await
 }
 
 /// Socket buffer sizes asked of the kernel (which rounds them up to its minimum and doubles

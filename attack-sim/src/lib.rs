@@ -7,8 +7,9 @@
 //! source addresses), [`client`] (TLS from a chosen address), [`h2wire`] (HTTP/2 frames by
 //! hand, for the abuse a client library will not send), [`probe`] (the legitimate
 //! client), [`scenarios`] (one module per attack), [`runner`] (phases of one scenario),
-//! [`verdict`] and [`report`].
+//! [`verdict`] and [`report`]; [`bench`] measures a target's capacity.
 
+pub mod bench;
 pub mod client;
 pub mod h2wire;
 pub mod intensity;

@@ -4,14 +4,16 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use attack_sim::bench::BenchConfig;
 use attack_sim::client::Client;
 use attack_sim::intensity::{Intensity, Preset};
 use attack_sim::probe::Mix;
 use attack_sim::probe::session::{self, AuthMode};
 use attack_sim::report::json::Report;
+use attack_sim::report::progress::Progress;
 use attack_sim::report::{html, junit, scorecard};
 use attack_sim::sources::{self, Sources};
-use attack_sim::spawn::{self, Spawned};
+use attack_sim::spawn::{self, Spawned, sampler};
 use attack_sim::target::Target;
 use attack_sim::verdict::Slo;
 use attack_sim::{exit, runner, scenarios};
@@ -35,7 +37,30 @@ enum Command {
     /// Run scenarios against a target.
     Run(RunArgs),
     /// Measure handshake and request throughput and latency of a target.
-    Bench,
+    Bench(BenchArgs),
+}
+
+#[derive(clap::Args)]
+struct BenchArgs {
+    /// The server: https://HOST:PORT.
+    #[arg(long)]
+    target: String,
+    /// PEM file of the CA that signed the target's certificate.
+    #[arg(long)]
+    ca: Option<PathBuf>,
+    /// Seconds per measurement (there are six: full and resumed handshakes, HTTP/1.1 and
+    /// HTTP/2 each at their most and at half that in an open model).
+    #[arg(long, default_value_t = 10)]
+    duration: u64,
+    /// Source network of the bench's connections (loopback).
+    #[arg(long, default_value = sources::DEFAULT_NET)]
+    sources: ipnet::Ipv4Net,
+    /// Where bench.json goes.
+    #[arg(long, default_value = "reports")]
+    report_dir: PathBuf,
+    /// Allow a target that is not a loopback address (only hosts you may load).
+    #[arg(long)]
+    authorized_target: bool,
 }
 
 #[derive(clap::Args)]
@@ -90,10 +115,7 @@ fn main() -> ExitCode {
             ExitCode::from(exit::OK)
         }
         Command::Run(args) => run(&args),
-        Command::Bench => {
-            eprintln!("attack-sim: bench is not available in this build yet");
-            ExitCode::from(exit::USAGE)
-        }
+        Command::Bench(args) => bench(&args),
     }
 }
 
@@ -139,6 +161,56 @@ fn reach(args: &RunArgs, url: &str, ca: Option<PathBuf>, preset: &Preset) -> any
     })
 }
 
+fn bench(args: &BenchArgs) -> ExitCode {
+    let setup = || -> anyhow::Result<(Target, Client, Sources)> {
+        anyhow::ensure!(args.duration >= 1, "--duration must be at least 1 second");
+        let target = Target::resolve(&args.target, args.ca.clone(), args.authorized_target)?;
+        let client = Client::new(&target, &[b"http/1.1"])?;
+        let sources = Sources::new(args.sources, 256)?;
+        Ok((target, client, sources))
+    };
+    let (target, client, sources) = match setup() {
+        Ok(s) => s,
+        Err(e) => return usage_error(format!("{e:#}")),
+    };
+    let runtime = match runtime() {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    if let Err(e) = attack_sim::raise_open_files() {
+        eprintln!("attack-sim: cannot raise the open-files limit: {e}");
+    }
+    let cfg = BenchConfig::new(std::time::Duration::from_secs(args.duration));
+    println!(
+        "attack-sim bench: {} ({}), {} s per measurement, six measurements",
+        target.url, target.addr, args.duration
+    );
+    let mut report = runtime.block_on(attack_sim::bench::run(&client, &sources, cfg));
+    report.target = target.url.clone();
+    print!("{}", report.table());
+    match report.write(&args.report_dir) {
+        Ok(path) => {
+            println!("report: {}", path.display());
+            ExitCode::from(exit::OK)
+        }
+        Err(e) => {
+            eprintln!(
+                "attack-sim: cannot write bench.json in {}: {e}",
+                args.report_dir.display()
+            );
+            ExitCode::from(exit::USAGE)
+        }
+    }
+}
+
+/// The async runtime, or the exit code when it cannot start.
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Runtime::new().map_err(|e| {
+        eprintln!("attack-sim: cannot start the runtime: {e}");
+        ExitCode::FAILURE
+    })
+}
+
 fn usage_error(e: impl std::fmt::Display) -> ExitCode {
     eprintln!("attack-sim: {e:#}");
     ExitCode::from(exit::USAGE)
@@ -149,12 +221,9 @@ fn run(args: &RunArgs) -> ExitCode {
         Ok(p) => p,
         Err(e) => return usage_error(format!("{e:#}")),
     };
-    let runtime = match tokio::runtime::Runtime::new() {
+    let runtime = match runtime() {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("attack-sim: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     let mut spawned = None;
     let (url, ca) = if args.spawn {
@@ -185,7 +254,10 @@ fn run(args: &RunArgs) -> ExitCode {
     };
     let code = match runtime.block_on(session::establish(&reach.client, args.auth)) {
         Ok(session) => {
-            let mix = Mix { session };
+            let mix = Mix {
+                session,
+                ..Mix::default()
+            };
             println!("attack-sim: legitimate client: {}", mix.describe());
             runtime.block_on(run_scenarios(
                 args,
@@ -207,6 +279,10 @@ fn run(args: &RunArgs) -> ExitCode {
     }
     code
 }
+
+/// Descriptors above its idle count a spawned server may hold and be called settled (database
+/// and log files come and go).
+const SETTLE_MARGIN_FDS: u64 = 16;
 
 async fn run_scenarios(
     args: &RunArgs,
@@ -233,18 +309,39 @@ async fn run_scenarios(
         args.intensity
     );
     let mut results = Vec::new();
-    for s in &plan.selected {
+    // A spawned server's descriptors when idle: before each later scenario it is given time
+    // to close the last one's connections, so that they do not weigh on the next baseline.
+    let idle_fds = server_pid.and_then(sampler::read).map(|r| r.fds);
+    for (i, s) in plan.selected.iter().enumerate() {
+        if let (Some(pid), Some(fds), true) = (server_pid, idle_fds, i > 0)
+            && sampler::settle(pid, fds + SETTLE_MARGIN_FDS)
+                .await
+                .is_none()
+        {
+            println!(
+                "attack-sim: the server still holds more than {} descriptors after {} s; going on",
+                fds + SETTLE_MARGIN_FDS,
+                sampler::SETTLE_LIMIT.as_secs()
+            );
+        }
         println!("running {} ({}) ...", s.name, s.kind);
+        let progress = Progress::start(s.name, preset.baseline + preset.attack + preset.recovery);
+        let mix = Mix {
+            from: sources::probe_addr(i),
+            ..mix.clone()
+        };
         let r = runner::run(
             s,
             &reach.client,
-            mix,
+            &mix,
             &reach.sources,
             preset,
             &plan.slo,
             server_pid,
+            progress.on_tick(),
         )
         .await;
+        progress.finish();
         println!("{}", scorecard::line(&r));
         results.push(r);
     }

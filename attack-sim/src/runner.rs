@@ -76,8 +76,25 @@ pub struct ScenarioResult {
     pub attack_samples: Vec<AttackSample>,
 }
 
+/// What a progress display is told every [`sampler::EVERY`] while a scenario runs.
+#[derive(Debug, Clone, Copy)]
+pub struct Tick {
+    /// ms since the scenario's start.
+    pub at_ms: f64,
+    /// The whole run's length, in ms.
+    pub total_ms: f64,
+    /// The phase now.
+    pub phase: Phase,
+    /// The attack's counters now.
+    pub attack: AttackSample,
+}
+
+/// Called with each [`Tick`].
+pub type OnTick = Arc<dyn Fn(Tick) + Send + Sync>;
+
 /// Runs `scenario` with `preset` against the target `client` connects to, with the
-/// legitimate requests of `mix`.
+/// legitimate requests of `mix`; `on_tick`, if given, hears how it goes.
+#[allow(clippy::too_many_arguments)]
 pub async fn run(
     scenario: &Scenario,
     client: &Client,
@@ -86,6 +103,7 @@ pub async fn run(
     preset: Preset,
     slo: &Slo,
     server_pid: Option<u32>,
+    on_tick: Option<OnTick>,
 ) -> ScenarioResult {
     let start = Instant::now() + Duration::from_millis(50);
     let schedule = Schedule {
@@ -103,7 +121,7 @@ pub async fn run(
     ));
     let server = server_pid.map(|pid| tokio::spawn(sampler::sample(pid, start, schedule.end)));
     let counters = Arc::new(AttackCounters::default());
-    let watch = tokio::spawn(watch_attack(counters.clone(), start, schedule.end));
+    let watch = tokio::spawn(watch_attack(counters.clone(), schedule, on_tick));
     tokio::time::sleep_until(schedule.attack).await;
     let ctx = AttackCtx {
         client: client.clone(),
@@ -157,11 +175,25 @@ pub async fn run(
     }
 }
 
-/// Reads the attack's counters every [`sampler::EVERY`] from `start` to `end`.
+/// Reads the attack's counters every [`sampler::EVERY`] over the schedule, telling
+/// `on_tick` each time.
 async fn watch_attack(
     counters: Arc<AttackCounters>,
-    start: Instant,
-    end: Instant,
+    schedule: Schedule,
+    on_tick: Option<OnTick>,
 ) -> Vec<AttackSample> {
-    sampler::every_tick(start, end, |at_ms| Some(counters.sample(at_ms))).await
+    let total_ms = (schedule.end - schedule.start).as_secs_f64() * 1000.0;
+    sampler::every_tick(schedule.start, schedule.end, |at_ms| {
+        let sample = counters.sample(at_ms);
+        if let Some(f) = &on_tick {
+            f(Tick {
+                at_ms,
+                total_ms,
+                phase: schedule.phase(Instant::now()),
+                attack: sample,
+            });
+        }
+        Some(sample)
+    })
+    .await
 }

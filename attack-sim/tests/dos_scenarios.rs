@@ -45,7 +45,10 @@ async fn positive_control(scenario: &str) -> (serde_json::Value, serde_json::Val
 }
 
 async fn weak_target_is_caught(scenario: &str) -> serde_json::Value {
-    let weak = Weak::start(128).await;
+    weak_is_caught(&Weak::start(128).await, scenario).await
+}
+
+async fn weak_is_caught(weak: &Weak, scenario: &str) -> serde_json::Value {
     let (code, text, r) = run(scenario, &weak.url, &weak.ca).await;
     let verdict = r["scenarios"][0]["verdict"].as_str().unwrap_or_default();
     assert!(
@@ -225,11 +228,19 @@ async fn spawn_runs_a_fresh_rampart_samples_it_and_writes_every_report() {
     assert!(log.contains("rampart listening on"), "{log}");
 }
 
-/// No positive control yet: the weak target, with the same cheap ECDSA key, keeps up with the
-/// handshakes this machine's attacker can make (the attacker pays about as much per handshake
-/// as the server). A weak target with an expensive key (RSA 4096) is the missing control.
+/// The weak target with an RSA 4096 key: every flood handshake costs it a 4096-bit signature
+/// while the attacker only verifies one, and nothing limits how many a client makes. (With
+/// the cheap ECDSA key it keeps up with all this machine's attacker can send: the attacker pays
+/// about as much per handshake as the server.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn handshake_flood_rampart_holds() {
+async fn handshake_flood_degrades_the_weak_target_and_rampart_holds() {
+    let weak = Weak::start_rsa(128).await;
+    let s = weak_is_caught(&weak, "handshake-flood").await;
+    assert!(
+        s["attack"]["connects"].as_u64().expect("connects") >= 50,
+        "{s}"
+    );
+    drop(weak);
     rampart_holds("handshake-flood").await;
 }
 

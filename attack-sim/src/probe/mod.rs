@@ -9,6 +9,7 @@
 
 pub mod session;
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
@@ -23,8 +24,9 @@ use session::Session;
 /// The health route: every target has one.
 pub const HEALTH_PATH: &str = "/healthz";
 
-/// How often the probe logs in when it has a session: 10 a minute, within rampart's default
-/// per-client login budget.
+/// How often the probe logs in when it has a session: 10 a minute, rampart's default
+/// per-client login budget (each scenario's probe has an address of its own, see
+/// [`crate::sources::probe_addr`]).
 pub const LOGIN_EVERY: Duration = Duration::from_secs(6);
 
 /// What one legitimate request asks for.
@@ -39,13 +41,38 @@ pub enum Route {
     Login,
 }
 
+impl Route {
+    /// Every route, in the order reports list them.
+    pub const ALL: [Route; 3] = [Route::Health, Route::Accounts, Route::Login];
+
+    /// What it asks for.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Route::Health => "GET /healthz",
+            Route::Accounts => "GET /v1/accounts",
+            Route::Login => "POST /v1/sessions",
+        }
+    }
+}
+
 /// The legitimate requests: with a session, a login every [`LOGIN_EVERY`] (the first half
 /// way through the baseline, so that the baseline has one), `GET /v1/accounts` for every
 /// third of the others, `GET /healthz` for the rest; without, `GET /healthz` only.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Mix {
     /// The probe's session, if the target has the flow.
     pub session: Option<Session>,
+    /// The address the requests come from.
+    pub from: IpAddr,
+}
+
+impl Default for Mix {
+    fn default() -> Self {
+        Mix {
+            session: None,
+            from: PROBE_ADDR,
+        }
+    }
 }
 
 impl Mix {
@@ -171,12 +198,12 @@ pub async fn run(
         if at >= schedule.end {
             break;
         }
-        let client = client.clone();
+        let (client, from) = (client.clone(), mix.from);
         let route = mix.route(k, rate, baseline);
         let request = mix.request(route, client.host());
         tasks.push(tokio::spawn(async move {
             let work = async {
-                let mut tls = client.tls_from(PROBE_ADDR).await.ok()?;
+                let mut tls = client.tls_from(from).await.ok()?;
                 client::exchange(&mut tls, &request).await.ok()
             };
             let status = tokio::time::timeout(timeout, work).await.ok().flatten();
@@ -265,6 +292,7 @@ mod tests {
         assert!((0..100).all(|k| none.route(k, 10, Duration::from_secs(2)) == Route::Health));
         let mix = Mix {
             session: Some(Session::for_tests()),
+            ..Mix::default()
         };
         let routes: Vec<_> = (0..200)
             .map(|k| mix.route(k, 10, Duration::from_secs(2)))

@@ -7,7 +7,7 @@ use std::fmt::Write;
 use std::path::Path;
 
 use super::svg::{Chart, Series, esc};
-use crate::probe::Sample;
+use crate::probe::{Availability, Phase, Route, Sample};
 use crate::runner::ScenarioResult;
 use crate::verdict::{PhaseStats, Verdict};
 
@@ -45,11 +45,11 @@ pub fn render(
         env!("CARGO_PKG_NAME"),
         env!("CARGO_PKG_VERSION")
     );
-    h.push_str("<table><tr><th>scenario</th><th>kind</th><th>verdict</th><th>legit success</th><th>p50 ms</th><th>p99 ms</th><th>baseline p99 ms</th><th>server RSS peak</th><th>fds peak</th></tr>");
+    h.push_str("<table><tr><th>scenario</th><th>kind</th><th>verdict</th><th>legit success</th><th>p50 ms</th><th>p99 ms</th><th>baseline p99 ms</th><th>first failure</th><th>recovered</th><th>server RSS peak</th><th>fds peak</th></tr>");
     for r in results {
         let _ = write!(
             h,
-            "<tr><td><a href=\"#{0}\">{0}</a></td><td>{1}</td><td>{2}</td><td>{3:.2}%</td><td>{4:.1}</td><td>{5:.1}</td><td>{6:.1}</td><td>{7}</td><td>{8}</td></tr>",
+            "<tr><td><a href=\"#{0}\">{0}</a></td><td>{1}</td><td>{2}</td><td>{3:.2}%</td><td>{4:.1}</td><td>{5:.1}</td><td>{6:.1}</td><td>{7}</td><td>{8}</td><td>{9}</td><td>{10}</td></tr>",
             esc(r.name),
             esc(r.kind),
             badge(r.verdict),
@@ -57,6 +57,8 @@ pub fn render(
             r.legit.p50_ms,
             r.legit.p99_ms,
             r.legit.baseline_p99_ms,
+            first_failure(&r.legit.availability),
+            recovered(&r.legit.availability),
             r.server
                 .rss_peak_bytes
                 .map_or("-".into(), |b| format!("{} MiB", super::scorecard::mib(b))),
@@ -91,7 +93,9 @@ fn section(h: &mut String, r: &ScenarioResult) {
     ] {
         phase_row(h, name, p);
     }
-    h.push_str("</table><div class=\"charts\">");
+    h.push_str("</table>");
+    route_table(h, &r.samples);
+    h.push_str("<div class=\"charts\">");
     let x_max = r.elapsed_ms / 1000.0;
     let shade = (r.attack_from_ms / 1000.0, r.attack_to_ms / 1000.0);
     let chart = |title, unit, y_max, series| {
@@ -114,18 +118,12 @@ fn section(h: &mut String, r: &ScenarioResult) {
             Series {
                 label: "p50",
                 color: "#1565c0",
-                points: buckets
-                    .iter()
-                    .filter_map(|b| Some((b.mid_s, b.p50?)))
-                    .collect(),
+                points: gapped(&buckets, |b| b.p50),
             },
             Series {
                 label: "p99",
                 color: "#c62828",
-                points: buckets
-                    .iter()
-                    .filter_map(|b| Some((b.mid_s, b.p99?)))
-                    .collect(),
+                points: gapped(&buckets, |b| b.p99),
             },
         ],
     ));
@@ -235,12 +233,71 @@ fn phase_row(h: &mut String, name: &str, p: &PhaseStats) {
     );
 }
 
+/// When the legitimate requests began to fail, in seconds into the attack ("-": never).
+fn first_failure(av: &Availability) -> String {
+    av.time_to_denial_ms
+        .map_or("-".into(), |ms| format!("{:.1} s", ms / 1000.0))
+}
+
+/// How long after the attack they recovered ("-": nothing failed; "never": not by the end).
+fn recovered(av: &Availability) -> String {
+    match (av.time_to_denial_ms, av.recovery_ms) {
+        (None, _) => "-".into(),
+        (Some(_), Some(ms)) => format!("{:.1} s", ms / 1000.0),
+        (Some(_), None) => "never".into(),
+    }
+}
+
+/// The legitimate requests by route: how many, how many succeeded, and during the attack.
+fn route_table(h: &mut String, samples: &[Sample]) {
+    h.push_str("<table><tr><th>request</th><th>requests</th><th>ok</th><th>during the attack</th><th>attack p99 ms</th></tr>");
+    for route in Route::ALL {
+        let all: Vec<&Sample> = samples.iter().filter(|s| s.route == route).collect();
+        if all.is_empty() {
+            continue;
+        }
+        let attack: Vec<&Sample> = all
+            .iter()
+            .copied()
+            .filter(|s| s.phase == Phase::Attack)
+            .collect();
+        let mut ok_ms: Vec<f64> = attack
+            .iter()
+            .filter(|s| s.ok())
+            .map(|s| s.latency_ms)
+            .collect();
+        ok_ms.sort_by(f64::total_cmp);
+        let p99 = ok_ms
+            .get(((ok_ms.len().max(1) - 1) as f64 * 0.99).round() as usize)
+            .map_or("-".into(), |v| format!("{v:.1}"));
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{} of {}</td><td>{p99}</td></tr>",
+            route.describe(),
+            all.len(),
+            all.iter().filter(|s| s.ok()).count(),
+            ok_ms.len(),
+            attack.len()
+        );
+    }
+    h.push_str("</table>");
+}
+
 /// The legitimate samples of one time bucket.
 struct Bucket {
     mid_s: f64,
     success_pct: f64,
     p50: Option<f64>,
     p99: Option<f64>,
+}
+
+/// A latency line over the buckets, with a gap (NaN) wherever no request succeeded, so that
+/// the chart does not draw a line across an outage.
+fn gapped(buckets: &[Bucket], pick: impl Fn(&Bucket) -> Option<f64>) -> Vec<(f64, f64)> {
+    buckets
+        .iter()
+        .map(|b| (b.mid_s, pick(b).unwrap_or(f64::NAN)))
+        .collect()
 }
 
 /// Groups samples by intended start into [`BUCKET_MS`] buckets.
@@ -285,7 +342,6 @@ pub fn write(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::probe::{Phase, Route};
 
     #[test]
     fn buckets_split_successes_from_failures() {
@@ -306,5 +362,58 @@ mod tests {
         assert_eq!((b[0].p50, b[0].p99), (Some(5.0), Some(5.0)));
         assert_eq!(b[1].success_pct, 100.0);
         assert!(legit_buckets(&[]).is_empty() || legit_buckets(&[])[0].p50.is_none());
+        // An outage is a gap in the latency line, not a slope across it.
+        let b = legit_buckets(&[
+            s(100.0, Some(200), 5.0),
+            s(1100.0, None, 2000.0),
+            s(2100.0, Some(200), 7.0),
+        ]);
+        let line = gapped(&b, |b| b.p50);
+        assert_eq!((line[0], line[2]), ((0.5, 5.0), (2.5, 7.0)));
+        assert!(line[1].1.is_nan());
+    }
+
+    #[test]
+    fn routes_are_tabled_with_their_attack_share_and_failures_are_timed() {
+        let s = |phase, route, status: Option<u16>, latency_ms| Sample {
+            at_ms: 0.0,
+            phase,
+            route,
+            status,
+            latency_ms,
+        };
+        let mut h = String::new();
+        route_table(
+            &mut h,
+            &[
+                s(Phase::Baseline, Route::Login, Some(201), 80.0),
+                s(Phase::Attack, Route::Login, Some(503), 3.0),
+                s(Phase::Attack, Route::Login, Some(201), 90.0),
+                s(Phase::Attack, Route::Health, Some(200), 2.0),
+            ],
+        );
+        assert!(
+            h.contains("<tr><td>POST /v1/sessions</td><td>3</td><td>2</td><td>1 of 2</td><td>90.0</td></tr>"),
+            "{h}"
+        );
+        assert!(h.contains("<td>GET /healthz</td><td>1</td><td>1</td><td>1 of 1</td>"));
+        assert!(
+            !h.contains("/v1/accounts"),
+            "no row for a route never asked"
+        );
+        let av = |d, r| Availability {
+            time_to_denial_ms: d,
+            recovery_ms: r,
+        };
+        assert_eq!(
+            (
+                first_failure(&av(None, Some(0.0))),
+                recovered(&av(None, Some(0.0)))
+            ),
+            ("-".into(), "-".into())
+        );
+        assert_eq!(first_failure(&av(Some(1500.0), None)), "1.5 s");
+        assert_eq!(recovered(&av(Some(1500.0), None)), "never");
+        assert_eq!(recovered(&av(Some(1500.0), Some(2250.0))), "2.2 s");
     }
 }

@@ -21,7 +21,7 @@ pub const SCENARIO: Scenario = Scenario {
             |ctx, counters, i| async move {
                 let src = ctx.sources.pick(i);
                 loop {
-                    let handshake = async { ctx.client.tls_from(src).await.ok() };
+                    let handshake = async { ctx.client.tls_full_from(src).await.ok() };
                     // Completed: the server has paid for it. Dropped without a close_notify.
                     if workers::attempt(&counters, handshake).await.is_some() {
                         counters.responses.fetch_add(1, Ordering::Relaxed);

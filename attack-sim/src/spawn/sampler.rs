@@ -125,6 +125,26 @@ pub async fn every_tick<T>(
     }
 }
 
+/// Most of a settle's wait.
+pub const SETTLE_LIMIT: Duration = Duration::from_secs(15);
+
+/// Waits (polling every [`EVERY`], at most [`SETTLE_LIMIT`]) until `pid` holds no more than
+/// `fds` open descriptors, so that a scenario's connections are gone before the next
+/// scenario's baseline; returns how long that took, or `None` when it did not happen in time.
+pub async fn settle(pid: u32, fds: u64) -> Option<Duration> {
+    let start = Instant::now();
+    loop {
+        match read(pid) {
+            Some(r) if r.fds > fds => {}
+            _ => return Some(start.elapsed()),
+        }
+        if start.elapsed() >= SETTLE_LIMIT {
+            return None;
+        }
+        tokio::time::sleep(EVERY).await;
+    }
+}
+
 /// Samples `pid` every [`EVERY`] from `start` until `end` or until it exits.
 pub async fn sample(pid: u32, start: Instant, end: Instant) -> ServerStats {
     let mut last: Option<(Instant, u64)> = None;

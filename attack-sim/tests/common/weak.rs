@@ -10,6 +10,10 @@
 //! reads the whole body (no size limit) and answers 400; `GET /openapi.json` is a 64 KiB
 //! document; anything else is 200 `{"status":"ok"}`. Request heads may be 8 MiB and 20,000
 //! fields.
+//!
+//! Its certificate is rampart's development set (ECDSA P-256), or, for the handshake flood,
+//! an RSA 4096 leaf ([`Weak::start_rsa`]): a key whose every full handshake costs the server a
+//! 4096-bit private-key operation, the expensive kind of certificate many servers carry.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -85,11 +89,27 @@ impl Weak {
 
     /// The same, offering HTTP/2 in ALPN only when `h2`.
     pub async fn start_with(pool: usize, h2: bool) -> Weak {
+        Weak::start_inner(pool, h2, Key::DevEcdsa).await
+    }
+
+    /// The same with an RSA 4096 certificate.
+    pub async fn start_rsa(pool: usize) -> Weak {
+        Weak::start_inner(pool, true, Key::Rsa4096).await
+    }
+
+    async fn start_inner(pool: usize, h2: bool, key: Key) -> Weak {
         let dir = tempfile::tempdir().expect("tempdir");
-        let (paths, _) = rampart_certs::ensure_dev_set(dir.path()).expect("certs");
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let key = rampart_certs::load_certified_key(&paths.leaf_cert, &paths.leaf_key, &provider)
-            .expect("key");
+        let (key, ca) = match key {
+            Key::DevEcdsa => {
+                let (paths, _) = rampart_certs::ensure_dev_set(dir.path()).expect("certs");
+                let key =
+                    rampart_certs::load_certified_key(&paths.leaf_cert, &paths.leaf_key, &provider)
+                        .expect("key");
+                (key, paths.ca_cert)
+            }
+            Key::Rsa4096 => rsa_set(dir.path(), &provider),
+        };
         let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .expect("versions")
@@ -136,9 +156,43 @@ impl Weak {
         Weak {
             addr,
             url: format!("https://localhost:{}", addr.port()),
-            ca: paths.ca_cert,
+            ca,
             _dir: dir,
             task,
         }
     }
+}
+
+/// Which certificate the weak target shows.
+enum Key {
+    DevEcdsa,
+    Rsa4096,
+}
+
+/// A CA (ECDSA, written to `dir/ca.pem`) and an RSA 4096 leaf for `localhost` it signed.
+fn rsa_set(
+    dir: &std::path::Path,
+    provider: &rustls::crypto::CryptoProvider,
+) -> (Arc<rustls::sign::CertifiedKey>, PathBuf) {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair, RsaKeySize};
+    let ca_key = KeyPair::generate().expect("CA key");
+    let mut ca_params = CertificateParams::default();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    let ca_cert = ca_params.self_signed(&ca_key).expect("CA");
+    let issuer = Issuer::new(ca_params, ca_key);
+    let leaf_key =
+        KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, RsaKeySize::_4096).expect("RSA key");
+    let leaf = CertificateParams::new(vec!["localhost".to_string()])
+        .expect("params")
+        .signed_by(&leaf_key, &issuer)
+        .expect("leaf");
+    let ca = dir.join("ca.pem");
+    std::fs::write(&ca, ca_cert.pem()).expect("write CA");
+    let key = rampart_certs::certified_key_from_pem(
+        leaf.pem().as_bytes(),
+        leaf_key.serialize_pem().as_bytes(),
+        provider,
+    )
+    .expect("RSA certified key");
+    (Arc::new(key), ca)
 }
