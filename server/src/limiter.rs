@@ -8,50 +8,72 @@ use std::num::NonZeroU32;
 use std::sync::{Arc, RwLock};
 
 use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use governor::middleware::NoOpMiddleware;
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::{Quota, RateLimiter};
 
 /// A non-zero count from a configured value (values are validated to be at least 1).
 pub fn nz(v: u32) -> NonZeroU32 {
     NonZeroU32::new(v.max(1)).unwrap_or(NonZeroU32::MIN)
 }
 
-/// A bounded keyed limiter.
+type Keyed<K, C> =
+    RateLimiter<K, DefaultKeyedStateStore<K>, C, NoOpMiddleware<<C as Clock>::Instant>>;
+
+/// A bounded keyed limiter, on the real clock unless built [`Limiter::with_clock`] (the
+/// property tests drive it with governor's fake clock).
 #[derive(Debug)]
-pub struct Limiter<K: Hash + Eq + Clone> {
+pub struct Limiter<K: Hash + Eq + Clone, C: Clock = DefaultClock> {
     quota: Quota,
-    inner: RwLock<Arc<DefaultKeyedRateLimiter<K>>>,
+    clock: C,
+    inner: RwLock<Arc<Keyed<K, C>>>,
 }
 
 impl<K: Hash + Eq + Clone> Limiter<K> {
     /// A limiter allowing `quota` per key.
     pub fn new(quota: Quota) -> Self {
+        Limiter::with_clock(quota, DefaultClock::default())
+    }
+}
+
+impl<K: Hash + Eq + Clone, C: Clock + Clone> Limiter<K, C> {
+    /// A limiter allowing `quota` per key, timed by `clock`.
+    pub fn with_clock(quota: Quota, clock: C) -> Self {
+        let inner = RwLock::new(Arc::new(Self::fresh(quota, &clock)));
         Limiter {
             quota,
-            inner: RwLock::new(Arc::new(RateLimiter::keyed(quota))),
+            clock,
+            inner,
         }
     }
 
-    fn current(&self) -> Arc<DefaultKeyedRateLimiter<K>> {
+    fn fresh(quota: Quota, clock: &C) -> Keyed<K, C> {
+        RateLimiter::new(quota, DefaultKeyedStateStore::default(), clock.clone())
+    }
+
+    fn current(&self) -> Arc<Keyed<K, C>> {
         self.inner.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// `Ok` if `key` may proceed now, else the seconds to wait (at least 1).
     pub fn check(&self, key: &K) -> Result<(), u32> {
         self.current().check_key(key).map_err(|nu| {
-            let wait = nu.wait_time_from(DefaultClock::default().now());
+            let wait = nu.wait_time_from(self.clock.now());
             u32::try_from(wait.as_secs() + 1).unwrap_or(u32::MAX)
         })
     }
 
-    /// Prunes refilled keys; resets the limiter past `cap` keys.
-    pub fn maintain(&self, cap: usize) {
+    /// Prunes refilled keys; resets the limiter past `cap` keys (and says so).
+    pub fn maintain(&self, cap: usize) -> bool {
         let lim = self.current();
         lim.retain_recent();
-        if lim.len() > cap {
+        let reset = lim.len() > cap;
+        if reset {
             tracing::warn!(keys = lim.len(), cap, "limiter state over its cap; reset");
             *self.inner.write().unwrap_or_else(|e| e.into_inner()) =
-                Arc::new(RateLimiter::keyed(self.quota));
+                Arc::new(Self::fresh(self.quota, &self.clock));
         }
+        reset
     }
 
     /// Keys tracked now.

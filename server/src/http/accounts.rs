@@ -112,6 +112,7 @@ pub(crate) fn ledger_error(e: LedgerError) -> ApiError {
             ApiError::field("amount", "would exceed the account's balance limit")
         }
         LedgerError::UnknownDestination => ApiError::field("to_account", "does not exist"),
+        LedgerError::SameAccount => ApiError::field("to_account", "must differ from from_account"),
         LedgerError::KeyReused => ApiError::Unprocessable {
             field: "Idempotency-Key".to_string(),
             detail: "Idempotency-Key was already used for a different request".to_string(),

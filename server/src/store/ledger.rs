@@ -113,6 +113,9 @@ pub enum LedgerError {
     /// The destination account of a transfer does not exist.
     #[error("unknown destination account")]
     UnknownDestination,
+    /// A transfer from an account to itself (the database refuses it too).
+    #[error("transfer to the same account")]
+    SameAccount,
     /// The idempotency key was used before for a different request.
     #[error("idempotency key reused with a different request")]
     KeyReused,
@@ -359,6 +362,9 @@ pub async fn transfer(db: &Db, r: &TransferRequest<'_>) -> Result<(Transfer, boo
         };
         return Ok((t, true));
     }
+    if r.from == r.to {
+        return Err(LedgerError::SameAccount);
+    }
     let debited = sqlx::query(DEBIT)
         .bind(r.cents)
         .bind(r.from)
@@ -443,4 +449,16 @@ pub async fn totals(db: &Db) -> Result<(i64, i64), StoreError> {
     .fetch_one(db.pool())
     .await?;
     Ok((balances, net))
+}
+
+/// Each account's entries added up with their signs (deposits and transfers in, less
+/// withdrawals and transfers out), for invariant checks: it must equal the account's balance.
+pub async fn entry_totals(db: &Db) -> Result<Vec<(String, i64)>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT account_id, COALESCE(SUM(CASE kind WHEN 'deposit' THEN amount_cents \
+         WHEN 'transfer_in' THEN amount_cents ELSE -amount_cents END), 0) \
+         FROM transactions GROUP BY account_id",
+    )
+    .fetch_all(db.pool())
+    .await?)
 }

@@ -65,6 +65,14 @@ pub fn provider() -> CryptoProvider {
     }
 }
 
+/// Whether `suite` is within the policy: ECDHE key exchange (every TLS 1.3 suite is) and an
+/// AEAD cipher (AES-GCM or ChaCha20-Poly1305).
+pub fn is_policy_suite(suite: rustls::CipherSuite) -> bool {
+    let name = format!("{suite:?}");
+    (name.starts_with("TLS13_") || name.starts_with("TLS_ECDHE_"))
+        && (name.contains("GCM") || name.contains("CHACHA20_POLY1305"))
+}
+
 /// Builds the rustls server configuration for `profile`, serving certificates from `resolver`.
 pub fn server_config(
     profile: TlsProfile,
@@ -96,15 +104,15 @@ mod tests {
         let p = provider();
         assert_eq!(p.cipher_suites.len(), SUITE_ORDER.len());
         for s in &p.cipher_suites {
-            let name = format!("{:?}", s.suite());
-            assert!(
-                name.starts_with("TLS13_") || name.starts_with("TLS_ECDHE_"),
-                "{name}"
-            );
-            assert!(
-                name.contains("GCM") || name.contains("CHACHA20_POLY1305"),
-                "{name}"
-            );
+            assert!(is_policy_suite(s.suite()), "{:?}", s.suite());
+        }
+        // The check itself refuses what the policy excludes.
+        for weak in [
+            rustls::CipherSuite::TLS_RSA_WITH_AES_128_GCM_SHA256,
+            rustls::CipherSuite::TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA,
+            rustls::CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384,
+        ] {
+            assert!(!is_policy_suite(weak), "{weak:?}");
         }
     }
 

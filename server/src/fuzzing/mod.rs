@@ -2,6 +2,10 @@
 //! the unit tests below on fixed inputs). Each function takes arbitrary bytes and panics only
 //! when a property fails.
 
+pub mod ledger;
+#[cfg(test)]
+mod ledger_machine;
+
 use crate::auth::rules;
 use crate::http::json;
 use crate::ledger::Amount;
@@ -118,6 +122,82 @@ pub fn check_proxy_header(data: &[u8]) {
     }
 }
 
+/// The server's TLS configuration for [`check_tls_server`], built once: the intermediate
+/// profile (TLS 1.2 and 1.3) with a leaf of a fresh dev CA, as the server runs by default.
+fn tls_config() -> std::sync::Arc<rustls::ServerConfig> {
+    static CONFIG: std::sync::OnceLock<std::sync::Arc<rustls::ServerConfig>> =
+        std::sync::OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            let ca = rampart_certs::DevCa::generate().expect("dev CA");
+            let (cert, key) =
+                rampart_certs::issue_leaf(&ca, &["localhost".to_string()], 90).expect("dev leaf");
+            let key = rampart_certs::certified_key_from_pem(
+                cert.as_bytes(),
+                key.as_bytes(),
+                &crate::tls::provider(),
+            )
+            .expect("leaf and key");
+            let resolver = std::sync::Arc::new(rustls::sign::SingleCertAndKey::from(
+                std::sync::Arc::new(key),
+            ));
+            std::sync::Arc::new(
+                crate::tls::server_config(crate::config::TlsProfile::Intermediate, resolver)
+                    .expect("server config"),
+            )
+        })
+        .clone()
+}
+
+/// TLS: arbitrary bytes from a client, in records cut where the input says, into a rustls
+/// server connection built from our own configuration. Never a panic; whatever the server
+/// agrees to once it has answered a ClientHello is within the policy: TLS 1.2 or 1.3, one of
+/// our AEAD suites, ALPN `h2` or `http/1.1` or none, and no early data.
+pub fn check_tls_server(data: &[u8]) {
+    let Some((&cut, data)) = data.split_first() else {
+        return;
+    };
+    // Feed the bytes in pieces of 1 + `cut` bytes, so partial records and records split
+    // across reads are exercised as well as whole flights.
+    let piece = usize::from(cut) + 1;
+    let mut conn = rustls::ServerConnection::new(tls_config()).expect("server connection");
+    let mut out = Vec::new();
+    for chunk in data.chunks(piece) {
+        let mut rd = chunk;
+        while !rd.is_empty() {
+            match conn.read_tls(&mut rd) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+            let failed = conn.process_new_packets().is_err();
+            while conn.wants_write() {
+                if conn.write_tls(&mut out).is_err() {
+                    break;
+                }
+            }
+            if failed {
+                return;
+            }
+        }
+        if let Some(version) = conn.protocol_version() {
+            assert!(
+                matches!(
+                    version,
+                    rustls::ProtocolVersion::TLSv1_2 | rustls::ProtocolVersion::TLSv1_3
+                ),
+                "{version:?}"
+            );
+        }
+        if let Some(suite) = conn.negotiated_cipher_suite() {
+            assert!(crate::tls::is_policy_suite(suite.suite()), "{suite:?}");
+        }
+        if let Some(alpn) = conn.alpn_protocol() {
+            assert!(alpn == b"h2" || alpn == b"http/1.1", "{alpn:?}");
+        }
+        assert!(conn.early_data().is_none(), "early data accepted");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,6 +224,32 @@ mod tests {
             "",
         ] {
             check_json_body(s.as_bytes());
+        }
+        // Real ClientHellos (OpenSSL's and Chromium's): the server answers each within the
+        // policy, or refuses the TLS 1.1-only one.
+        for seed in [
+            "openssl-tls13-alpn",
+            "openssl-tls12-alpn",
+            "openssl-default",
+            "openssl-tls12-chacha",
+            "openssl-tls11-only",
+            "chromium",
+        ] {
+            let path = format!(
+                "{}/../fuzz/corpus/tls_server/seed-{seed}",
+                env!("CARGO_MANIFEST_DIR")
+            );
+            // A seed is the piece-size byte, then the client's bytes.
+            let seed_bytes = std::fs::read(&path).expect("seed");
+            check_tls_server(&seed_bytes);
+            let mut conn = rustls::ServerConnection::new(tls_config()).expect("connection");
+            let mut rd = &seed_bytes[1..];
+            while !rd.is_empty() && conn.read_tls(&mut rd).is_ok_and(|n| n > 0) {}
+            let accepted = conn.process_new_packets().is_ok();
+            assert_eq!(accepted, seed != "openssl-tls11-only", "{seed}");
+            if accepted {
+                assert!(conn.negotiated_cipher_suite().is_some(), "{seed}");
+            }
         }
         for seed in ["ipv4", "ipv6", "local", "tlv"] {
             let path = format!(

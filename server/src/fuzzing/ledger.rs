@@ -1,0 +1,504 @@
+//! The ledger store against a plain in-memory model, for the `ledger_diff` fuzz target and the
+//! proptest state machine (`server/tests/ledger_model.rs`): steps (account openings,
+//! deposits, withdrawals, transfers with idempotency keys) are applied to both; each step's
+//! outcome must agree, and after each step every balance must agree, money must be conserved
+//! (balances add up to deposits minus withdrawals) and every account's entries must add up to
+//! its balance. The store runs on an in-memory SQLite database with the real migrations.
+
+use std::collections::BTreeMap;
+
+use crate::config::DatabaseConfig;
+use crate::db::Db;
+use crate::store::ledger::{self, LedgerError, MAX_BALANCE_CENTS, TransferRequest};
+use crate::store::users::{self, User};
+
+/// Users in play.
+pub const USERS: usize = 2;
+/// Accounts at most (few, so that steps collide often).
+pub const MAX_ACCOUNTS: usize = 6;
+/// Idempotency keys per user.
+pub const KEYS: u8 = 3;
+
+/// Where a transfer goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum To {
+    /// Account `n` (anyone's).
+    Account(usize),
+    /// An id no account has.
+    Unknown,
+}
+
+/// One step. Accounts are numbered in the order they were opened; `user` is who acts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// `user` opens an account.
+    Open {
+        /// Who.
+        user: usize,
+    },
+    /// `user` deposits `cents` into `account`.
+    Deposit {
+        /// Who.
+        user: usize,
+        /// Into which.
+        account: usize,
+        /// How much.
+        cents: i64,
+    },
+    /// `user` withdraws `cents` from `account`.
+    Withdraw {
+        /// Who.
+        user: usize,
+        /// From which.
+        account: usize,
+        /// How much.
+        cents: i64,
+    },
+    /// `user` transfers `cents` from `from` to `to` with idempotency key `key`.
+    Transfer {
+        /// Who.
+        user: usize,
+        /// Which of the user's keys.
+        key: u8,
+        /// The debited account.
+        from: usize,
+        /// The credited account.
+        to: To,
+        /// How much.
+        cents: i64,
+    },
+}
+
+/// What a step comes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// It happened.
+    Done,
+    /// A transfer whose key was used before for the same request: nothing moved again.
+    Replayed,
+    /// Not the user's account.
+    NotFound,
+    /// The debit would go below zero.
+    InsufficientFunds,
+    /// The credit would go above [`MAX_BALANCE_CENTS`].
+    BalanceLimit,
+    /// No such destination.
+    UnknownDestination,
+    /// The key was used for another request.
+    KeyReused,
+    /// A transfer from an account to itself.
+    SameAccount,
+}
+
+/// The model: who owns each account and its balance, what each idempotency key was used
+/// for, and money in minus money out.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Model {
+    /// (owner, balance in cents) by account number.
+    pub accounts: Vec<(usize, i64)>,
+    /// (user, key) -> (from, to, cents) of the transfer it made.
+    pub keys: BTreeMap<(usize, u8), (usize, To, i64)>,
+    /// Deposits minus withdrawals.
+    pub net: i64,
+}
+
+impl Model {
+    /// Whether `step` refers only to accounts that exist (and opens no more than
+    /// [`MAX_ACCOUNTS`]).
+    pub fn allows(&self, step: &Step) -> bool {
+        let n = self.accounts.len();
+        match *step {
+            Step::Open { user } => n < MAX_ACCOUNTS && user < USERS,
+            Step::Deposit { user, account, .. } | Step::Withdraw { user, account, .. } => {
+                account < n && user < USERS
+            }
+            Step::Transfer { user, from, to, .. } => {
+                from < n && user < USERS && !matches!(to, To::Account(t) if t >= n)
+            }
+        }
+    }
+
+    /// Applies `step` as the store should, and says what it came to.
+    pub fn apply(&mut self, step: &Step) -> Outcome {
+        match *step {
+            Step::Open { user } => {
+                self.accounts.push((user, 0));
+                Outcome::Done
+            }
+            Step::Deposit {
+                user,
+                account,
+                cents,
+            } => self.movement(user, account, cents),
+            Step::Withdraw {
+                user,
+                account,
+                cents,
+            } => self.movement(user, account, -cents),
+            Step::Transfer {
+                user,
+                key,
+                from,
+                to,
+                cents,
+            } => self.transfer(user, key, from, to, cents),
+        }
+    }
+
+    fn movement(&mut self, user: usize, account: usize, cents: i64) -> Outcome {
+        let (owner, balance) = self.accounts[account];
+        if owner != user {
+            return Outcome::NotFound;
+        }
+        let next = balance + cents;
+        if next < 0 {
+            return Outcome::InsufficientFunds;
+        }
+        if next > MAX_BALANCE_CENTS {
+            return Outcome::BalanceLimit;
+        }
+        self.accounts[account].1 = next;
+        self.net += cents;
+        Outcome::Done
+    }
+
+    fn transfer(&mut self, user: usize, key: u8, from: usize, to: To, cents: i64) -> Outcome {
+        if let Some(used) = self.keys.get(&(user, key)) {
+            return if *used == (from, to, cents) {
+                Outcome::Replayed
+            } else {
+                Outcome::KeyReused
+            };
+        }
+        if to == To::Account(from) {
+            return Outcome::SameAccount;
+        }
+        // Debit first, then credit, all or nothing.
+        let (owner, balance) = self.accounts[from];
+        if owner != user {
+            return Outcome::NotFound;
+        }
+        if balance < cents {
+            return Outcome::InsufficientFunds;
+        }
+        let To::Account(to_n) = to else {
+            return Outcome::UnknownDestination;
+        };
+        let mut after = self.accounts.clone();
+        after[from].1 -= cents;
+        if after[to_n].1 + cents > MAX_BALANCE_CENTS {
+            return Outcome::BalanceLimit;
+        }
+        after[to_n].1 += cents;
+        self.accounts = after;
+        self.keys.insert((user, key), (from, to, cents));
+        Outcome::Done
+    }
+}
+
+/// The store under test: an in-memory database with [`USERS`] users, and the ids of the
+/// accounts in the model's order.
+pub struct Ledger {
+    rt: tokio::runtime::Runtime,
+    db: Db,
+    users: Vec<String>,
+    accounts: Vec<String>,
+}
+
+impl Ledger {
+    /// A fresh database with the users in it.
+    pub fn new() -> Ledger {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        // One connection: every connection to `:memory:` is a database of its own.
+        let cfg = DatabaseConfig {
+            url: "sqlite::memory:".to_string(),
+            max_connections: 1,
+        };
+        let db = rt.block_on(Db::connect(&cfg)).expect("in-memory database");
+        let users = (0..USERS)
+            .map(|i| {
+                let user = User {
+                    id: format!("user-{i}"),
+                    username: format!("user{i}"),
+                    password_hash: "not a hash".to_string(),
+                    created_at: 0,
+                };
+                rt.block_on(users::insert(&db, &user)).expect("user");
+                user.id
+            })
+            .collect();
+        Ledger {
+            rt,
+            db,
+            users,
+            accounts: Vec::new(),
+        }
+    }
+
+    /// Empties the ledger (accounts, transfers, entries), keeping the users: a fresh start
+    /// without the cost of a new database and its migrations.
+    pub fn reset(&mut self) {
+        for sql in [
+            "DELETE FROM transactions",
+            "DELETE FROM transfers",
+            "DELETE FROM accounts",
+        ] {
+            self.rt
+                .block_on(sqlx::query(sql).execute(self.db.pool()))
+                .expect("empty the ledger");
+        }
+        self.accounts.clear();
+    }
+
+    fn id(&self, to: To) -> String {
+        match to {
+            To::Account(n) => self.accounts[n].clone(),
+            To::Unknown => "no-such-account".to_string(),
+        }
+    }
+
+    /// Applies `step` to the store and says what it came to (a storage failure panics).
+    pub fn apply(&mut self, step: &Step) -> Outcome {
+        let db = &self.db;
+        match *step {
+            Step::Open { user } => {
+                let a = self
+                    .rt
+                    .block_on(ledger::create_account(db, &self.users[user], "acct"))
+                    .expect("open an account");
+                assert_eq!(a.balance_cents, 0);
+                self.accounts.push(a.id);
+                Outcome::Done
+            }
+            Step::Deposit {
+                user,
+                account,
+                cents,
+            } => outcome(self.rt.block_on(ledger::deposit(
+                db,
+                &self.users[user],
+                &self.accounts[account],
+                cents,
+                "in",
+            ))),
+            Step::Withdraw {
+                user,
+                account,
+                cents,
+            } => outcome(self.rt.block_on(ledger::withdraw(
+                db,
+                &self.users[user],
+                &self.accounts[account],
+                cents,
+                "out",
+            ))),
+            Step::Transfer {
+                user,
+                key,
+                from,
+                to,
+                cents,
+            } => {
+                let (from_id, to_id) = (self.accounts[from].clone(), self.id(to));
+                let hash = format!("{from_id}>{to_id}:{cents}");
+                let key = format!("key-{key}");
+                let request = TransferRequest {
+                    user_id: &self.users[user],
+                    key: &key,
+                    request_hash: &hash,
+                    from: &from_id,
+                    to: &to_id,
+                    cents,
+                    memo: "move",
+                };
+                match self.rt.block_on(ledger::transfer(db, &request)) {
+                    Ok((t, replayed)) => {
+                        assert_eq!(
+                            (t.from_account, t.to_account, t.amount_cents),
+                            (from_id, to_id, cents),
+                            "the transfer returned"
+                        );
+                        if replayed {
+                            Outcome::Replayed
+                        } else {
+                            Outcome::Done
+                        }
+                    }
+                    Err(e) => outcome::<()>(Err(e)),
+                }
+            }
+        }
+    }
+
+    /// Panics unless the store agrees with `model`: every balance as its owner sees it,
+    /// money conserved, and each account's entries adding up to its balance.
+    pub fn check(&self, model: &Model) {
+        let db = &self.db;
+        let mut sum = 0i64;
+        for (n, (owner, balance)) in model.accounts.iter().enumerate() {
+            let a = self
+                .rt
+                .block_on(ledger::account(db, &self.users[*owner], &self.accounts[n]))
+                .expect("read an account")
+                .expect("its owner sees the account");
+            assert_eq!(a.balance_cents, *balance, "balance of account {n}");
+            sum += balance;
+        }
+        let (balances, net) = self.rt.block_on(ledger::totals(db)).expect("totals");
+        assert_eq!((balances, net), (sum, model.net), "money is conserved");
+        let sums = self
+            .rt
+            .block_on(ledger::entry_totals(db))
+            .expect("entry totals");
+        for (account, total) in sums {
+            let n = self
+                .accounts
+                .iter()
+                .position(|a| *a == account)
+                .expect("entries only of known accounts");
+            assert_eq!(total, model.accounts[n].1, "entries of account {n}");
+        }
+    }
+}
+
+impl Default for Ledger {
+    fn default() -> Self {
+        Ledger::new()
+    }
+}
+
+fn outcome<T>(r: Result<T, LedgerError>) -> Outcome {
+    match r {
+        Ok(_) => Outcome::Done,
+        Err(LedgerError::NotFound) => Outcome::NotFound,
+        Err(LedgerError::InsufficientFunds) => Outcome::InsufficientFunds,
+        Err(LedgerError::BalanceLimit) => Outcome::BalanceLimit,
+        Err(LedgerError::UnknownDestination) => Outcome::UnknownDestination,
+        Err(LedgerError::KeyReused) => Outcome::KeyReused,
+        Err(LedgerError::SameAccount) => Outcome::SameAccount,
+        Err(LedgerError::Store(e)) => panic!("storage failed: {e}"),
+    }
+}
+
+/// Steps read from fuzz input, four bytes each: what, who, which accounts or key, and how
+/// much (small amounts, or within 255 cents of the balance limit when the high bit is set).
+pub fn steps_from(data: &[u8]) -> Vec<Step> {
+    data.chunks_exact(4)
+        .map(|c| {
+            let user = usize::from(c[1] % USERS as u8);
+            let a = usize::from(c[2] & 0x0f);
+            let b = usize::from(c[2] >> 4);
+            let cents = if c[3] & 0x80 != 0 {
+                MAX_BALANCE_CENTS - i64::from(c[3] & 0x7f)
+            } else {
+                i64::from(c[3]) + 1
+            };
+            match c[0] % 4 {
+                0 => Step::Open { user },
+                1 => Step::Deposit {
+                    user,
+                    account: a,
+                    cents,
+                },
+                2 => Step::Withdraw {
+                    user,
+                    account: a,
+                    cents,
+                },
+                _ => Step::Transfer {
+                    user,
+                    key: (c[1] >> 1) % KEYS,
+                    from: a,
+                    to: if b == 0x0f {
+                        To::Unknown
+                    } else {
+                        To::Account(b)
+                    },
+                    cents,
+                },
+            }
+        })
+        .collect()
+}
+
+/// The `ledger_diff` fuzz target: the steps of `data` that the model allows, on the store and
+/// on the model, compared after every one.
+pub fn check_ledger_ops(data: &[u8]) {
+    thread_local! {
+        // One database per fuzzing thread, emptied before each input.
+        static STORE: std::cell::RefCell<Option<Ledger>> = const { std::cell::RefCell::new(None) };
+    }
+    STORE.with_borrow_mut(|slot| {
+        let store = slot.get_or_insert_with(Ledger::new);
+        store.reset();
+        let mut model = Model::default();
+        store.check(&model);
+        for step in steps_from(data).iter().take(64) {
+            if !model.allows(step) {
+                continue;
+            }
+            let expected = model.apply(step);
+            assert_eq!(store.apply(step), expected, "{step:?}");
+            store.check(&model);
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_short_history_agrees() {
+        // Open two accounts, deposit, move money both ways, replay, reuse a key, overdraw,
+        // hit the balance limit, send to nowhere, and act on the other user's account.
+        let bytes = [
+            0, 0, 0, 0, // user 0 opens account 0
+            0, 1, 0, 0, // user 1 opens account 1
+            1, 0, 0, 99, // user 0 deposits 100 cents into 0
+            3, 0, 0x10, 9, // user 0, key 0: 10 cents from 0 to 1
+            3, 0, 0x10, 9, // the same again: replayed
+            3, 0, 0x10, 10, // key 0 for another amount: reused
+            2, 0, 0, 200, // user 0 withdraws near the limit: insufficient
+            1, 1, 1, 0xff, // user 1 deposits MAX - 127 into 1
+            1, 1, 1, 0xff, // again: over the limit
+            3, 2, 0xf0, 1, // user 0, key 1: to an unknown account
+            1, 0, 1, 5, // user 0 deposits into user 1's account: not found
+            3, 4, 0x00, 1, // user 0, key 2: from account 0 to itself
+        ];
+        let mut model = Model::default();
+        let mut store = Ledger::new();
+        let mut outcomes = Vec::new();
+        for step in steps_from(&bytes) {
+            assert!(model.allows(&step), "{step:?}");
+            let expected = model.apply(&step);
+            assert_eq!(store.apply(&step), expected, "{step:?}");
+            store.check(&model);
+            outcomes.push(expected);
+        }
+        use Outcome::*;
+        assert_eq!(
+            outcomes,
+            [
+                Done,
+                Done,
+                Done,
+                Done,
+                Replayed,
+                KeyReused,
+                InsufficientFunds,
+                Done,
+                BalanceLimit,
+                UnknownDestination,
+                NotFound,
+                SameAccount
+            ]
+        );
+        check_ledger_ops(&bytes);
+        // Twice: the emptied database starts from nothing again.
+        check_ledger_ops(&bytes);
+    }
+}
