@@ -145,12 +145,14 @@ async fn maintain(
     }
 }
 
-/// Loads certificates, opens the database, binds the listener and starts accepting.
-pub async fn start(config: Config) -> Result<Running, StartError> {
-    let (source, dev_ca) = cert_source(&config)?;
-    let certs = Arc::new(CertStore::load(source)?);
-    let tls_config = tls::server_config(config.tls.profile, certs.clone())?;
-    let db = Db::connect(&config.database).await?;
+/// The API's shared state: the password hasher (with the pepper, if configured), the cursor
+/// key (kept in the database, so that every instance signs alike), and the limits.
+pub(crate) async fn app_state(
+    config: &Config,
+    db: Db,
+    limits: Arc<RequestLimits>,
+    backoff: Backoff,
+) -> Result<AppState, StartError> {
     let pepper = match &config.auth.pepper_file {
         Some(p) => Some(crate::auth::hasher::read_pepper(p).map_err(StartError::Auth)?),
         None => None,
@@ -164,6 +166,26 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         .fill(&mut fresh_key)
         .map_err(|e| StartError::Auth(format!("random generator failed: {e:?}")))?;
     let cursor_key = crate::store::secrets::get_or_create(&db, "cursor_mac", &fresh_key).await?;
+    Ok(AppState {
+        db,
+        hasher: Arc::new(hasher),
+        auth: Arc::new(config.auth.clone()),
+        cursor_key,
+        limits,
+        backoff,
+        known_logins: Arc::new(crate::auth::known_logins::KnownLogins::new(
+            config.auth.known_login_ttl,
+            config.auth.known_logins_max,
+        )),
+    })
+}
+
+/// Loads certificates, opens the database, binds the listener and starts accepting.
+pub async fn start(config: Config) -> Result<Running, StartError> {
+    let (source, dev_ca) = cert_source(&config)?;
+    let certs = Arc::new(CertStore::load(source)?);
+    let tls_config = tls::server_config(config.tls.profile, certs.clone())?;
+    let db = Db::connect(&config.database).await?;
     let (listener, local_addr) = bind(config.listen).await?;
     let admin_listener = match config.admin.listen {
         Some(addr) => Some(bind(addr).await?),
@@ -185,18 +207,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         &config.limits.trusted_proxies,
         acceptor.clone(),
         config.tls.handshake_timeout,
-        router(AppState {
-            db: db.clone(),
-            hasher: Arc::new(hasher),
-            auth: Arc::new(config.auth.clone()),
-            cursor_key,
-            limits: limits.clone(),
-            backoff,
-            known_logins: Arc::new(crate::auth::known_logins::KnownLogins::new(
-                config.auth.known_login_ttl,
-                config.auth.known_logins_max,
-            )),
-        }),
+        router(app_state(&config, db.clone(), limits.clone(), backoff).await?),
         &config.http,
     ));
     let (phase, phase_rx) = watch::channel(Phase::Running);

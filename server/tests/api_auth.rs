@@ -399,7 +399,12 @@ async fn a_known_login_gets_through_a_full_hashing_pool() {
         // once; from the known one, never.
         let mut stranger = Api::open_as(50, s.addr, &s.ca).await;
         let (mut known_ok, mut stranger_shed) = (0, 0);
-        for _ in 0..8 {
+        // At least 8 rounds, and on until the stranger has been shed once (the flood keeps
+        // the pool full most of the time, not every moment).
+        for round in 0..40 {
+            if round >= 8 && stranger_shed > 0 {
+                break;
+            }
             let r = judy.login("judy", GOOD_PASSWORD).await;
             assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
             known_ok += 1;
@@ -414,8 +419,11 @@ async fn a_known_login_gets_through_a_full_hashing_pool() {
         for f in flood {
             f.await.expect("flood task");
         }
-        assert_eq!(known_ok, 8);
-        assert!(stranger_shed > 0, "the pool was never full");
+        assert!(known_ok >= 8);
+        assert!(
+            stranger_shed > 0,
+            "the pool was never full in {known_ok} rounds"
+        );
     })
     .await;
 }

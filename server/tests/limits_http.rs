@@ -404,3 +404,30 @@ async fn a_client_that_never_reads_is_cut_at_the_write_timeout() {
     })
     .await;
 }
+
+/// A client that ends its side right after its pipelined requests (a half-close, as
+/// `printf ... | nc` does) still gets every answer, then the connection ends. Without
+/// `half_close` hyper drops the requests it has not answered yet when it reads the end.
+#[tokio::test]
+async fn a_half_closed_client_gets_every_answer() {
+    let s = TestServer::start(|_| {}).await;
+    let mut tls = h1_stream(&s).await;
+    let got = bounded(async {
+        tls.write_all(
+            b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n\
+              POST /v1/sessions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+              Content-Length: 44\r\n\r\n{\"username\":\"nobody\",\"password\":\"wrong one\"}",
+        )
+        .await
+        .expect("write");
+        tls.shutdown().await.expect("half-close");
+        until_closed(&mut tls).await
+    })
+    .await;
+    let text = String::from_utf8_lossy(&got);
+    assert!(text.starts_with("HTTP/1.1 200 "), "{text}");
+    assert!(
+        text.contains("HTTP/1.1 401 "),
+        "the login after the health check: {text}"
+    );
+}

@@ -5,6 +5,7 @@
 pub mod ledger;
 #[cfg(test)]
 mod ledger_machine;
+pub mod request;
 
 use crate::auth::rules;
 use crate::http::json;

@@ -26,10 +26,9 @@ use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use rustls::server::Acceptor;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
-use tokio_rustls::server::TlsStream;
 use tokio_rustls::{LazyConfigAcceptor, TlsAcceptor};
 use tower::Service;
 
@@ -103,10 +102,13 @@ pub const PARK_AFTER: Duration = Duration::from_millis(250);
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// hyper's HTTP/1.1 builder. The timer must be installed: without it hyper silently ignores
-/// the header read timeout.
+/// the header read timeout. Half-closes are supported: a client that ends its side after its
+/// last request (`printf ... | nc`, a pipelining client) still gets every answer, as from
+/// nginx; the connection is still bound by the write and idle timeouts.
 fn h1_builder(http: &HttpConfig) -> http1::Builder {
     let mut b = http1::Builder::new();
     b.timer(TokioTimer::new())
+        .half_close(true)
         .header_read_timeout(http.header_read_timeout)
         .max_headers(http.max_headers)
         .max_buf_size(http.max_header_bytes)
@@ -126,9 +128,14 @@ fn h2_builder(http: &HttpConfig) -> http2::Builder<TokioExecutor> {
     b
 }
 
-/// The stream under hyper, boxed so that moving it between hyper connections and the parked
-/// state moves a pointer, and the connection task's own future stays small.
-type Stream = Box<Prefixed<TimedIo<ControlBudget<TlsStream<TcpStream>>>>>;
+/// The stream under hyper (over TLS in the server, over an in-memory pipe when fuzzed), boxed
+/// so that moving it between hyper connections and the parked state moves a pointer, and the
+/// connection task's own future stays small.
+type Stream<S> = Box<Prefixed<TimedIo<ControlBudget<S>>>>;
+
+/// What the HTTP layers need of the stream under them.
+pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Io for T {}
 type RespFuture = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
 
 /// Per-connection state shared with the request service.
@@ -234,22 +241,34 @@ pub(crate) async fn serve(
         _ = shutdown.reached(Phase::Draining) => return,
     };
     drop(permit);
+    // ALPN decides the protocol; a client that negotiated none gets HTTP/1.1 only (HTTP/2 over
+    // TLS requires ALPN, RFC 9113 section 3.2).
+    let h2 = tls.get_ref().1.alpn_protocol() == Some(ALPN_H2);
+    serve_http(tls, h2, peer, &shared, shutdown).await;
+}
+
+/// HTTP/2 (`h2`) or HTTP/1.1 over an established stream: the control-frame budget, the write
+/// timeout, and the request service with every limit of the connection.
+pub(crate) async fn serve_http<S: Io>(
+    io: S,
+    h2: bool,
+    peer: SocketAddr,
+    shared: &ConnShared,
+    shutdown: ShutdownSignal,
+) {
     let state = ConnState {
         activity: Activity::new(),
         cap_reached: Arc::new(Notify::new()),
     };
-    // ALPN decides the protocol; a client that negotiated none gets HTTP/1.1 only (HTTP/2 over
-    // TLS requires ALPN, RFC 9113 section 3.2).
-    let h2 = tls.get_ref().1.alpn_protocol() == Some(ALPN_H2);
-    let tls = ControlBudget::new(tls, h2, shared.control_budget).counted(shared.metrics.clone());
+    let io = ControlBudget::new(io, h2, shared.control_budget).counted(shared.metrics.clone());
     let io = Box::new(Prefixed::new(
-        TimedIo::new(tls, shared.write_timeout).counted(shared.metrics.clone()),
+        TimedIo::new(io, shared.write_timeout).counted(shared.metrics.clone()),
         state.activity.clone(),
     ));
     if h2 {
-        serve_h2(io, peer, &shared, &state, shutdown).await;
+        serve_h2(io, peer, shared, &state, shutdown).await;
     } else {
-        serve_h1(io, peer, &shared, &state, shutdown).await;
+        serve_h1(io, peer, shared, &state, shutdown).await;
     }
 }
 
@@ -268,8 +287,8 @@ fn log_close(peer: SocketAddr, why: &str) {
     tracing::debug!(%peer, "{why}; closing the connection");
 }
 
-async fn serve_h2(
-    io: Stream,
+async fn serve_h2<S: Io>(
+    io: Stream<S>,
     peer: SocketAddr,
     shared: &ConnShared,
     state: &ConnState,
@@ -306,8 +325,8 @@ enum H1End {
     Abort,
 }
 
-async fn serve_h1(
-    io: Stream,
+async fn serve_h1<S: Io>(
+    io: Stream<S>,
     peer: SocketAddr,
     shared: &ConnShared,
     state: &ConnState,
