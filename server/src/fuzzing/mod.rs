@@ -2,12 +2,14 @@
 //! the unit tests below on fixed inputs). Each function takes arbitrary bytes and panics only
 //! when a property fails.
 
+pub mod app;
 pub mod ledger;
 #[cfg(test)]
 mod ledger_machine;
 pub mod request;
+pub mod sequence;
 
-use crate::auth::rules;
+use crate::auth::{rules, token};
 use crate::http::json;
 use crate::ledger::Amount;
 use crate::ledger::cursor::Cursor;
@@ -50,6 +52,50 @@ pub fn check_cursor(data: &[u8]) {
         assert_eq!(Cursor::decode(&encoded, KEY), Ok(c));
     }
     assert!(Cursor::decode(&encoded, b"some other key").is_err());
+}
+
+/// Bearer tokens: reading the `Authorization` header and hashing a presented token never
+/// panic; the token taken from a header is its trimmed, non-empty remainder after a
+/// case-insensitive `Bearer`; only a canonical spelling of 32 bytes has a hash (the bytes
+/// re-encode to exactly the token), and that hash is the SHA-256 of the bytes in lower-case hex;
+/// 32 bytes from the input, encoded, always have a hash.
+pub fn check_token(data: &[u8]) {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use sha2::{Digest, Sha256};
+    let hex = |raw: &[u8]| -> String {
+        Sha256::digest(raw)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    let s = String::from_utf8_lossy(data);
+    if let Some(t) = token::from_authorization(&s) {
+        let (scheme, rest) = s.split_once(' ').expect("a scheme was read");
+        assert!(scheme.eq_ignore_ascii_case("bearer"), "{s:?}");
+        assert!(!t.is_empty(), "{s:?}");
+        assert_eq!(rest.trim(), t);
+    }
+    if let Some(hash) = token::hash_of(&s) {
+        assert_eq!(s.len(), token::TOKEN_CHARS);
+        let raw = URL_SAFE_NO_PAD
+            .decode(s.as_bytes())
+            .expect("a hashed token decodes");
+        assert_eq!(
+            URL_SAFE_NO_PAD.encode(&raw),
+            s,
+            "a non-canonical spelling has a hash"
+        );
+        assert_eq!(hash, hex(&raw));
+    }
+    if let Some(raw) = data.get(..32) {
+        let t = URL_SAFE_NO_PAD.encode(raw);
+        assert_eq!(token::hash_of(&t), Some(hex(raw)));
+        assert_eq!(
+            token::from_authorization(&format!("bEaReR  {t} ")),
+            Some(t.as_str())
+        );
+    }
 }
 
 /// Username and password rules: never panic; a normalised username is a fixed point and
@@ -210,6 +256,15 @@ mod tests {
         }
         for s in ["", "abc", "a\u{1}b\u{1}c\u{1}d\u{1}e"] {
             check_cursor(s.as_bytes());
+        }
+        for s in [
+            "Bearer AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            "bearer  x ",
+            "Basic abc",
+            "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB",
+            "0123456789abcdef0123456789abcdef0123456789",
+        ] {
+            check_token(s.as_bytes());
         }
         for s in [
             "alice\u{0}correct horse battery",

@@ -8,9 +8,8 @@
 //! Properties: no panic; the connection ends once the client's bytes are all sent (no hang);
 //! over HTTP/1.1 every response the server writes has a well-formed status line, and none is
 //! a 500 (an internal error is a bug whatever the input: malformed input is the client's
-//! error). Argon2 runs at its cheapest parameters and the client's address is exempt from the
-//! request-rate limits, so that inputs reach the handlers rather than a 429. The database
-//! outlives inputs (users registered by one input exist for the next), as a server's does.
+//! error). The application is [`super::app::App`]. The database outlives inputs (users
+//! registered by one input exist for the next), as a server's does.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
@@ -20,13 +19,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
-use crate::auth::backoff::Backoff;
-use crate::config::{Config, DatabaseConfig};
-use crate::db::Db;
-use crate::http::rate_limit::RequestLimits;
-use crate::metrics::Metrics;
+use super::app::App;
 use crate::net::{ConnShared, Phase, ShutdownSignal, serve_http};
-use crate::refusals::Refusals;
 
 /// How long one input may keep the connection open before it counts as a hang.
 const HANG: Duration = Duration::from_secs(20);
@@ -36,7 +30,7 @@ const PEER: &str = "127.0.0.1:40000";
 
 /// Everything a connection needs, built once per process.
 struct Harness {
-    rt: tokio::runtime::Runtime,
+    app: App,
     shared: Arc<ConnShared>,
     signal: ShutdownSignal,
     _phase: watch::Sender<Phase>,
@@ -45,48 +39,18 @@ struct Harness {
 fn harness() -> &'static Harness {
     static HARNESS: OnceLock<Harness> = OnceLock::new();
     HARNESS.get_or_init(|| {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let mut config = Config {
-            database: DatabaseConfig {
-                url: "sqlite::memory:".to_string(),
-                max_connections: 1,
-            },
-            ..Config::default()
-        };
-        config.auth.argon2_memory_kib = 8;
-        config.auth.argon2_iterations = 1;
-        config.auth.argon2_parallelism = 1;
-        config.limits.exempt = vec!["127.0.0.0/8".parse().expect("network")];
-        let shared = rt.block_on(async {
-            let db = Db::connect(&config.database)
-                .await
-                .expect("in-memory database");
-            let metrics = Arc::new(Metrics::default());
-            let refusals = Refusals::new(
-                metrics.clone(),
-                config.limits.log_interval,
-                config.limits.max_tracked_clients,
-            );
-            let limits = RequestLimits::new(&config.limits, refusals);
-            let backoff = Backoff::from_config(&config.limits);
-            let state = crate::server::app_state(&config, db, limits, backoff)
-                .await
-                .expect("app state");
-            Arc::new(ConnShared::new(
-                metrics,
-                &[],
-                TlsAcceptor::from(super::tls_config()),
-                config.tls.handshake_timeout,
-                crate::http::router(state),
-                &config.http,
-            ))
-        });
+        let app = App::new();
+        let shared = Arc::new(ConnShared::new(
+            app.metrics.clone(),
+            &[],
+            TlsAcceptor::from(super::tls_config()),
+            app.config.tls.handshake_timeout,
+            crate::http::router(app.state.clone()),
+            &app.config.http,
+        ));
         let (phase, rx) = watch::channel(Phase::Running);
         Harness {
-            rt,
+            app,
             shared,
             signal: ShutdownSignal(rx),
             _phase: phase,
@@ -111,7 +75,7 @@ pub fn check_request_bytes(data: &[u8]) {
 /// side; returns all the server sent until it closed.
 fn exchange(h2: bool, piece: usize, input: &[u8]) -> Vec<u8> {
     let h = harness();
-    h.rt.block_on(async {
+    h.app.rt.block_on(async {
         let (client, server) = tokio::io::duplex(64 * 1024);
         let (shared, signal) = (h.shared.clone(), h.signal.clone());
         let peer: SocketAddr = PEER.parse().expect("address");
