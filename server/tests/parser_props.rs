@@ -9,6 +9,9 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use proptest::prelude::*;
 use rampart::auth::{rules, token};
+use rampart::config::parse_toml_str;
+use rampart::http::json;
+use rampart::http::problem::ApiError;
 use rampart::ledger::Amount;
 use rampart::ledger::amount::{MAX_CENTS, format_cents};
 use rampart::ledger::cursor::{Cursor, MAX_ENCODED};
@@ -111,6 +114,145 @@ proptest! {
         let mut longer = header.clone();
         longer.push(0);
         prop_assert!(proxy_header::decode(&longer).is_err());
+    }
+}
+
+/// A request body of the shape the API's handlers take (fields refused when unknown).
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Body {
+    from_account: String,
+    to_account: String,
+    amount: String,
+    #[serde(default)]
+    memo: String,
+}
+
+/// Any JSON value, nested up to 12 levels.
+fn json_value() -> impl Strategy<Value = serde_json::Value> {
+    use serde_json::Value;
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        "\\PC{0,8}".prop_map(Value::String),
+    ];
+    leaf.prop_recursive(12, 64, 4, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            proptest::collection::btree_map("[a-z\\\\\"\\[{]{0,4}", inner, 0..4)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+/// How deep a value nests (a scalar is 0, `[]` and `{}` are 1).
+fn depth(v: &serde_json::Value) -> usize {
+    match v {
+        serde_json::Value::Array(a) => 1 + a.iter().map(depth).max().unwrap_or(0),
+        serde_json::Value::Object(o) => 1 + o.values().map(depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, .. ProptestConfig::default() })]
+
+    /// A body serialised by serde_json decodes to the same fields whatever the strings hold;
+    /// an extra field (mass assignment: `balance`, `owner_id`) or a repeated one is a 400, and
+    /// an extra field is named in it.
+    #[test]
+    fn json_bodies_round_trip_and_refuse_extras(
+        from_account in "\\PC{0,20}",
+        to_account in ".{0,20}",
+        amount in "[0-9.]{0,12}",
+        memo in "\\PC{0,40}",
+        extra in prop_oneof![
+            Just("balance".to_owned()),
+            Just("owner_id".to_owned()),
+            Just("user_id".to_owned()),
+            "[a-z_]{1,12}",
+        ],
+    ) {
+        let body = Body { from_account, to_account, amount, memo };
+        let bytes = serde_json::to_vec(&body).expect("serialise");
+        prop_assert_eq!(json::parse::<Body>(&bytes).ok(), Some(body));
+        prop_assume!(!["from_account", "to_account", "amount", "memo"].contains(&extra.as_str()));
+        let with_extra = [&bytes[..bytes.len() - 1], format!(",\"{extra}\":1}}").as_bytes()].concat();
+        match json::parse::<Body>(&with_extra) {
+            Err(ApiError::BadRequest { field, .. }) => prop_assert_eq!(field.as_deref(), Some(extra.as_str())),
+            other => prop_assert!(false, "an extra field got {:?}", other.map(|_| ())),
+        }
+        let repeated = [&bytes[..bytes.len() - 1], b",\"amount\":\"1.00\"}"].concat();
+        let is_bad_request = matches!(json::parse::<Body>(&repeated), Err(ApiError::BadRequest { .. }));
+        prop_assert!(is_bad_request);
+    }
+
+    /// The depth check agrees with the depth of the value serialised (an independent count),
+    /// strings with brackets and escapes included; anything deeper than the limit is refused.
+    #[test]
+    fn json_depth_is_measured_exactly(v in json_value()) {
+        let bytes = serde_json::to_vec(&v).expect("serialise");
+        let limit = json::MAX_DEPTH;
+        prop_assert_eq!(json::nesting_depth(&bytes, limit), depth(&v).min(limit + 1));
+        if depth(&v) > limit {
+            let is_bad_request = matches!(json::parse::<serde_json::Value>(&bytes), Err(ApiError::BadRequest { .. }));
+            prop_assert!(is_bad_request);
+        }
+    }
+
+    /// A config file with these values parses to them, and the effective config printed from
+    /// it (what `check-config` shows) parses back to the same config.
+    #[test]
+    fn configs_parse_to_what_was_written_and_round_trip(
+        ip in prop_oneof![Just("127.0.0.1"), Just("[::1]"), Just("0.0.0.0")],
+        port in 1u16..,
+        profile in prop_oneof![Just("modern"), Just("intermediate")],
+        handshake_ms in 100u64..=60_000,
+        idle_s in 1u64..=600,
+        max_headers in 1usize..=256,
+        rps in 1u32..100_000,
+        proxies in proptest::collection::vec((any::<[u8; 4]>(), 8u8..=32), 0..4),
+    ) {
+        let proxies: Vec<ipnet::IpNet> = proxies
+            .into_iter()
+            .map(|(a, len)| ipnet::Ipv4Net::new(a.into(), len).expect("prefix").trunc().into())
+            .collect();
+        let listed: Vec<String> = proxies.iter().map(|p| format!("\"{p}\"")).collect();
+        let text = format!(
+            "listen = \"{ip}:{port}\"\n\
+             [tls]\nprofile = \"{profile}\"\nhandshake_timeout = \"{}s {}ms\"\n\
+             [http]\nidle_timeout = \"{idle_s}s\"\nmax_headers = {max_headers}\n\
+             [limits]\nrequests_per_second_per_client = {rps}\ntrusted_proxies = [{}]\n",
+            handshake_ms / 1000,
+            handshake_ms % 1000,
+            listed.join(", "),
+        );
+        let config = parse_toml_str(&text).map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
+        prop_assert_eq!(config.listen.port(), port);
+        prop_assert_eq!(config.tls.handshake_timeout.as_millis(), u128::from(handshake_ms));
+        prop_assert_eq!(config.http.idle_timeout.as_secs(), idle_s);
+        prop_assert_eq!(config.http.max_headers, max_headers);
+        prop_assert_eq!(config.limits.requests_per_second_per_client, rps);
+        prop_assert_eq!(&config.limits.trusted_proxies, &proxies);
+        let printed = config.to_toml();
+        prop_assert_eq!(parse_toml_str(&printed).ok(), Some(config), "{}", printed);
+    }
+
+    /// A value just outside its documented range is refused, and the error names the key.
+    #[test]
+    fn out_of_range_values_are_refused_by_name(
+        case in prop_oneof![
+            (257usize..100_000).prop_map(|n| ("http.max_headers", format!("[http]\nmax_headers = {n}"))),
+            (0u64..100).prop_map(|n| ("tls.handshake_timeout", format!("[tls]\nhandshake_timeout = \"{n}ms\""))),
+            (601u64..100_000).prop_map(|n| ("http.idle_timeout", format!("[http]\nidle_timeout = \"{n}s\""))),
+        ],
+    ) {
+        let (key, text) = case;
+        match parse_toml_str(&text) {
+            Ok(_) => prop_assert!(false, "accepted: {}", text),
+            Err(e) => prop_assert!(e.to_string().contains(key), "{} does not name {}", e, key),
+        }
     }
 }
 
