@@ -1,13 +1,20 @@
-//! The database handle: connection pool setup (SQLite by default, with WAL, foreign keys,
-//! `synchronous=FULL` so that an acknowledged write is on disk), the embedded schema
-//! migrations, and the readiness probe.
+//! The database handle: which backend a URL names (SQLite, the embedded default, or
+//! PostgreSQL, for several instances on one database), the connection pool (SQLite with WAL,
+//! foreign keys and `synchronous=FULL`, so that an acknowledged write is on disk), each
+//! backend's embedded schema migrations, and the readiness probe.
+//!
+//! Both backends sit behind sqlx's `Any` driver, so the store's queries are written once:
+//! `$1` placeholders, `BIGINT` and `TEXT`, no engine-specific functions. Where the engines
+//! differ (how a write transaction starts, row locks), the store asks [`Db::backend`].
 
 use std::str::FromStr;
 use std::time::Duration;
 
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{SqlSafeStr, SqlitePool};
+use sqlx::postgres::PgConnectOptions;
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{AnyPool, Executor, SqlSafeStr};
 
 use crate::config::DatabaseConfig;
 
@@ -30,89 +37,182 @@ pub enum DbError {
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
+/// The database engine behind a [`Db`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite, embedded: one instance per database file.
+    Sqlite,
+    /// PostgreSQL: any number of instances on one database.
+    Postgres,
+}
+
+impl Backend {
+    /// The backend a database URL names by its scheme (`sqlite:`, `postgres:` or
+    /// `postgresql:`), if it is one of ours.
+    pub fn of_url(url: &str) -> Option<Backend> {
+        match url.split_once(':')?.0 {
+            "sqlite" => Some(Backend::Sqlite),
+            "postgres" | "postgresql" => Some(Backend::Postgres),
+            _ => None,
+        }
+    }
+}
+
 /// A pool of database connections.
 #[derive(Clone, Debug)]
 pub struct Db {
-    pool: SqlitePool,
+    pool: AnyPool,
+    backend: Backend,
 }
 
-/// The schema, embedded in the binary. Each file is applied once, in order, in a transaction.
-fn migrator() -> Migrator {
-    Migrator::with_migrations(vec![
-        Migration::new(
-            1,
-            "bank".into(),
-            MigrationType::Simple,
-            include_str!("../migrations/sqlite/0001_bank.sql").into_sql_str(),
-            false,
-        ),
-        Migration::new(
-            2,
-            "login throttle".into(),
-            MigrationType::Simple,
-            include_str!("../migrations/sqlite/0002_login_throttle.sql").into_sql_str(),
-            false,
-        ),
-    ])
+/// One embedded migration.
+fn migration(version: i64, name: &'static str, sql: &'static str) -> Migration {
+    Migration::new(
+        version,
+        name.into(),
+        MigrationType::Simple,
+        sql.into_sql_str(),
+        false,
+    )
 }
 
-/// Masks the password of a `scheme://user:password@host/...` URL.
+/// The schema of `backend`, embedded in the binary. Each file is applied once, in order, in a
+/// transaction; the two backends' files describe the same tables.
+fn migrator(backend: Backend) -> Migrator {
+    Migrator::with_migrations(match backend {
+        Backend::Sqlite => vec![
+            migration(
+                1,
+                "bank",
+                include_str!("../migrations/sqlite/0001_bank.sql"),
+            ),
+            migration(
+                2,
+                "login throttle",
+                include_str!("../migrations/sqlite/0002_login_throttle.sql"),
+            ),
+        ],
+        Backend::Postgres => vec![
+            migration(
+                1,
+                "bank",
+                include_str!("../migrations/postgres/0001_bank.sql"),
+            ),
+            migration(
+                2,
+                "login throttle",
+                include_str!("../migrations/postgres/0002_login_throttle.sql"),
+            ),
+        ],
+    })
+}
+
+/// Masks the password of a `scheme://user:password@host/...` URL, and a `password=` query
+/// parameter.
 pub fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_string();
     };
-    let (authority, tail) = match rest.find('/') {
+    let (authority, tail) = match rest.find(['/', '?']) {
         Some(i) => rest.split_at(i),
         None => (rest, ""),
+    };
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let params: Vec<String> = query
+                .split('&')
+                .map(|kv| match kv.split_once('=') {
+                    Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                    _ => kv.to_string(),
+                })
+                .collect();
+            format!("{path}?{}", params.join("&"))
+        }
+        None => tail.to_string(),
     };
     match authority.rsplit_once('@') {
         Some((userinfo, host)) => {
             let user = userinfo.split(':').next().unwrap_or("");
             format!("{scheme}://{user}:***@{host}{tail}")
         }
-        None => url.to_string(),
+        None => format!("{scheme}://{authority}{tail}"),
     }
 }
 
+/// The SQLite URL to open: the configured one, created if missing unless it says otherwise
+/// (`mode=`). Its folder is created owner-only: the database holds password hashes and
+/// balances.
+fn sqlite_url(url: &str) -> Result<String, String> {
+    let opts = SqliteConnectOptions::from_str(url).map_err(|e| e.to_string())?;
+    let file = opts.get_filename();
+    if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty())
+        && !url.contains(":memory:")
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(parent)
+            .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+    }
+    if url.contains("mode=") {
+        return Ok(url.to_string());
+    }
+    let sep = if url.contains('?') { '&' } else { '?' };
+    Ok(format!("{url}{sep}mode=rwc"))
+}
+
 impl Db {
-    /// Opens the database named by `cfg.url`, creating a SQLite file and its folder if needed.
+    /// Opens the database named by `cfg.url` (creating a SQLite file and its folder if needed)
+    /// and brings its schema up to date.
     pub async fn connect(cfg: &DatabaseConfig) -> Result<Self, DbError> {
         let fail = |reason: String| DbError::Connect {
             url: redact_url(&cfg.url),
             reason,
         };
-        let opts = SqliteConnectOptions::from_str(&cfg.url)
-            .map_err(|e| fail(e.to_string()))?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(5));
-        let file = opts.get_filename();
-        if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty())
-            && file.as_os_str() != ":memory:"
-        {
-            use std::os::unix::fs::DirBuilderExt;
-            // The database holds credentials hashes and balances: owner-only folder.
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(parent)
-                .map_err(|e| fail(format!("cannot create {}: {e}", parent.display())))?;
-        }
-        let pool = SqlitePoolOptions::new()
+        let backend = Backend::of_url(&cfg.url)
+            .ok_or_else(|| fail("unsupported scheme (supported: sqlite:, postgres:)".into()))?;
+        let url = match backend {
+            Backend::Sqlite => sqlite_url(&cfg.url).map_err(fail)?,
+            Backend::Postgres => {
+                PgConnectOptions::from_str(&cfg.url).map_err(|e| fail(e.to_string()))?;
+                cfg.url.clone()
+            }
+        };
+        install_default_drivers();
+        let pool = AnyPoolOptions::new()
             .max_connections(cfg.max_connections)
             .acquire_timeout(Duration::from_secs(5))
-            .connect_with(opts)
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // Per connection: WAL (readers never wait for the writer), a write
+                        // acknowledged only once on disk, foreign keys enforced, and a wait
+                        // for the write lock instead of an immediate "database is locked".
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+                        )
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
             .await
             .map_err(|e| fail(e.to_string()))?;
-        let db = Db { pool };
+        let db = Db { pool, backend };
         db.ping().await.map_err(|e| fail(e.to_string()))?;
-        migrator()
+        migrator(backend)
             .run(&db.pool)
             .await
             .map_err(|e| fail(format!("migrations: {e}")))?;
         Ok(db)
+    }
+
+    /// The engine behind this pool.
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     /// One round trip to the database.
@@ -122,7 +222,7 @@ impl Db {
     }
 
     /// The connection pool, for the query modules in [`crate::store`].
-    pub(crate) fn pool(&self) -> &SqlitePool {
+    pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
     }
 
@@ -144,6 +244,43 @@ mod tests {
             "postgres://bank:***@db:5432/rampart"
         );
         assert_eq!(redact_url("sqlite://data/r.db"), "sqlite://data/r.db");
+        assert_eq!(
+            redact_url("postgres://db/rampart?user=bank&password=hunter2&sslmode=require"),
+            "postgres://db/rampart?user=bank&password=***&sslmode=require"
+        );
+        assert_eq!(
+            redact_url("postgresql://bank:hunter2@db?password=again"),
+            "postgresql://bank:***@db?password=***"
+        );
+    }
+
+    #[test]
+    fn the_backend_is_the_scheme() {
+        assert_eq!(Backend::of_url("sqlite://x.db"), Some(Backend::Sqlite));
+        assert_eq!(Backend::of_url("sqlite::memory:"), Some(Backend::Sqlite));
+        assert_eq!(Backend::of_url("postgres://h/d"), Some(Backend::Postgres));
+        assert_eq!(Backend::of_url("postgresql://h/d"), Some(Backend::Postgres));
+        for other in ["mysql://h/d", "sqlite", "", "file:x.db", "SQLITE://x"] {
+            assert_eq!(Backend::of_url(other), None, "{other}");
+        }
+    }
+
+    /// An unreachable PostgreSQL is an error naming the database, with the password masked,
+    /// within the acquire timeout.
+    #[tokio::test]
+    async fn unreachable_postgres_names_the_url_without_the_password() {
+        let e = Db::connect(&DatabaseConfig {
+            url: "postgres://bank:hunter2@127.0.0.1:1/rampart".into(),
+            max_connections: 1,
+        })
+        .await
+        .expect_err("nothing listens on port 1");
+        let text = e.to_string();
+        assert!(
+            text.contains("postgres://bank:***@127.0.0.1:1/rampart"),
+            "{text}"
+        );
+        assert!(!text.contains("hunter2"), "{text}");
     }
 
     #[tokio::test]

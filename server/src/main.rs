@@ -94,7 +94,7 @@ fn main() -> ExitCode {
                     "# effective configuration: {} with RAMPART_* applied",
                     file.display()
                 );
-                print!("{}", c.to_toml());
+                print!("{}", c.to_display_toml());
                 ExitCode::SUCCESS
             }
             Err(e) => {

@@ -43,16 +43,7 @@ async fn withdraw(api: &mut Api, token: &str, account: &str, body: Value) -> Rep
 }
 
 async fn transfer(api: &mut Api, token: &str, key: &str, body: Value) -> Reply {
-    let auth = format!("Bearer {token}");
-    api.conn
-        .send(
-            "POST",
-            "/v1/transfers",
-            &[("authorization", &auth), ("idempotency-key", key)],
-            Some(&body),
-        )
-        .await
-        .expect("send")
+    api.transfer(token, key, &body).await
 }
 
 async fn balance(api: &mut Api, token: &str, account: &str) -> String {
@@ -388,6 +379,7 @@ async fn a_database_failure_is_a_generic_500() {
         for leak in [
             "sqlx",
             "sqlite",
+            "postgres",
             "pool",
             "select",
             "rampart.db",

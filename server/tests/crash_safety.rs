@@ -1,4 +1,5 @@
-//! Crash safety on SQLite: concurrent transfers against the `rampart` binary, SIGKILL at a
+//! Crash safety (on SQLite; on PostgreSQL with `RAMPART_TEST_BACKEND=postgres`, as `.ci/run`
+//! also runs it): concurrent transfers against the `rampart` binary, SIGKILL at a
 //! moment chosen at random (after a random number of acknowledged transfers), restart on the
 //! same database, over several cycles. After each restart:
 //! - every transfer acknowledged with 201 is there: its replay (same key, same body) answers
@@ -74,22 +75,12 @@ impl Attempt {
 /// A config on `dir` with the request-rate limits lifted for loopback (the test measures
 /// durability, not rate limiting) and cheap password hashing.
 fn write_config(dir: &std::path::Path) -> std::path::PathBuf {
-    let path = dir.join("rampart.toml");
-    std::fs::write(
-        &path,
-        format!(
-            "listen = \"127.0.0.1:0\"\n\
-             [database]\nurl = \"sqlite://{db}\"\n\
-             [tls]\ndev_dir = \"{certs}\"\n\
-             [auth]\nargon2_memory_kib = 1024\nargon2_iterations = 1\n\
-             [limits]\nexempt = [\"127.0.0.0/8\"]\n\
-             requests_per_second_per_user = 100000\nrequest_burst_per_user = 100000\n",
-            db = dir.join("bank.db").display(),
-            certs = dir.join("certs").display(),
-        ),
+    common::write_proc_config(
+        dir,
+        &common::database_url(dir),
+        "exempt = [\"127.0.0.0/8\"]\n\
+         requests_per_second_per_user = 100000\nrequest_burst_per_user = 100000",
     )
-    .expect("config");
-    path
 }
 
 async fn transfer(

@@ -99,14 +99,25 @@ impl Default for TlsConfig {
     }
 }
 
-/// Database settings.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Database settings. Its `Debug` masks the URL's password.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DatabaseConfig {
-    /// `sqlite://PATH` (created if missing). Credentials in a URL are never logged.
+    /// `sqlite://PATH` (created if missing; one instance per file) or
+    /// `postgres://USER:PASSWORD@HOST/DB` (any number of instances). Credentials in a URL are
+    /// never logged.
     pub url: String,
     /// Connection pool size.
     pub max_connections: u32,
+}
+
+impl std::fmt::Debug for DatabaseConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseConfig")
+            .field("url", &crate::db::redact_url(&self.url))
+            .field("max_connections", &self.max_connections)
+            .finish()
+    }
 }
 
 impl Default for DatabaseConfig {
@@ -393,8 +404,16 @@ impl Default for LogConfig {
 }
 
 impl Config {
-    /// The effective configuration as TOML (what `rampart check-config` prints).
+    /// The effective configuration as TOML, whole (it parses back to the same config).
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot render: {e}\n"))
+    }
+
+    /// The effective configuration as TOML with the database password masked: what
+    /// `rampart check-config` prints, since its output ends up in terminals and CI logs.
+    pub fn to_display_toml(&self) -> String {
+        let mut shown = self.clone();
+        shown.database.url = crate::db::redact_url(&self.database.url);
+        shown.to_toml()
     }
 }

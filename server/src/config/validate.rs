@@ -150,10 +150,10 @@ pub(super) fn validate(c: &Config, o: &Origins) -> Result<(), ConfigError> {
         "must be set when tls.cert is set",
     )?;
     check(
-        c.database.url.starts_with("sqlite:"),
+        crate::db::Backend::of_url(&c.database.url).is_some(),
         "database.url",
         o,
-        "unsupported scheme (supported: sqlite:)",
+        "unsupported scheme (supported: sqlite:, postgres:)",
     )?;
     check(
         (1..=256).contains(&c.database.max_connections),
@@ -403,6 +403,12 @@ mod tests {
             "database.max_connections"
         );
         assert_eq!(key_of("[database]\nurl = \"mysql://x\""), "database.url");
+        let pg = parse_toml_str("[database]\nurl = \"postgres://bank:hunter2@db/rampart\"")
+            .expect("postgres is a backend");
+        let shown = pg.to_display_toml();
+        assert!(shown.contains("postgres://bank:***@db/rampart"), "{shown}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(!format!("{pg:?}").contains("hunter2"));
         assert_eq!(key_of("[log]\nlevel = \"[[[\""), "log.level");
         assert_eq!(
             key_of("[auth]\npassword_min_length = 6"),

@@ -1,5 +1,7 @@
 //! One page of an account's ledger entries: memo search with LIKE (wildcards in the search
-//! text escaped), sort by time or amount in either order, keyset pagination.
+//! text escaped; case-insensitive on both backends, both sides lowered: ASCII letters on
+//! SQLite, all of Unicode on PostgreSQL), sort by time or amount in either order, keyset
+//! pagination.
 //!
 //! A bind parameter cannot name a column or a direction, so each allowed (sort, order) pair
 //! has its own complete `&'static str` statement, chosen by a `match` over enums: nothing
@@ -29,22 +31,22 @@ pub enum Order {
 
 const BY_TIME_ASC: &str = "SELECT id, account_id, kind, amount_cents, memo, transfer_id, \
      counterparty_account, created_at FROM transactions \
-     WHERE account_id = $1 AND memo LIKE $2 ESCAPE '\\' \
+     WHERE account_id = $1 AND LOWER(memo) LIKE LOWER($2) ESCAPE '\\' \
      AND (created_at > $3 OR (created_at = $3 AND id > $4)) \
      ORDER BY created_at ASC, id ASC LIMIT $5";
 const BY_TIME_DESC: &str = "SELECT id, account_id, kind, amount_cents, memo, transfer_id, \
      counterparty_account, created_at FROM transactions \
-     WHERE account_id = $1 AND memo LIKE $2 ESCAPE '\\' \
+     WHERE account_id = $1 AND LOWER(memo) LIKE LOWER($2) ESCAPE '\\' \
      AND (created_at < $3 OR (created_at = $3 AND id < $4)) \
      ORDER BY created_at DESC, id DESC LIMIT $5";
 const BY_AMOUNT_ASC: &str = "SELECT id, account_id, kind, amount_cents, memo, transfer_id, \
      counterparty_account, created_at FROM transactions \
-     WHERE account_id = $1 AND memo LIKE $2 ESCAPE '\\' \
+     WHERE account_id = $1 AND LOWER(memo) LIKE LOWER($2) ESCAPE '\\' \
      AND (amount_cents > $3 OR (amount_cents = $3 AND id > $4)) \
      ORDER BY amount_cents ASC, id ASC LIMIT $5";
 const BY_AMOUNT_DESC: &str = "SELECT id, account_id, kind, amount_cents, memo, transfer_id, \
      counterparty_account, created_at FROM transactions \
-     WHERE account_id = $1 AND memo LIKE $2 ESCAPE '\\' \
+     WHERE account_id = $1 AND LOWER(memo) LIKE LOWER($2) ESCAPE '\\' \
      AND (amount_cents < $3 OR (amount_cents = $3 AND id < $4)) \
      ORDER BY amount_cents DESC, id DESC LIMIT $5";
 

@@ -4,13 +4,29 @@
 //! between two accounts atomically and writes exactly two entries. Balances never go below
 //! zero: every debit is a conditional `UPDATE ... WHERE balance_cents >= amount` (so two
 //! concurrent debits cannot both pass a stale check), and the schema's
-//! `CHECK (balance_cents >= 0)` backs it up. Write transactions start with `BEGIN IMMEDIATE`,
-//! taking SQLite's write lock up front instead of failing on upgrade under contention.
+//! `CHECK (balance_cents >= 0)` backs it up.
+//!
+//! Concurrency, per backend: on SQLite, write transactions start with `BEGIN IMMEDIATE`,
+//! taking the write lock up front instead of failing on upgrade under contention, so writes
+//! are serial. On PostgreSQL (read committed), the conditional updates re-check their
+//! condition on the newest row version after waiting for its lock, a transfer locks its two
+//! accounts in id order before touching them (so crossing transfers wait instead of
+//! deadlocking), and a transaction that still fails with a serialization failure, a deadlock
+//! or the idempotency key's uniqueness (two requests with one key at once) is retried from the
+//! start, a bounded number of times: the retry finds the other request's transfer and replays
+//! it.
 
-use sqlx::{Sqlite, Transaction};
+use sqlx::{Any, Transaction};
 
 use super::{StoreError, new_id, now_micros};
-use crate::db::Db;
+use crate::db::{Backend, Db};
+
+/// Attempts of one write transaction that keeps meeting a transient conflict.
+const ATTEMPTS: usize = 5;
+
+/// Locks a transfer's two accounts in a fixed order (PostgreSQL only: SQLite's write lock is
+/// already exclusive).
+const LOCK_PAIR: &str = "SELECT id FROM accounts WHERE id = $1 OR id = $2 ORDER BY id FOR UPDATE";
 
 /// Takes `$1` cents from account `$2` of user `$3`, only if the balance covers it: the one
 /// statement every debit goes through, so no path can overdraw.
@@ -189,12 +205,27 @@ pub async fn account(db: &Db, user_id: &str, id: &str) -> Result<Option<Account>
     Ok(row.map(account_from))
 }
 
-async fn begin(db: &Db) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
-    db.pool().begin_with("BEGIN IMMEDIATE").await
+async fn begin(db: &Db) -> Result<Transaction<'static, Any>, sqlx::Error> {
+    match db.backend() {
+        Backend::Sqlite => db.pool().begin_with("BEGIN IMMEDIATE").await,
+        Backend::Postgres => db.pool().begin().await,
+    }
+}
+
+/// Whether a failed transaction may succeed if run again: a serialization failure or deadlock
+/// (PostgreSQL's SQLSTATE 40001 and 40P01), or a uniqueness race another transaction won.
+fn transient(e: &LedgerError) -> bool {
+    match e {
+        LedgerError::Store(StoreError::Conflict) => true,
+        LedgerError::Store(StoreError::Db(sqlx::Error::Database(d))) => {
+            matches!(d.code().as_deref(), Some("40001" | "40P01"))
+        }
+        _ => false,
+    }
 }
 
 async fn owned(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
     user_id: &str,
     id: &str,
 ) -> Result<bool, sqlx::Error> {
@@ -207,7 +238,7 @@ async fn owned(
     Ok(row.is_some())
 }
 
-async fn insert_entry(tx: &mut Transaction<'_, Sqlite>, e: &Entry) -> Result<(), sqlx::Error> {
+async fn insert_entry(tx: &mut Transaction<'_, Any>, e: &Entry) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO transactions \
          (id, account_id, kind, amount_cents, memo, transfer_id, counterparty_account, created_at) \
@@ -242,7 +273,7 @@ fn entry(account_id: &str, kind: Kind, cents: i64, memo: &str, now: i64) -> Entr
 /// Commits a deposit or withdrawal whose balance update touched `rows` rows: none means the
 /// account is not the caller's (404) or the update's condition refused it (`refusal`).
 async fn finish_movement(
-    mut tx: Transaction<'static, Sqlite>,
+    mut tx: Transaction<'static, Any>,
     rows: u64,
     user_id: &str,
     e: Entry,
@@ -338,6 +369,17 @@ pub struct TransferRequest<'a> {
 /// Moves money atomically. Returns the transfer and whether it is a replay of an earlier
 /// request with the same key (in which case nothing moved this time).
 pub async fn transfer(db: &Db, r: &TransferRequest<'_>) -> Result<(Transfer, bool), LedgerError> {
+    let mut attempt = 1;
+    loop {
+        match transfer_once(db, r).await {
+            Err(e) if attempt < ATTEMPTS && transient(&e) => attempt += 1,
+            outcome => return outcome,
+        }
+    }
+}
+
+/// One attempt of [`transfer`], in one transaction.
+async fn transfer_once(db: &Db, r: &TransferRequest<'_>) -> Result<(Transfer, bool), LedgerError> {
     let mut tx = begin(db).await?;
     type Row = (String, String, String, String, i64, String, i64);
     let existing: Option<Row> = sqlx::query_as(
@@ -364,6 +406,13 @@ pub async fn transfer(db: &Db, r: &TransferRequest<'_>) -> Result<(Transfer, boo
     }
     if r.from == r.to {
         return Err(LedgerError::SameAccount);
+    }
+    if db.backend() == Backend::Postgres {
+        sqlx::query(LOCK_PAIR)
+            .bind(r.from)
+            .bind(r.to)
+            .execute(&mut *tx)
+            .await?;
     }
     let debited = sqlx::query(DEBIT)
         .bind(r.cents)
@@ -439,12 +488,12 @@ pub async fn transfer(db: &Db, r: &TransferRequest<'_>) -> Result<(Transfer, boo
 /// withdrawals).
 pub async fn totals(db: &Db) -> Result<(i64, i64), StoreError> {
     let (balances,): (i64,) =
-        sqlx::query_as("SELECT COALESCE(SUM(balance_cents), 0) FROM accounts")
+        sqlx::query_as("SELECT CAST(COALESCE(SUM(balance_cents), 0) AS BIGINT) FROM accounts")
             .fetch_one(db.pool())
             .await?;
     let (net,): (i64,) = sqlx::query_as(
-        "SELECT COALESCE(SUM(CASE kind WHEN 'deposit' THEN amount_cents \
-         WHEN 'withdrawal' THEN -amount_cents ELSE 0 END), 0) FROM transactions",
+        "SELECT CAST(COALESCE(SUM(CASE kind WHEN 'deposit' THEN amount_cents \
+         WHEN 'withdrawal' THEN -amount_cents ELSE 0 END), 0) AS BIGINT) FROM transactions",
     )
     .fetch_one(db.pool())
     .await?;
@@ -455,8 +504,8 @@ pub async fn totals(db: &Db) -> Result<(i64, i64), StoreError> {
 /// withdrawals and transfers out), for invariant checks: it must equal the account's balance.
 pub async fn entry_totals(db: &Db) -> Result<Vec<(String, i64)>, StoreError> {
     Ok(sqlx::query_as(
-        "SELECT account_id, COALESCE(SUM(CASE kind WHEN 'deposit' THEN amount_cents \
-         WHEN 'transfer_in' THEN amount_cents ELSE -amount_cents END), 0) \
+        "SELECT account_id, CAST(COALESCE(SUM(CASE kind WHEN 'deposit' THEN amount_cents \
+         WHEN 'transfer_in' THEN amount_cents ELSE -amount_cents END), 0) AS BIGINT) \
          FROM transactions GROUP BY account_id",
     )
     .fetch_all(db.pool())

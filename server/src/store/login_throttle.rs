@@ -53,7 +53,8 @@ pub async fn set_delay(
     locked_until: Option<i64>,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "UPDATE login_throttle SET next_attempt_at = MAX(next_attempt_at, $2), \
+        "UPDATE login_throttle SET next_attempt_at = \
+         CASE WHEN next_attempt_at > $2 THEN next_attempt_at ELSE $2 END, \
          locked_until = COALESCE($3, locked_until) WHERE username = $1",
     )
     .bind(username)

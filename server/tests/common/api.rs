@@ -67,6 +67,20 @@ impl Api {
         .await
     }
 
+    /// `POST /v1/transfers` with an idempotency key.
+    pub async fn transfer(&mut self, token: &str, key: &str, body: &Value) -> Reply {
+        let auth = format!("Bearer {token}");
+        self.conn
+            .send(
+                "POST",
+                "/v1/transfers",
+                &[("authorization", &auth), ("idempotency-key", key)],
+                Some(body),
+            )
+            .await
+            .expect("send")
+    }
+
     /// Registers `username` with [`GOOD_PASSWORD`] and returns a session token.
     pub async fn user(&mut self, username: &str) -> String {
         let r = self.register(username, GOOD_PASSWORD).await;

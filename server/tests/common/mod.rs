@@ -6,6 +6,7 @@
 pub mod api;
 pub mod client_hello;
 pub mod h2raw;
+pub mod pg;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -40,8 +41,44 @@ pub fn test_config(dir: &Path) -> Config {
         ..Config::default()
     };
     c.tls.dev_dir = dir.join("certs");
-    c.database.url = format!("sqlite://{}", dir.join("rampart.db").display());
+    c.database.url = database_url(dir);
     c
+}
+
+/// The database of a server on `dir`: SQLite in `dir`, or, when the suites run on PostgreSQL
+/// ([`pg::requested`]), a fresh schema, remembered in `dir` so that a server restarted on the
+/// same folder finds its data.
+pub fn database_url(dir: &Path) -> String {
+    if !pg::requested() {
+        return format!("sqlite://{}", dir.join("rampart.db").display());
+    }
+    let remembered = dir.join("postgres-url");
+    if let Ok(url) = std::fs::read_to_string(&remembered) {
+        return url;
+    }
+    let url = pg::fresh_url();
+    std::fs::write(&remembered, &url).expect("remember the schema");
+    url
+}
+
+/// A config file in `dir` for a `rampart` child process: an ephemeral loopback port, the
+/// database `db`, the dev certificates in `dir/certs`, cheap password hashing, and `limits`
+/// (TOML lines of the `[limits]` table).
+pub fn write_proc_config(dir: &Path, db: &str, limits: &str) -> PathBuf {
+    let path = dir.join("rampart.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "listen = \"127.0.0.1:0\"\n\
+             [database]\nurl = \"{db}\"\n\
+             [tls]\ndev_dir = \"{certs}\"\n\
+             [auth]\nargon2_memory_kib = 1024\nargon2_iterations = 1\n\
+             [limits]\n{limits}\n",
+            certs = dir.join("certs").display(),
+        ),
+    )
+    .expect("config");
+    path
 }
 
 /// An in-process server and the folder it lives in.
@@ -50,6 +87,8 @@ pub struct TestServer {
     pub addr: SocketAddr,
     pub ca: PathBuf,
     pub dir: tempfile::TempDir,
+    /// Its database's URL.
+    pub db_url: String,
 }
 
 impl TestServer {
@@ -61,6 +100,7 @@ impl TestServer {
     pub async fn start_in(dir: tempfile::TempDir, tweak: impl FnOnce(&mut Config)) -> TestServer {
         let mut config = test_config(dir.path());
         tweak(&mut config);
+        let db_url = config.database.url.clone();
         let running = rampart::start(config).await.expect("server starts");
         let addr = running.local_addr();
         let ca = running.dev_ca().expect("dev CA in use").to_path_buf();
@@ -69,6 +109,7 @@ impl TestServer {
             addr,
             ca,
             dir,
+            db_url,
         }
     }
 }
