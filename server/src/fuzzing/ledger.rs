@@ -206,18 +206,23 @@ pub struct Ledger {
 }
 
 impl Ledger {
-    /// A fresh database with the users in it.
+    /// A fresh in-memory SQLite database with the users in it.
     pub fn new() -> Ledger {
+        // One connection: every connection to `:memory:` is a database of its own.
+        Ledger::on(&DatabaseConfig {
+            url: "sqlite::memory:".to_string(),
+            max_connections: 1,
+        })
+    }
+
+    /// The ledger on the database `cfg` names, emptied, with the users in it (kept when they
+    /// are there already: the PostgreSQL test reuses one schema for every case).
+    pub fn on(cfg: &DatabaseConfig) -> Ledger {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .expect("runtime");
-        // One connection: every connection to `:memory:` is a database of its own.
-        let cfg = DatabaseConfig {
-            url: "sqlite::memory:".to_string(),
-            max_connections: 1,
-        };
-        let db = rt.block_on(Db::connect(&cfg)).expect("in-memory database");
+        let db = rt.block_on(Db::connect(cfg)).expect("database");
         let users = (0..USERS)
             .map(|i| {
                 let user = User {
@@ -226,16 +231,23 @@ impl Ledger {
                     password_hash: "not a hash".to_string(),
                     created_at: 0,
                 };
-                rt.block_on(users::insert(&db, &user)).expect("user");
+                let known = rt
+                    .block_on(users::by_id(&db, &user.id))
+                    .expect("user lookup");
+                if known.is_none() {
+                    rt.block_on(users::insert(&db, &user)).expect("user");
+                }
                 user.id
             })
             .collect();
-        Ledger {
+        let mut ledger = Ledger {
             rt,
             db,
             users,
             accounts: Vec::new(),
-        }
+        };
+        ledger.reset();
+        ledger
     }
 
     /// Empties the ledger (accounts, transfers, entries), keeping the users: a fresh start

@@ -3,7 +3,9 @@
 //! account openings, deposits, withdrawals and transfers (keys reused, amounts at the balance
 //! limit, other users' accounts, unknown destinations) go to both; every step's outcome must match the model's, and after every step the balances,
 //! money conservation and each account's entries are checked. The `ledger_diff` fuzz target
-//! drives the same pair from fuzz input.
+//! drives the same pair from fuzz input. The same machine runs on PostgreSQL when
+//! `RAMPART_TEST_POSTGRES_URL` names one (ignored, so reported as skipped, otherwise; `.ci/run`
+//! runs it), on one fresh schema emptied before every case.
 
 use super::ledger::{KEYS, Ledger, Model, Outcome, Step, To, USERS};
 use crate::store::ledger::MAX_BALANCE_CENTS;
@@ -105,6 +107,48 @@ impl StateMachineTest for Store {
     fn check_invariants(store: &Ledger, reference: &Reference) {
         store.check(&reference.model);
     }
+}
+
+/// The test PostgreSQL's schema helpers, shared with the integration tests.
+#[allow(dead_code)]
+#[path = "../../tests/common/pg.rs"]
+mod pg;
+
+/// The store on PostgreSQL.
+struct PgStore;
+
+impl StateMachineTest for PgStore {
+    type SystemUnderTest = Ledger;
+    type Reference = LedgerReference;
+
+    fn init_test(_: &Reference) -> Ledger {
+        static URL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let url = URL.get_or_init(pg::fresh_url).clone();
+        Ledger::on(&crate::config::DatabaseConfig {
+            url,
+            max_connections: 2,
+        })
+    }
+
+    fn apply(store: Ledger, reference: &Reference, step: Step) -> Ledger {
+        <Store as StateMachineTest>::apply(store, reference, step)
+    }
+
+    fn check_invariants(store: &Ledger, reference: &Reference) {
+        store.check(&reference.model);
+    }
+}
+
+prop_state_machine! {
+    #![proptest_config(ProptestConfig {
+        cases: 48,
+        max_shrink_iters: 1024,
+        .. ProptestConfig::default()
+    })]
+
+    #[test]
+    #[ignore = "needs PostgreSQL: set RAMPART_TEST_POSTGRES_URL (see .ci/run)"]
+    fn the_store_agrees_with_the_model_on_postgres(sequential 1..48 => PgStore);
 }
 
 prop_state_machine! {
