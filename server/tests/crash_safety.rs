@@ -1,4 +1,4 @@
-//! Crash safety (on SQLite; on PostgreSQL with `RAMPART_TEST_BACKEND=postgres`, as `.ci/run`
+//! Crash safety (on SQLite; on PostgreSQL with `TEST_DATABASE_BACKEND=postgres`, as `.ci/run`
 //! also runs it): concurrent transfers against the `rampart` binary, SIGKILL at a
 //! moment chosen at random (after a random number of acknowledged transfers), restart on the
 //! same database, over several cycles. After each restart:

@@ -6,7 +6,7 @@
 //! - a session opened through one instance keeps working after that instance is killed, and
 //!   new clients are all served by the other.
 //!
-//! Needs the `haproxy` binary and PostgreSQL (`RAMPART_TEST_POSTGRES_URL`), so it is
+//! Needs the `haproxy` binary and PostgreSQL (`TEST_POSTGRES_URL`), so it is
 //! `#[ignore]`d and reported as skipped without them; `.ci/run` installs HAProxy and runs it.
 
 mod common;
@@ -55,7 +55,7 @@ async fn health_from(src: IpAddr, lb: SocketAddr, ca: &Path) -> Option<StatusCod
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs haproxy and PostgreSQL (RAMPART_TEST_POSTGRES_URL); .ci/run runs it"]
+#[ignore = "needs haproxy and PostgreSQL (TEST_POSTGRES_URL); .ci/run runs it"]
 async fn limits_key_on_relayed_clients_and_the_service_survives_an_instance() {
     tokio::time::timeout(Duration::from_secs(90), run())
         .await

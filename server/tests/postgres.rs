@@ -1,8 +1,8 @@
 //! Several instances on one PostgreSQL database, as in a scaled-out deployment. These tests
 //! exist only for PostgreSQL and are `#[ignore]`d, so a run without one reports them as
 //! skipped; `.ci/run` starts PostgreSQL and runs them with `--run-ignored all` and
-//! `RAMPART_TEST_POSTGRES_URL` set (and then runs the API, login and crash suites on
-//! PostgreSQL too, with `RAMPART_TEST_BACKEND=postgres`).
+//! `TEST_POSTGRES_URL` set (and then runs the API, login and crash suites on
+//! PostgreSQL too, with `TEST_DATABASE_BACKEND=postgres`).
 //!
 //! - What lives in the database is shared by every instance: a session opened on one works
 //!   on the other and its logout ends it there; failed-login backoff counted on one throttles
@@ -38,7 +38,7 @@ async fn two_instances() -> (TestServer, TestServer) {
 }
 
 #[tokio::test]
-#[ignore = "needs PostgreSQL: set RAMPART_TEST_POSTGRES_URL (see .ci/run)"]
+#[ignore = "needs PostgreSQL: set TEST_POSTGRES_URL (see .ci/run)"]
 async fn sessions_backoff_idempotency_and_cursors_are_shared_by_instances() {
     bounded(async {
         let (a, b) = two_instances().await;
@@ -166,7 +166,7 @@ async fn ledger_on_two_pools() -> (Db, Db, String, Vec<String>) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "needs PostgreSQL: set RAMPART_TEST_POSTGRES_URL (see .ci/run)"]
+#[ignore = "needs PostgreSQL: set TEST_POSTGRES_URL (see .ci/run)"]
 async fn crossing_transfers_from_two_instances_conserve_money() {
     bounded(async {
         let (a, b, user, ids) = ledger_on_two_pools().await;
@@ -224,7 +224,7 @@ async fn crossing_transfers_from_two_instances_conserve_money() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "needs PostgreSQL: set RAMPART_TEST_POSTGRES_URL (see .ci/run)"]
+#[ignore = "needs PostgreSQL: set TEST_POSTGRES_URL (see .ci/run)"]
 async fn one_key_on_two_instances_at_once_moves_money_once() {
     bounded(async {
         let (a, b, user, ids) = ledger_on_two_pools().await;

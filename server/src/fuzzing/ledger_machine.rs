@@ -4,7 +4,7 @@
 //! limit, other users' accounts, unknown destinations) go to both; every step's outcome must match the model's, and after every step the balances,
 //! money conservation and each account's entries are checked. The `ledger_diff` fuzz target
 //! drives the same pair from fuzz input. The same machine runs on PostgreSQL when
-//! `RAMPART_TEST_POSTGRES_URL` names one (ignored, so reported as skipped, otherwise; `.ci/run`
+//! `TEST_POSTGRES_URL` names one (ignored, so reported as skipped, otherwise; `.ci/run`
 //! runs it), on one fresh schema emptied before every case.
 
 use super::ledger::{KEYS, Ledger, Model, Outcome, Step, To, USERS};
@@ -147,7 +147,7 @@ prop_state_machine! {
     })]
 
     #[test]
-    #[ignore = "needs PostgreSQL: set RAMPART_TEST_POSTGRES_URL (see .ci/run)"]
+    #[ignore = "needs PostgreSQL: set TEST_POSTGRES_URL (see .ci/run)"]
     fn the_store_agrees_with_the_model_on_postgres(sequential 1..48 => PgStore);
 }
 

@@ -1,19 +1,20 @@
 //! The PostgreSQL the suites run against when one is given.
 //!
-//! `RAMPART_TEST_POSTGRES_URL` names a database on which the tests may create schemas (CI
+//! `TEST_POSTGRES_URL` names a database on which the tests may create schemas (CI
 //! starts a server and creates a role and a database for it). Every server a test starts gets
 //! a fresh, empty schema of its own, through the URL's `options` (`search_path`), so tests run
-//! in parallel without seeing each other's rows. `RAMPART_TEST_BACKEND=postgres` makes
+//! in parallel without seeing each other's rows. `TEST_DATABASE_BACKEND=postgres` makes
 //! [`super::test_config`], and so every suite built on it, use PostgreSQL instead of SQLite.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use sqlx::{Connection, PgConnection};
 
-/// The URL of the test PostgreSQL.
-pub const URL_VAR: &str = "RAMPART_TEST_POSTGRES_URL";
+/// The URL of the test PostgreSQL. (Not `RAMPART_*`: rampart reads every such variable as
+/// configuration and refuses unknown keys, so a shell that exported it could not run rampart.)
+pub const URL_VAR: &str = "TEST_POSTGRES_URL";
 /// `postgres` to run the suites on PostgreSQL.
-pub const BACKEND_VAR: &str = "RAMPART_TEST_BACKEND";
+pub const BACKEND_VAR: &str = "TEST_DATABASE_BACKEND";
 
 /// Whether the suites were asked to run on PostgreSQL.
 pub fn requested() -> bool {
