@@ -130,11 +130,7 @@ async fn run() {
     }
 
     // A session opened through the balancer (on whichever instance) ...
-    let mut api = Api {
-        conn: Conn::open_from(client(2, 1), lb, &ca, &[b"h2"])
-            .await
-            .expect("connect"),
-    };
+    let mut api = Api::open_from(client(2, 1), lb, &ca).await;
     let token = api.user("survivor").await;
     drop(api);
 
@@ -148,11 +144,7 @@ async fn run() {
             "client 127.9.3.{m} after instance A died"
         );
     }
-    let mut api = Api {
-        conn: Conn::open_from(client(2, 2), lb, &ca, &[b"h2"])
-            .await
-            .expect("connect"),
-    };
+    let mut api = Api::open_from(client(2, 2), lb, &ca).await;
     let r = api.call("GET", "/v1/me", Some(&token), None).await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     assert_eq!(r.json()["username"], "survivor");

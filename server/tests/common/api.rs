@@ -22,8 +22,17 @@ impl Api {
     /// clients are many clients, as they would be in the field.
     pub async fn open_as(n: usize, addr: std::net::SocketAddr, ca: &std::path::Path) -> Api {
         let src = std::net::Ipv4Addr::new(127, 1, (n / 250) as u8, (n % 250) as u8 + 1);
+        Api::open_from(src.into(), addr, ca).await
+    }
+
+    /// Opens from the source address `src`.
+    pub async fn open_from(
+        src: std::net::IpAddr,
+        addr: std::net::SocketAddr,
+        ca: &std::path::Path,
+    ) -> Api {
         Api {
-            conn: Conn::open_from(src.into(), addr, ca, &[b"h2"])
+            conn: Conn::open_from(src, addr, ca, &[b"h2"])
                 .await
                 .expect("connect"),
         }
