@@ -179,7 +179,7 @@ enum Wait {
 /// Starts a slot's task: it opens a connection from `src`, publishes it, and opens the next
 /// as soon as the server ends it, until `until`; old connections drain beside it for up to
 /// [`GRACE`]. The last one stays until [`Slot::finished`]. The channel closes when the slot
-/// gives up (the server does not speak HTTP/2) or the connection ends after `until`.
+/// gives up (the server does not speak HTTP/2), when it is finished, or at the grace's end.
 fn spawn_slot(client: Client, src: IpAddr, until: Instant) -> Slot {
     let (tx, rx) = watch::channel(Current {
         generation: 0,
@@ -192,7 +192,10 @@ fn spawn_slot(client: Client, src: IpAddr, until: Instant) -> Slot {
     };
     tokio::spawn(async move {
         let mut generation = 0;
-        while Instant::now() < until {
+        // Requests due before `until` may still be waiting for a connection after it (the
+        // server ended the last one under them): the slot serves them through the grace
+        // period, and ends as soon as it is told that they are all done.
+        while Instant::now() < until + GRACE {
             let tls = match client.h2_from(src, Buffers::default()).await {
                 Ok(Some(tls)) => tls,
                 // The server chose no `h2`: no attempt will do better.
