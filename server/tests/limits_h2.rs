@@ -211,3 +211,97 @@ async fn idle_h2_connections_get_goaway_and_are_closed() {
     })
     .await;
 }
+
+/// How one request of a busy HTTP/2 connection ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ended {
+    Answered,
+    /// Refused before processing (GOAWAY past its stream, or REFUSED_STREAM): safe to retry.
+    Refused,
+    /// Anything else: an answer lost to the connection's end.
+    Lost,
+}
+
+/// A connection that reaches its request cap while the client keeps opening streams ends
+/// cleanly: every request is answered, or refused as never processed (past the GOAWAY's last
+/// stream, RFC 9113 section 8.7) so that the client may send it again, and the connection
+/// itself ends without error. Fails when the cap is not enforced (nothing is refused) and when
+/// the connection is cut at the cap rather than shut down gracefully (answers are lost).
+#[tokio::test]
+async fn a_capped_h2_connection_ends_without_losing_answers() {
+    bounded(async {
+        let s = TestServer::start(|c| c.http.max_requests_per_connection = 10).await;
+        let cfg = std::sync::Arc::new(common::client_config(
+            &s.ca,
+            &[b"h2"],
+            rustls::DEFAULT_VERSIONS,
+        ));
+        let mut seen = std::collections::BTreeMap::<String, usize>::new();
+        for round in 0..50u8 {
+            let tls = common::tls_from(
+                ip(&format!("127.0.64.{}", round + 1)),
+                s.addr,
+                (*cfg).clone(),
+            )
+            .await
+            .expect("tls");
+            let (send, conn) = h2::client::handshake(tls).await.expect("h2 handshake");
+            let conn = tokio::spawn(conn);
+            let mut requests = tokio::task::JoinSet::new();
+            for _ in 0..16 {
+                let send = send.clone();
+                requests.spawn(async move {
+                    let mut ends = Vec::new();
+                    loop {
+                        let end = one(send.clone()).await;
+                        ends.push(end);
+                        if end != Ended::Answered {
+                            return ends;
+                        }
+                    }
+                });
+            }
+            async fn one(send: h2::client::SendRequest<bytes::Bytes>) -> Ended {
+                let Ok(mut send) = send.ready().await else {
+                    return Ended::Refused;
+                };
+                let req = hyper::Request::get("https://localhost/healthz")
+                    .body(())
+                    .expect("request");
+                let Ok((response, _)) = send.send_request(req, true) else {
+                    return Ended::Refused;
+                };
+                let refused = |e: &h2::Error| {
+                    e.is_go_away() || e.reason() == Some(h2::Reason::REFUSED_STREAM)
+                };
+                let response = match response.await {
+                    Ok(r) => r,
+                    Err(e) if refused(&e) => return Ended::Refused,
+                    Err(_) => return Ended::Lost,
+                };
+                let mut body = response.into_body();
+                while let Some(chunk) = body.data().await {
+                    match chunk {
+                        Ok(c) => {
+                            let _ = body.flow_control().release_capacity(c.len());
+                        }
+                        Err(_) => return Ended::Lost,
+                    }
+                }
+                Ended::Answered
+            }
+            drop(send);
+            while let Some(r) = requests.join_next().await {
+                for end in r.expect("task") {
+                    *seen.entry(format!("{end:?}")).or_default() += 1;
+                }
+            }
+            let end = conn.await.expect("task");
+            if let Err(e) = end {
+                *seen.entry(format!("connection: {e}")).or_default() += 1;
+            }
+        }
+        assert_eq!(seen.len(), 2, "answered and refused only: {seen:?}");
+    })
+    .await;
+}
