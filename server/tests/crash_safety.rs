@@ -7,6 +7,10 @@
 //! - a transfer whose answer was lost in the crash was applied whole or not at all: its replay
 //!   says which, and the balances are exactly the opening deposits plus the transfers applied;
 //! - money is conserved (transfers move it, never make or lose it).
+//!
+//! Shown to fail on a server that answers before its commit is done (the commit spawned to run
+//! beside the answer): an acknowledged transfer is missing or runs again after the restart,
+//! in the first to fifth cycle in three runs.
 
 mod common;
 
@@ -25,7 +29,7 @@ const OPENING: i64 = 100_000;
 /// Concurrent clients.
 const WORKERS: usize = 8;
 /// Crash-and-restart cycles.
-const CYCLES: usize = 5;
+const CYCLES: usize = 8;
 
 /// A small deterministic generator (the cycles are the same on every run; the seed is in the
 /// failure message).
