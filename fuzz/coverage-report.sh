@@ -68,7 +68,11 @@ for t in "${targets[@]}"; do
     exit 1
   fi
   rm -f "fuzz/coverage/$t.log"
-  bin="fuzz/target/$host/coverage/$host/release/$t"
+  # cargo-fuzz writes coverage builds under the repository's target/ (its project root is
+  # the fuzz crate's parent), not under fuzz/target.
+  bin="target/$host/coverage/$host/release/$t"
+  [ -x "$bin" ] || bin="fuzz/target/$host/coverage/$host/release/$t"
+  [ -x "$bin" ] || { echo "no coverage build of $t found" >&2; exit 1; }
   prof="fuzz/coverage/$t/coverage.profdata"
   objects+=(-object "$bin")
   profiles+=("$prof")
