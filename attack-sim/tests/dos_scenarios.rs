@@ -20,11 +20,22 @@ use common::{Rampart, attack_sim, attack_sim_with_env, report};
 /// 320 to 379 ms against 44 to 45; `oversize` 477 ms, `handshake-flood` 894 ms).
 const TEST_SLO: &str = "max_p99_ratio = 4.5\n";
 
+/// `credential-stuffing` is judged by DESIGN's own 3x: the weak target's latency is all that
+/// gives it away there (p50 97 to 132 ms against a 4 ms baseline, p99 185 to 1,142 ms in eight
+/// runs; the lowest, in CI, was `held` under 4.5x), and rampart refuses the stuffing before
+/// hashing (p99 53 to 115 ms in six runs, against baselines of 37 to 124 ms).
+fn slo_of(scenario: &str) -> &'static str {
+    match scenario {
+        "credential-stuffing" => "max_p99_ratio = 3.0\n",
+        _ => TEST_SLO,
+    }
+}
+
 /// Runs one scenario at smoke intensity; returns the exit code, the output and the report.
 async fn run(scenario: &str, url: &str, ca: &Path) -> (Option<i32>, String, serde_json::Value) {
     let dir = tempfile::tempdir().expect("tempdir");
     let slo = dir.path().join("slo.toml");
-    std::fs::write(&slo, TEST_SLO).expect("slo file");
+    std::fs::write(&slo, slo_of(scenario)).expect("slo file");
     let (code, text) = attack_sim(&[
         "run",
         scenario,
