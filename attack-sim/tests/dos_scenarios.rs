@@ -20,13 +20,14 @@ use common::{Rampart, attack_sim, attack_sim_with_env, report};
 /// 320 to 379 ms against 44 to 45; `oversize` 477 ms, `handshake-flood` 894 ms).
 const TEST_SLO: &str = "max_p99_ratio = 4.5\n";
 
-/// `credential-stuffing` is judged by DESIGN's own 3x: the weak target's latency is all that
-/// gives it away there (p50 97 to 132 ms against a 4 ms baseline, p99 185 to 1,142 ms in eight
-/// runs; the lowest, in CI, was `held` under 4.5x), and rampart refuses the stuffing before
-/// hashing (p99 53 to 115 ms in six runs, against baselines of 37 to 124 ms).
+/// `credential-stuffing` and `login-flood` are judged by DESIGN's own 3x: the weak target's
+/// latency is all that gives it away there (it hashes every attempt: p50 89 to 132 ms against
+/// a 4 ms baseline, p99 185 to 1,142 ms; twice in CI-like runs `held` under 4.5x, at 185 and
+/// 209 ms). Rampart refuses the stuffing before hashing (p99 53 to 115 ms in six runs, against
+/// baselines of 37 to 124 ms); under `login-flood` it need only stay available.
 fn slo_of(scenario: &str) -> &'static str {
     match scenario {
-        "credential-stuffing" => "max_p99_ratio = 3.0\n",
+        "credential-stuffing" | "login-flood" => "max_p99_ratio = 3.0\n",
         _ => TEST_SLO,
     }
 }
