@@ -142,6 +142,37 @@ async fn tls12_with_only_cbc_suites_is_refused_but_aead_is_served() {
     .await;
 }
 
+/// A name the certificate does not cover is refused before any certificate is shown; the
+/// names it covers, and no SNI at all (clients of an IP address, health checks), are served.
+#[tokio::test]
+async fn a_handshake_for_a_name_the_certificate_does_not_cover_is_refused() {
+    bounded(async {
+        let s = TestServer::start(|_| {}).await;
+        let hello = |sni| client_hello::client_hello_for(0x0303, &[0xc02b], sni);
+        for other in [
+            "example.com",
+            "unknown-name.attack-sim.invalid",
+            "localhost.evil",
+        ] {
+            assert!(
+                matches!(
+                    client_hello::offer(s.addr, &hello(Some(other))).await,
+                    Answer::Alert(_) | Answer::Closed
+                ),
+                "{other}"
+            );
+        }
+        for served in [Some("localhost"), Some("LocalHost"), None] {
+            assert_eq!(
+                client_hello::offer(s.addr, &hello(served)).await,
+                Answer::Handshake,
+                "{served:?}"
+            );
+        }
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn modern_profile_refuses_tls12_and_intermediate_accepts_it() {
     bounded(async {

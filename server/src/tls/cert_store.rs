@@ -1,6 +1,12 @@
 //! The serving certificate, swappable at run time: SIGHUP re-reads the files, and only a
 //! complete, matching certificate and key replace the current one. Handshakes already in
 //! progress and open connections keep what they have.
+//!
+//! A client that names (by SNI) a host the certificate does not cover is refused before any
+//! certificate is shown, as nginx's `ssl_reject_handshake` does: a server that answers for
+//! any name invites domain fronting and virtual-host confusion, and hands its certificate to
+//! whoever scans by address. A client that sends no SNI (one connecting to an IP address, a
+//! load balancer's health check) is served.
 
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
@@ -57,15 +63,61 @@ fn read(source: &CertSource) -> Result<Arc<CertifiedKey>, CertError> {
     rampart_certs::load_certified_key(&source.cert, &source.key, &super::provider())
 }
 
+/// Whether the leaf of `key` is valid for the DNS name `sni` (the matching rules clients
+/// use, wildcards included).
+pub fn covers(key: &CertifiedKey, sni: &str) -> bool {
+    let (Some(leaf), Ok(name)) = (
+        key.cert.first(),
+        rustls::pki_types::ServerName::try_from(sni),
+    ) else {
+        return false;
+    };
+    webpki::EndEntityCert::try_from(leaf)
+        .is_ok_and(|cert| cert.verify_is_valid_for_subject_name(&name).is_ok())
+}
+
 impl ResolvesServerCert for CertStore {
-    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        Some(self.current())
+    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        let key = self.current();
+        match hello.server_name() {
+            Some(sni) if !covers(&key, sni) => {
+                tracing::debug!(
+                    sni,
+                    "handshake refused: the certificate does not cover the name asked for"
+                );
+                None
+            }
+            _ => Some(key),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_certificate_names_are_covered() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let paths = rampart_certs::generate_dev_set(dir.path()).expect("gen");
+        let store = CertStore::load(CertSource {
+            cert: paths.leaf_cert,
+            key: paths.leaf_key,
+        })
+        .expect("load");
+        let key = store.current();
+        assert!(covers(&key, "localhost"));
+        assert!(covers(&key, "LOCALHOST"), "names match without case");
+        for other in [
+            "example.com",
+            "localhost.example",
+            "unknown.invalid",
+            "",
+            "not a name",
+        ] {
+            assert!(!covers(&key, other), "{other}");
+        }
+    }
 
     #[test]
     fn reload_swaps_only_on_success() {

@@ -24,6 +24,11 @@ fn ext(kind: u16, body: &[u8]) -> Vec<u8> {
 /// A ClientHello record with the given legacy version and suites, offering the usual groups
 /// and signature algorithms and SNI `localhost`, without `supported_versions`.
 pub fn client_hello(version: u16, suites: &[u16]) -> Vec<u8> {
+    client_hello_for(version, suites, Some("localhost"))
+}
+
+/// [`client_hello`] asking for the host name `sni` (none: no SNI extension).
+pub fn client_hello_for(version: u16, suites: &[u16], sni: Option<&str>) -> Vec<u8> {
     let mut body = version.to_be_bytes().to_vec();
     body.extend_from_slice(&[0x42; 32]); // random
     body.push(0); // session id
@@ -33,12 +38,14 @@ pub fn client_hello(version: u16, suites: &[u16]) -> Vec<u8> {
     }
     body.extend_from_slice(&[1, 0]); // null compression only
     let mut exts = Vec::new();
-    let host = b"localhost";
-    let mut sni = u16be(host.len() + 3).to_vec();
-    sni.push(0);
-    sni.extend_from_slice(&u16be(host.len()));
-    sni.extend_from_slice(host);
-    exts.extend(ext(0x0000, &sni));
+    if let Some(host) = sni {
+        let host = host.as_bytes();
+        let mut sni = u16be(host.len() + 3).to_vec();
+        sni.push(0);
+        sni.extend_from_slice(&u16be(host.len()));
+        sni.extend_from_slice(host);
+        exts.extend(ext(0x0000, &sni));
+    }
     exts.extend(ext(0x000a, &[0, 4, 0x00, 0x1d, 0x00, 0x17])); // x25519, secp256r1
     exts.extend(ext(0x000b, &[1, 0])); // uncompressed points
     exts.extend(ext(0x000d, &[0, 6, 0x04, 0x03, 0x08, 0x04, 0x04, 0x01])); // ecdsa/rsa-pss/rsa
