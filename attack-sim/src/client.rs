@@ -220,6 +220,37 @@ const MAX_BODY: usize = 16 << 20;
 
 /// Reads one whole HTTP/1.1 response; returns its status code and body.
 pub async fn read_response_body(tls: &mut TlsStream<TcpStream>) -> std::io::Result<(u16, Vec<u8>)> {
+    let r = read_full_response(tls).await?;
+    Ok((r.status, r.body))
+}
+
+/// One response, head and body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    /// The status code.
+    pub status: u16,
+    /// The status line and header fields, as received (up to the blank line).
+    pub head: String,
+    /// The body (chunked bodies decoded).
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// The values of the header field `name` (any case), trimmed, in order.
+    pub fn header_values(&self, name: &str) -> Vec<&str> {
+        self.head
+            .lines()
+            .skip(1)
+            .filter_map(|l| l.split_once(':'))
+            .filter(|(n, _)| n.trim().eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim())
+            .collect()
+    }
+}
+
+/// Reads one whole HTTP/1.x response: a `Content-Length` or chunked body, or, with neither,
+/// the body up to the close (RFC 9112 6.3) unless the status has none.
+pub async fn read_full_response(tls: &mut TlsStream<TcpStream>) -> std::io::Result<Response> {
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 4096];
     let head_end = loop {
@@ -231,9 +262,11 @@ pub async fn read_response_body(tls: &mut TlsStream<TcpStream>) -> std::io::Resu
         }
         read_more(tls, &mut buf, &mut chunk).await?;
     };
-    let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
-    let status = head
+    let raw_head = String::from_utf8_lossy(&buf[..head_end - 4]).into_owned();
+    let head = raw_head.to_ascii_lowercase();
+    let status: u16 = head
         .strip_prefix("http/1.1 ")
+        .or_else(|| head.strip_prefix("http/1.0 "))
         .and_then(|r| r.get(..3))
         .and_then(|s| s.parse().ok())
         .ok_or(std::io::ErrorKind::InvalidData)?;
@@ -242,10 +275,15 @@ pub async fn read_response_body(tls: &mut TlsStream<TcpStream>) -> std::io::Resu
             .find_map(|l| l.strip_prefix(name))
             .map(|v| v.trim().to_string())
     };
+    let done = |body: Vec<u8>| Response {
+        status,
+        head: raw_head.clone(),
+        body,
+    };
     if header("transfer-encoding:").is_some_and(|v| v.contains("chunked")) {
         loop {
             if let Some(body) = dechunk(&buf[head_end..])? {
-                return Ok((status, body));
+                return Ok(done(body));
             }
             if buf.len() > head_end + MAX_BODY {
                 return Err(std::io::ErrorKind::InvalidData.into());
@@ -253,16 +291,34 @@ pub async fn read_response_body(tls: &mut TlsStream<TcpStream>) -> std::io::Resu
             read_more(tls, &mut buf, &mut chunk).await?;
         }
     }
-    let len: usize = header("content-length:")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
+    let Some(len) = header("content-length:") else {
+        if (100..200).contains(&status) || status == 204 || status == 304 {
+            return Ok(done(Vec::new()));
+        }
+        // Delimited by the close.
+        loop {
+            if buf.len() > head_end + MAX_BODY {
+                return Err(std::io::ErrorKind::InvalidData.into());
+            }
+            match tls.read(&mut chunk).await {
+                Ok(0) => return Ok(done(buf[head_end..].to_vec())),
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                // A peer that closes without close_notify still ended the body.
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                    return Ok(done(buf[head_end..].to_vec()));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    };
+    let len: usize = len.parse().map_err(|_| std::io::ErrorKind::InvalidData)?;
     if len > MAX_BODY {
         return Err(std::io::ErrorKind::InvalidData.into());
     }
     while buf.len() < head_end + len {
         read_more(tls, &mut buf, &mut chunk).await?;
     }
-    Ok((status, buf[head_end..head_end + len].to_vec()))
+    Ok(done(buf[head_end..head_end + len].to_vec()))
 }
 
 /// The decoded body of a complete chunked encoding, `None` while incomplete. Trailers are

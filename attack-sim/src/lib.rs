@@ -11,11 +11,14 @@
 
 pub mod bench;
 pub mod client;
+pub mod findings;
 pub mod h2wire;
 pub mod intensity;
+pub mod outcome;
 pub mod probe;
 pub mod report;
 pub mod runner;
+pub mod scan;
 pub mod scenarios;
 pub mod sources;
 pub mod spawn;
@@ -34,10 +37,11 @@ pub mod exit {
     pub const INCONCLUSIVE: u8 = 3;
 }
 
-/// The exit code for a set of verdicts: any failure wins over inconclusive.
+/// The exit code for a set of verdicts: any failure (a DoS scenario not held, a finding) wins
+/// over inconclusive.
 pub fn exit_code(verdicts: &[verdict::Verdict]) -> u8 {
     use verdict::Verdict::*;
-    if verdicts.iter().any(|v| matches!(v, Degraded | Denied)) {
+    if verdicts.iter().any(|v| v.failed()) {
         exit::FAILED
     } else if verdicts.iter().any(|v| matches!(v, Inconclusive)) {
         exit::INCONCLUSIVE
@@ -62,5 +66,9 @@ mod tests {
         assert_eq!(exit_code(&[Held, Inconclusive]), exit::INCONCLUSIVE);
         assert_eq!(exit_code(&[Inconclusive, Degraded]), exit::FAILED);
         assert_eq!(exit_code(&[Denied]), exit::FAILED);
+        assert_eq!(exit_code(&[Passed, Held]), exit::OK);
+        assert_eq!(exit_code(&[Passed, Inconclusive]), exit::INCONCLUSIVE);
+        assert_eq!(exit_code(&[Suspected, Inconclusive]), exit::FAILED);
+        assert_eq!(exit_code(&[Held, Vulnerable]), exit::FAILED);
     }
 }

@@ -7,11 +7,14 @@ use anyhow::Context;
 use attack_sim::bench::BenchConfig;
 use attack_sim::client::Client;
 use attack_sim::intensity::{Intensity, Preset};
+use attack_sim::outcome::Outcome;
 use attack_sim::probe::Mix;
 use attack_sim::probe::session::{self, AuthMode};
 use attack_sim::report::json::Report;
 use attack_sim::report::progress::Progress;
-use attack_sim::report::{html, junit, scorecard};
+use attack_sim::report::{html, junit, sarif, scorecard};
+use attack_sim::scan::{self, ScanCtx};
+use attack_sim::scenarios::Run;
 use attack_sim::sources::{self, Sources};
 use attack_sim::spawn::{self, Spawned, sampler};
 use attack_sim::target::Target;
@@ -89,7 +92,8 @@ struct RunArgs {
     /// Attack source network (loopback).
     #[arg(long, default_value = sources::DEFAULT_NET)]
     sources: ipnet::Ipv4Net,
-    /// Where report.json and junit.xml go (and rampart.log with --spawn).
+    /// Where report.json, junit.xml, report.html and report.sarif go (and rampart.log with
+    /// --spawn).
     #[arg(long, default_value = "reports")]
     report_dir: PathBuf,
     /// TOML file overriding the verdict thresholds (min_success, max_p99_ratio,
@@ -252,13 +256,22 @@ fn run(args: &RunArgs) -> ExitCode {
         Ok(r) => r,
         Err(e) => return usage_error(format!("{e:#}")),
     };
-    let code = match runtime.block_on(session::establish(&reach.client, args.auth)) {
+    // Only the DoS scenarios' legitimate client logs in: a TLS-only run registers nobody.
+    let needs_session = plan.selected.iter().any(|s| matches!(s.run, Run::Dos(_)));
+    let auth = if needs_session {
+        args.auth
+    } else {
+        AuthMode::None
+    };
+    let code = match runtime.block_on(session::establish(&reach.client, auth)) {
         Ok(session) => {
             let mix = Mix {
                 session,
                 ..Mix::default()
             };
-            println!("attack-sim: legitimate client: {}", mix.describe());
+            if needs_session {
+                println!("attack-sim: legitimate client: {}", mix.describe());
+            }
             runtime.block_on(run_scenarios(
                 args,
                 &plan,
@@ -325,25 +338,40 @@ async fn run_scenarios(
             );
         }
         println!("running {} ({}) ...", s.name, s.kind);
-        let progress = Progress::start(s.name, preset.baseline + preset.attack + preset.recovery);
-        let mix = Mix {
-            from: sources::probe_addr(i),
-            ..mix.clone()
+        let from = sources::probe_addr(i);
+        let outcome = match s.run {
+            Run::Dos(_) => {
+                let progress =
+                    Progress::start(s.name, preset.baseline + preset.attack + preset.recovery);
+                let mix = Mix {
+                    from,
+                    ..mix.clone()
+                };
+                let r = runner::run(
+                    s,
+                    &reach.client,
+                    &mix,
+                    &reach.sources,
+                    preset,
+                    &plan.slo,
+                    server_pid,
+                    progress.on_tick(),
+                )
+                .await;
+                progress.finish();
+                Outcome::Dos(Box::new(r))
+            }
+            Run::Scan(run) => {
+                let ctx = ScanCtx {
+                    client: reach.client.clone(),
+                    target: reach.target.clone(),
+                    from,
+                };
+                Outcome::Scan(scan::run(s.name, s.kind, run, ctx).await)
+            }
         };
-        let r = runner::run(
-            s,
-            &reach.client,
-            &mix,
-            &reach.sources,
-            preset,
-            &plan.slo,
-            server_pid,
-            progress.on_tick(),
-        )
-        .await;
-        progress.finish();
-        println!("{}", scorecard::line(&r));
-        results.push(r);
+        println!("{}", scorecard::line(&outcome));
+        results.push(outcome);
     }
     println!();
     print!("{}", scorecard::table(&results));
@@ -360,7 +388,8 @@ async fn run_scenarios(
         let junit = junit::write(dir, url, &results)?;
         let intensity = format!("{:?}", args.intensity).to_lowercase();
         let html = html::write(dir, url, report.started_at(), &intensity, &results)?;
-        Ok([json, junit, html])
+        let sarif = sarif::write(dir, url, &results)?;
+        Ok([json, junit, html, sarif])
     });
     match written {
         Ok(paths) => println!(
@@ -375,6 +404,6 @@ async fn run_scenarios(
             return ExitCode::from(exit::USAGE);
         }
     }
-    let verdicts: Vec<_> = results.iter().map(|r| r.verdict).collect();
+    let verdicts: Vec<_> = results.iter().map(Outcome::verdict).collect();
     ExitCode::from(attack_sim::exit_code(&verdicts))
 }

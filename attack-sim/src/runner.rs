@@ -10,7 +10,7 @@ use tokio::time::Instant;
 use crate::client::Client;
 use crate::intensity::Preset;
 use crate::probe::{self, Availability, Mix, Phase, Sample, Schedule};
-use crate::scenarios::{AttackCounters, AttackCtx, AttackSample, AttackStats, Scenario};
+use crate::scenarios::{AttackCounters, AttackCtx, AttackSample, AttackStats, Run, Scenario};
 use crate::sources::Sources;
 use crate::spawn::sampler::{self, ServerStats};
 use crate::verdict::{self, PhaseStats, Slo, Verdict};
@@ -92,8 +92,9 @@ pub struct Tick {
 /// Called with each [`Tick`].
 pub type OnTick = Arc<dyn Fn(Tick) + Send + Sync>;
 
-/// Runs `scenario` with `preset` against the target `client` connects to, with the
-/// legitimate requests of `mix`; `on_tick`, if given, hears how it goes.
+/// Runs the DoS `scenario` with `preset` against the target `client` connects to, with the
+/// legitimate requests of `mix`; `on_tick`, if given, hears how it goes. (Scans are run by
+/// [`crate::scan::run`]; given one, this measures the legitimate client alone.)
 #[allow(clippy::too_many_arguments)]
 pub async fn run(
     scenario: &Scenario,
@@ -129,7 +130,9 @@ pub async fn run(
         preset,
         until: schedule.recovery,
     };
-    (scenario.attack)(ctx, counters.clone()).await;
+    if let Run::Dos(attack) = scenario.run {
+        attack(ctx, counters.clone()).await;
+    }
     let samples = probe.await.unwrap_or_default();
     let attack_samples = watch.await.unwrap_or_default();
     let server = match server {

@@ -1,7 +1,10 @@
-//! Verdicts for DoS scenarios, from the legitimate client's numbers (DESIGN: "held" when the
-//! success rate during the attack is at least 99 % and its p99 at most 3x the baseline p99).
+//! Verdicts. For DoS scenarios, from the legitimate client's numbers (DESIGN: "held" when
+//! the success rate during the attack is at least 99 % and its p99 at most 3x the baseline
+//! p99); for the scanners (`injection`, `auth`, `tls`), from their findings.
 
 use serde::Serialize;
+
+use crate::findings::{Confidence, Finding};
 
 /// Thresholds, overridable with `--slo`.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Deserialize, Serialize)]
@@ -30,7 +33,8 @@ impl Default for Slo {
     }
 }
 
-/// The outcome of a DoS scenario.
+/// The outcome of a scenario: `held | degraded | denied | inconclusive` for `dos`,
+/// `passed | suspected | vulnerable | inconclusive` for the others.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
@@ -40,8 +44,15 @@ pub enum Verdict {
     Degraded,
     /// Legitimate traffic mostly failed.
     Denied,
-    /// The target failed the baseline (or nothing was measured): no judgement.
+    /// The target failed the baseline, nothing was measured, or a scanner was starved of
+    /// answers: no judgement.
     Inconclusive,
+    /// A scanner ran every check and found nothing.
+    Passed,
+    /// A scanner found signs of a flaw it could not confirm.
+    Suspected,
+    /// A scanner confirmed a flaw.
+    Vulnerable,
 }
 
 impl Verdict {
@@ -52,6 +63,35 @@ impl Verdict {
             Verdict::Degraded => "degraded",
             Verdict::Denied => "denied",
             Verdict::Inconclusive => "inconclusive",
+            Verdict::Passed => "passed",
+            Verdict::Suspected => "suspected",
+            Verdict::Vulnerable => "vulnerable",
+        }
+    }
+
+    /// A failure: the target lost availability or has a flaw.
+    pub fn failed(self) -> bool {
+        matches!(
+            self,
+            Verdict::Degraded | Verdict::Denied | Verdict::Suspected | Verdict::Vulnerable
+        )
+    }
+
+    /// The verdict of a scan that found `findings`; `complete` is false when some check could
+    /// not be made (starved by throttling, refused before it could judge). A finding is a
+    /// finding however incomplete the rest: it wins over inconclusive.
+    pub fn of_scan(findings: &[Finding], complete: bool) -> Verdict {
+        if findings
+            .iter()
+            .any(|f| f.confidence == Confidence::Confirmed)
+        {
+            Verdict::Vulnerable
+        } else if !findings.is_empty() {
+            Verdict::Suspected
+        } else if complete {
+            Verdict::Passed
+        } else {
+            Verdict::Inconclusive
         }
     }
 }
@@ -135,6 +175,33 @@ mod tests {
             judge(&phase(0, 0, 0.0), &phase(300, 300, 1.0), &slo),
             Verdict::Inconclusive
         );
+    }
+
+    #[test]
+    fn scan_verdicts_follow_the_findings() {
+        use crate::findings::{Evidence, Severity};
+        let finding = |confidence| Finding {
+            severity: Severity::High,
+            confidence,
+            endpoint: "GET /x".into(),
+            parameter: None,
+            technique: "t",
+            summary: String::new(),
+            evidence: Evidence::default(),
+        };
+        let tentative = finding(Confidence::Tentative);
+        let confirmed = finding(Confidence::Confirmed);
+        assert_eq!(Verdict::of_scan(&[], true), Verdict::Passed);
+        assert_eq!(Verdict::of_scan(&[], false), Verdict::Inconclusive);
+        assert_eq!(
+            Verdict::of_scan(std::slice::from_ref(&tentative), false),
+            Verdict::Suspected
+        );
+        assert_eq!(
+            Verdict::of_scan(&[tentative, confirmed], true),
+            Verdict::Vulnerable
+        );
+        assert!(Verdict::Suspected.failed() && !Verdict::Passed.failed());
     }
 
     #[test]

@@ -1,14 +1,17 @@
 //! `report.html`: one self-contained page (no script, no network) with the summary table and,
-//! per scenario, inline SVG charts of the legitimate client's latency and success rate over
-//! time with the attack shaded, the attack's own rate, and the server's memory, descriptors
-//! and CPU when the harness spawned it.
+//! per DoS scenario, inline SVG charts of the legitimate client's latency and success rate
+//! over time with the attack shaded, the attack's own rate, and the server's memory,
+//! descriptors and CPU when the harness spawned it; per scan, its checks and its findings
+//! with their evidence.
 
 use std::fmt::Write;
 use std::path::Path;
 
 use super::svg::{Chart, Series, esc};
+use crate::outcome::Outcome;
 use crate::probe::{Availability, Phase, Route, Sample};
 use crate::runner::ScenarioResult;
+use crate::scan::ScanResult;
 use crate::verdict::{PhaseStats, Verdict};
 
 /// Width of the time buckets the legitimate samples are grouped in.
@@ -18,18 +21,15 @@ const STYLE: &str = "body{font:14px/1.45 system-ui,sans-serif;margin:24px;color:
 h1{font-size:22px}h2{font-size:18px;margin-top:36px;border-top:1px solid #ddd;padding-top:16px}\
 table{border-collapse:collapse;margin:8px 0}td,th{padding:4px 10px;border-bottom:1px solid #e4e4e4;text-align:right}\
 th:first-child,td:first-child{text-align:left}.v{font-weight:600;padding:2px 8px;border-radius:4px;color:#fff}\
-.held{background:#2e7d32}.degraded{background:#ef6c00}.denied{background:#c62828}.inconclusive{background:#616161}\
+.held,.passed{background:#2e7d32}.degraded,.suspected{background:#ef6c00}.denied,.vulnerable{background:#c62828}.inconclusive{background:#616161}\
+pre{white-space:pre-wrap;word-break:break-all;background:#f4f4f4;padding:6px 8px;margin:4px 0;font-size:12px}\
+.sev{font-weight:600}.critical,.high{color:#c62828}.medium{color:#ef6c00}.low,.info{color:#555}\
 .charts{display:flex;flex-wrap:wrap;gap:8px}svg{background:#fafafa;border:1px solid #e4e4e4}\
 .t{font-size:13px;font-weight:600}.yl{font-size:10px;text-anchor:end;fill:#555}.xl{font-size:10px;text-anchor:middle;fill:#555}\
 .lg{font-size:11px}.grid{stroke:#e4e4e4}.attack{fill:#c62828;fill-opacity:.08}.meta{color:#555}";
 
 /// The page for `results`.
-pub fn render(
-    target: &str,
-    started_at: &str,
-    intensity: &str,
-    results: &[ScenarioResult],
-) -> String {
+pub fn render(target: &str, started_at: &str, intensity: &str, results: &[Outcome]) -> String {
     let mut h = String::new();
     let _ = write!(
         h,
@@ -46,7 +46,19 @@ pub fn render(
         env!("CARGO_PKG_VERSION")
     );
     h.push_str("<table><tr><th>scenario</th><th>kind</th><th>verdict</th><th>legit success</th><th>p50 ms</th><th>p99 ms</th><th>baseline p99 ms</th><th>first failure</th><th>recovered</th><th>server RSS peak</th><th>fds peak</th></tr>");
-    for r in results {
+    for o in results {
+        let Some(r) = o.dos() else {
+            let Outcome::Scan(scan) = o else { continue };
+            let _ = write!(
+                h,
+                "<tr><td><a href=\"#{0}\">{0}</a></td><td>{1}</td><td>{2}</td><td colspan=\"8\">{3}</td></tr>",
+                esc(scan.name),
+                esc(scan.kind),
+                badge(scan.verdict),
+                esc(&super::scorecard::scan_summary(scan)),
+            );
+            continue;
+        };
         let _ = write!(
             h,
             "<tr><td><a href=\"#{0}\">{0}</a></td><td>{1}</td><td>{2}</td><td>{3:.2}%</td><td>{4:.1}</td><td>{5:.1}</td><td>{6:.1}</td><td>{7}</td><td>{8}</td><td>{9}</td><td>{10}</td></tr>",
@@ -66,11 +78,56 @@ pub fn render(
         );
     }
     h.push_str("</table>");
-    for r in results {
-        section(&mut h, r);
+    for o in results {
+        match o {
+            Outcome::Dos(r) => section(&mut h, r),
+            Outcome::Scan(r) => scan_section(&mut h, r),
+        }
     }
     h.push_str("</body></html>\n");
     h
+}
+
+/// A scan: its checks, then each finding with its evidence.
+fn scan_section(h: &mut String, r: &ScanResult) {
+    let _ = write!(
+        h,
+        "<h2 id=\"{0}\">{0} {1}</h2><p class=\"meta\">{2}</p>",
+        esc(r.name),
+        badge(r.verdict),
+        esc(&super::scorecard::scan_line(r))
+    );
+    h.push_str("<table><tr><th>check</th><th>result</th><th>what was seen</th></tr>");
+    for c in &r.checks {
+        let result = serde_json::to_value(c.result)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td style=\"text-align:left\">{}</td></tr>",
+            esc(&c.name),
+            esc(&result),
+            esc(&c.detail)
+        );
+    }
+    h.push_str("</table>");
+    for f in &r.findings {
+        let sev = f.severity.as_str();
+        let _ = write!(
+            h,
+            "<h3><span class=\"sev {sev}\">{sev}</span> {} <code>{}</code>{}</h3><p>{}</p><p class=\"meta\">request</p><pre>{}</pre><p class=\"meta\">response</p><pre>{}</pre>",
+            esc(f.technique),
+            esc(&f.endpoint),
+            f.parameter
+                .as_deref()
+                .map(|p| format!(" parameter <code>{}</code>", esc(p)))
+                .unwrap_or_default(),
+            esc(&f.summary),
+            esc(&f.evidence.request),
+            esc(&f.evidence.response),
+        );
+    }
 }
 
 fn badge(v: Verdict) -> String {
@@ -83,7 +140,7 @@ fn section(h: &mut String, r: &ScenarioResult) {
         "<h2 id=\"{0}\">{0} {1}</h2><p class=\"meta\">{2}</p>",
         esc(r.name),
         badge(r.verdict),
-        esc(&super::scorecard::line(r))
+        esc(&super::scorecard::dos_line(r))
     );
     h.push_str("<table><tr><th>phase</th><th>requests</th><th>ok</th><th>success</th><th>p50 ms</th><th>p99 ms</th></tr>");
     for (name, p) in [
@@ -333,7 +390,7 @@ pub fn write(
     target: &str,
     started_at: &str,
     intensity: &str,
-    results: &[ScenarioResult],
+    results: &[Outcome],
 ) -> std::io::Result<std::path::PathBuf> {
     let page = render(target, started_at, intensity, results);
     super::write_atomically(dir, "report.html", page.as_bytes())

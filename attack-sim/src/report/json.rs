@@ -13,10 +13,24 @@
 //!                   "sent" },
 //!       "server": { "rss_peak_bytes", "fds_peak", "cpu_peak_percent", "alive_at_end",
 //!                   "samples": [ { "at_ms", "rss_bytes", "fds", "cpu_percent" } ] },
+//!       "checks": [],
 //!       "findings": [],
 //!       "samples": [ { "at_ms", "phase", "route", "status", "latency_ms" } ],
-//!       "attack_samples": [ { "at_ms", "open", "connects", "responses" } ] } ] }
+//!       "attack_samples": [ { "at_ms", "open", "connects", "responses" } ] },
+//!     { "name", "kind": "injection|auth|tls", "verdict", "note", "elapsed_ms",
+//!       "legit": null, "attack": null, "server": null,
+//!       "checks": [ { "name", "result": "passed|failed|unmade", "detail" } ],
+//!       "findings": [ { "severity": "info|low|medium|high|critical",
+//!                       "confidence": "confirmed|tentative", "endpoint", "parameter",
+//!                       "technique", "summary", "evidence": { "request", "response" } } ] } ] }
 //! ```
+//! A DoS scenario's `verdict` is `held|degraded|denied|inconclusive`; a scan's is
+//! `passed|suspected|vulnerable|inconclusive` (`vulnerable` when a finding is confirmed,
+//! `suspected` when all are tentative, `inconclusive` when a check could not be made and
+//! nothing was found; its `note` then names the checks). A scan's `legit`, `attack` and
+//! `server` are null and a DoS scenario's `checks` and `findings` empty. `parameter` is null
+//! when a finding is about the endpoint as a whole; evidence excerpts are at most 600
+//! characters each, control bytes written as `\r`, `\n`, `\xNN`.
 //! `server`'s fields are null (and its samples empty) unless the harness spawned the target.
 //! `note` is null unless the verdict needs a reason the numbers do not give (a scenario whose
 //! attack never got a usable connection is `inconclusive`, never `held`). `sent` counts the
@@ -31,18 +45,11 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::intensity::Intensity;
-use crate::runner::ScenarioResult;
+use crate::outcome::Outcome;
 use crate::verdict::Slo;
 
 /// The schema version written.
 pub const SCHEMA_VERSION: u32 = 1;
-
-#[derive(Serialize)]
-struct ScenarioEntry<'a> {
-    #[serde(flatten)]
-    result: &'a ScenarioResult,
-    findings: [(); 0],
-}
 
 /// The whole document.
 #[derive(Serialize)]
@@ -53,7 +60,7 @@ pub struct Report<'a> {
     started_at: String,
     intensity: Intensity,
     slo: Slo,
-    scenarios: Vec<ScenarioEntry<'a>>,
+    scenarios: &'a [Outcome],
 }
 
 impl<'a> Report<'a> {
@@ -63,7 +70,7 @@ impl<'a> Report<'a> {
         started_at: time::OffsetDateTime,
         intensity: Intensity,
         slo: Slo,
-        results: &'a [ScenarioResult],
+        results: &'a [Outcome],
     ) -> Self {
         Report {
             schema_version: SCHEMA_VERSION,
@@ -74,13 +81,7 @@ impl<'a> Report<'a> {
                 .unwrap_or_default(),
             intensity,
             slo,
-            scenarios: results
-                .iter()
-                .map(|result| ScenarioEntry {
-                    result,
-                    findings: [],
-                })
-                .collect(),
+            scenarios: results,
         }
     }
 

@@ -1,21 +1,22 @@
 //! `junit.xml`: one test suite per kind, one test case per scenario, so that CI systems show
-//! each scenario as a test. `degraded` and `denied` are failures; `inconclusive` is an error
-//! (the harness could not judge), never a pass or a skip.
+//! each scenario as a test. `degraded`, `denied`, `suspected` and `vulnerable` are failures
+//! (a scan's failure lists its findings); `inconclusive` is an error (the harness could not
+//! judge), never a pass or a skip.
 
 use std::fmt::Write;
 use std::path::Path;
 
-use crate::runner::ScenarioResult;
+use crate::outcome::Outcome;
 use crate::verdict::Verdict;
 
 /// The document for `results`.
-pub fn render(target: &str, results: &[ScenarioResult]) -> String {
+pub fn render(target: &str, results: &[Outcome]) -> String {
     let count =
-        |rs: &[&ScenarioResult], f: fn(Verdict) -> bool| rs.iter().filter(|r| f(r.verdict)).count();
-    let failed = |v| matches!(v, Verdict::Degraded | Verdict::Denied);
+        |rs: &[&Outcome], f: fn(Verdict) -> bool| rs.iter().filter(|r| f(r.verdict())).count();
+    let failed = |v: Verdict| v.failed();
     let errored = |v| v == Verdict::Inconclusive;
-    let secs = |rs: &[&ScenarioResult]| rs.iter().map(|r| r.elapsed_ms).sum::<f64>() / 1000.0;
-    let all: Vec<&ScenarioResult> = results.iter().collect();
+    let secs = |rs: &[&Outcome]| rs.iter().map(|r| r.elapsed_ms()).sum::<f64>() / 1000.0;
+    let all: Vec<&Outcome> = results.iter().collect();
     let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         x,
@@ -26,10 +27,10 @@ pub fn render(target: &str, results: &[ScenarioResult]) -> String {
         count(&all, errored),
         secs(&all)
     );
-    let mut kinds: Vec<&str> = results.iter().map(|r| r.kind).collect();
+    let mut kinds: Vec<&str> = results.iter().map(|r| r.kind()).collect();
     kinds.dedup();
     for kind in kinds {
-        let suite: Vec<&ScenarioResult> = results.iter().filter(|r| r.kind == kind).collect();
+        let suite: Vec<&Outcome> = results.iter().filter(|r| r.kind() == kind).collect();
         let _ = writeln!(
             x,
             "  <testsuite name=\"{kind}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" time=\"{:.3}\">",
@@ -42,21 +43,21 @@ pub fn render(target: &str, results: &[ScenarioResult]) -> String {
             let _ = write!(
                 x,
                 "    <testcase classname=\"attack-sim.{kind}\" name=\"{}\" time=\"{:.3}\"",
-                escape(r.name),
-                r.elapsed_ms / 1000.0
+                escape(r.name()),
+                r.elapsed_ms() / 1000.0
             );
-            let summary = escape(&super::scorecard::line(r));
-            match r.verdict {
-                Verdict::Held => x.push_str("/>\n"),
-                Verdict::Degraded | Verdict::Denied => {
+            let summary = escape(&details(r));
+            match r.verdict() {
+                Verdict::Held | Verdict::Passed => x.push_str("/>\n"),
+                v if v.failed() => {
                     let _ = writeln!(
                         x,
                         ">\n      <failure type=\"{}\" message=\"{}\">{summary}</failure>\n    </testcase>",
-                        r.verdict.as_str(),
+                        v.as_str(),
                         message(r)
                     );
                 }
-                Verdict::Inconclusive => {
+                _ => {
                     let _ = writeln!(
                         x,
                         ">\n      <error type=\"inconclusive\" message=\"{}\">{summary}</error>\n    </testcase>",
@@ -71,14 +72,35 @@ pub fn render(target: &str, results: &[ScenarioResult]) -> String {
     x
 }
 
-fn message(r: &ScenarioResult) -> String {
-    escape(&format!(
-        "{}: legitimate success {:.2}%, p99 {:.1} ms against a baseline p99 of {:.1} ms",
-        r.verdict.as_str(),
-        r.legit.success_rate * 100.0,
-        r.legit.p99_ms,
-        r.legit.baseline_p99_ms
-    ))
+fn message(o: &Outcome) -> String {
+    escape(&match o {
+        Outcome::Dos(r) => format!(
+            "{}: legitimate success {:.2}%, p99 {:.1} ms against a baseline p99 of {:.1} ms",
+            r.verdict.as_str(),
+            r.legit.success_rate * 100.0,
+            r.legit.p99_ms,
+            r.legit.baseline_p99_ms
+        ),
+        Outcome::Scan(r) => format!(
+            "{}: {}",
+            r.verdict.as_str(),
+            super::scorecard::scan_summary(r)
+        ),
+    })
+}
+
+/// The body of a failure or error: the scorecard line, and a scan's findings with evidence.
+fn details(o: &Outcome) -> String {
+    let mut s = super::scorecard::line(o);
+    for f in o.findings() {
+        s += &format!(
+            "\n\n{}\nrequest: {}\nresponse: {}",
+            super::scorecard::finding_line(o.name(), f).trim_start(),
+            f.evidence.request,
+            f.evidence.response
+        );
+    }
+    s
 }
 
 /// Escapes text for XML content and attribute values.
@@ -100,11 +122,7 @@ fn escape(s: &str) -> String {
 }
 
 /// Writes `junit.xml` into `dir`, atomically.
-pub fn write(
-    dir: &Path,
-    target: &str,
-    results: &[ScenarioResult],
-) -> std::io::Result<std::path::PathBuf> {
+pub fn write(dir: &Path, target: &str, results: &[Outcome]) -> std::io::Result<std::path::PathBuf> {
     super::write_atomically(dir, "junit.xml", render(target, results).as_bytes())
 }
 
@@ -114,9 +132,9 @@ mod tests {
     use crate::runner::Legit;
     use crate::verdict::PhaseStats;
 
-    fn result(name: &'static str, verdict: Verdict) -> ScenarioResult {
+    fn result(name: &'static str, verdict: Verdict) -> Outcome {
         let p = PhaseStats::new(10, 10, 1.0, 2.0);
-        ScenarioResult {
+        Outcome::Dos(Box::new(crate::runner::ScenarioResult {
             name,
             kind: "dos",
             verdict,
@@ -142,7 +160,7 @@ mod tests {
             server: Default::default(),
             samples: Vec::new(),
             attack_samples: Vec::new(),
-        }
+        }))
     }
 
     #[test]
@@ -161,6 +179,53 @@ mod tests {
         assert!(x.contains("<error type=\"inconclusive\""), "{x}");
         assert!(x.contains("?a=&lt;b&gt;&amp;c=&quot;d&quot;"), "{x}");
         assert!(!x.contains("<b>"));
+    }
+
+    #[test]
+    fn a_scan_with_findings_fails_with_its_evidence() {
+        use crate::findings::{Confidence, Evidence, Finding, Severity};
+        use crate::scan::{Check, CheckResult, ScanResult};
+        let finding = Finding {
+            severity: Severity::Medium,
+            confidence: Confidence::Confirmed,
+            endpoint: "tls://localhost:1".into(),
+            parameter: Some("protocol version".into()),
+            technique: "tls-legacy-version",
+            summary: "the server accepts TLS 1.0".into(),
+            evidence: Evidence::new("ClientHello <1.0>", "ServerHello"),
+        };
+        let scan = |name, verdict, findings: Vec<Finding>| {
+            Outcome::Scan(ScanResult {
+                name,
+                kind: "tls",
+                verdict,
+                note: None,
+                elapsed_ms: 10.0,
+                checks: vec![Check {
+                    name: "c".into(),
+                    result: CheckResult::Passed,
+                    detail: String::new(),
+                }],
+                findings,
+            })
+        };
+        let x = render(
+            "https://localhost:1",
+            &[
+                scan("tls-legacy-versions", Verdict::Vulnerable, vec![finding]),
+                scan("security-headers", Verdict::Passed, Vec::new()),
+            ],
+        );
+        assert!(
+            x.contains("<testsuite name=\"tls\" tests=\"2\" failures=\"1\""),
+            "{x}"
+        );
+        assert!(x.contains("<failure type=\"vulnerable\""), "{x}");
+        assert!(x.contains("request: ClientHello &lt;1.0&gt;"), "{x}");
+        assert!(
+            x.contains("name=\"security-headers\" time=\"0.010\"/>"),
+            "{x}"
+        );
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! What a run leaves behind: the terminal scorecard, `report.json` (stable, versioned),
-//! `junit.xml` for CI systems, `report.html` for people, and a live progress bar on a TTY. Every file is written whole or not at all.
+//! `junit.xml` for CI systems, `report.html` for people, `report.sarif` for code-scanning
+//! dashboards, and a live progress bar on a TTY. Every file is written whole or not at all.
 
 pub mod html;
 pub mod json;
 pub mod junit;
 pub mod progress;
+pub mod sarif;
 pub mod scorecard;
 pub mod svg;
 

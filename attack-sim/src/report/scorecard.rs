@@ -1,9 +1,71 @@
-//! The terminal scorecard: one line per scenario as it finishes, and a table at the end.
+//! The terminal scorecard: one line per scenario as it finishes, and a table at the end;
+//! then, when scans found anything, every finding on a line of its own.
 
+use crate::findings::Finding;
+use crate::outcome::Outcome;
 use crate::runner::ScenarioResult;
+use crate::scan::{CheckResult, ScanResult};
 
 /// One scenario, on one line.
-pub fn line(r: &ScenarioResult) -> String {
+pub fn line(o: &Outcome) -> String {
+    match o {
+        Outcome::Dos(r) => dos_line(r),
+        Outcome::Scan(r) => scan_line(r),
+    }
+}
+
+/// How many checks, and what they found, in a few words.
+pub fn scan_summary(r: &ScanResult) -> String {
+    let count = |res| r.checks.iter().filter(|c| c.result == res).count();
+    let mut s = format!(
+        "{} checks: {} passed, {} failed, {} not made",
+        r.checks.len(),
+        count(CheckResult::Passed),
+        count(CheckResult::Failed),
+        count(CheckResult::Unmade)
+    );
+    if let Some(worst) = r.findings.iter().map(|f| f.severity).max() {
+        s += &format!(
+            "; {} finding(s), worst {}",
+            r.findings.len(),
+            worst.as_str()
+        );
+    }
+    s
+}
+
+/// A scan, on one line.
+pub fn scan_line(r: &ScanResult) -> String {
+    let mut s = format!(
+        "{:<21} {:<12} {}",
+        r.name,
+        r.verdict.as_str().to_uppercase(),
+        scan_summary(r)
+    );
+    if let Some(note) = &r.note {
+        s += &format!(" [{note}]");
+    }
+    s
+}
+
+/// One finding, on one line.
+pub fn finding_line(scenario: &str, f: &Finding) -> String {
+    format!(
+        "  {:<8} {:<21} {} {}{}: {}",
+        f.severity.as_str().to_uppercase(),
+        scenario,
+        f.technique,
+        f.endpoint,
+        f.parameter
+            .as_deref()
+            .map(|p| format!(" [{p}]"))
+            .unwrap_or_default(),
+        f.summary
+    )
+}
+
+/// A DoS scenario, on one line.
+pub fn dos_line(r: &ScenarioResult) -> String {
     let a = &r.attack;
     let mut s = format!(
         "{:<21} {:<12} legit {:>6.2}% of {} (p50 {:.1} ms, p99 {:.1} ms, baseline p99 {:.1} ms); attack {} connects, {} refused, {} open at peak, {} cut",
@@ -49,17 +111,40 @@ pub fn line(r: &ScenarioResult) -> String {
     s
 }
 
-/// The summary table.
-pub fn table(results: &[ScenarioResult]) -> String {
+/// The summary table, then the findings.
+pub fn table(results: &[Outcome]) -> String {
     let mut out = format!(
-        "{:<21} {:<6} {:<12} {:>8} {:>9} {:>9} {:>12} {:>10}\n",
-        "SCENARIO", "KIND", "VERDICT", "LEGIT %", "P99 MS", "BASE P99", "RSS PEAK MiB", "FDS PEAK"
+        "{:<21} {:<6} {:<12} {:>8} {:>9} {:>9} {:>12} {:>10} {:>8}\n",
+        "SCENARIO",
+        "KIND",
+        "VERDICT",
+        "LEGIT %",
+        "P99 MS",
+        "BASE P99",
+        "RSS PEAK MiB",
+        "FDS PEAK",
+        "FINDINGS"
     );
-    for r in results {
+    for o in results {
+        let Some(r) = o.dos() else {
+            out += &format!(
+                "{:<21} {:<6} {:<12} {:>8} {:>9} {:>9} {:>12} {:>10} {:>8}\n",
+                o.name(),
+                o.kind(),
+                o.verdict().as_str(),
+                "-",
+                "-",
+                "-",
+                "-",
+                "-",
+                o.findings().len()
+            );
+            continue;
+        };
         let rss = r.server.rss_peak_bytes.map_or("-".to_string(), mib);
         let fds = r.server.fds_peak.map_or("-".to_string(), |f| f.to_string());
         out += &format!(
-            "{:<21} {:<6} {:<12} {:>8.2} {:>9.1} {:>9.1} {:>12} {:>10}\n",
+            "{:<21} {:<6} {:<12} {:>8.2} {:>9.1} {:>9.1} {:>12} {:>10} {:>8}\n",
             r.name,
             r.kind,
             r.verdict.as_str(),
@@ -67,8 +152,20 @@ pub fn table(results: &[ScenarioResult]) -> String {
             r.legit.p99_ms,
             r.legit.baseline_p99_ms,
             rss,
-            fds
+            fds,
+            "-"
         );
+    }
+    let findings: Vec<_> = results
+        .iter()
+        .flat_map(|o| o.findings().iter().map(move |f| (o.name(), f)))
+        .collect();
+    if !findings.is_empty() {
+        out += "\nFINDINGS\n";
+        for (scenario, f) in findings {
+            out += &finding_line(scenario, f);
+            out.push('\n');
+        }
     }
     out
 }

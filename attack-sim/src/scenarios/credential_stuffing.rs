@@ -4,7 +4,7 @@
 //! argon2 for each, while per-account backoff refuses them before any hashing.
 
 use super::login_flood::login_request;
-use super::{Scenario, flood};
+use super::{Run, Scenario, flood};
 
 /// The account attacked.
 pub const USERNAME: &str = "alice";
@@ -14,10 +14,10 @@ pub const SCENARIO: Scenario = Scenario {
     name: "credential-stuffing",
     kind: "dos",
     description: "wrong passwords for one account from many addresses (per-account defences)",
-    attack: |ctx, counters| {
+    run: Run::Dos(|ctx, counters| {
         let connections = ctx.preset.flood_connections;
         Box::pin(flood::run(ctx, counters, connections, |host, n| {
             login_request(host, USERNAME, &format!("leaked-password-{n:x}"))
         }))
-    },
+    }),
 };

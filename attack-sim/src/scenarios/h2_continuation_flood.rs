@@ -4,7 +4,7 @@
 //! block until it ends, with no bound, grows or burns CPU for as long as the attacker writes;
 //! a bounded one closes the connection once the block passes its header-list limit.
 
-use super::{Scenario, h2_abuse};
+use super::{Run, Scenario, h2_abuse};
 use crate::h2wire::{self, CONTINUATION, HEADERS, MAX_FRAME};
 use crate::runner::PROBE_PATH;
 
@@ -16,13 +16,13 @@ pub const SCENARIO: Scenario = Scenario {
     name: "h2-continuation-flood",
     kind: "dos",
     description: "HTTP/2 header block that never ends: endless CONTINUATION frames (CVE-2024-27316)",
-    attack: |ctx, counters| {
+    run: Run::Dos(|ctx, counters| {
         Box::pin(h2_abuse::run(
             ctx,
             counters,
             h2_abuse::Abuse { round, read: true },
         ))
-    },
+    }),
 };
 
 /// One CONTINUATION payload: header fields `x-attack-sim-N: aaa...` filling a frame.

@@ -5,7 +5,7 @@
 //! write spends its CPU on a client that gives nothing back. A bounded server stops reading
 //! such a client and cuts it at its write timeout.
 
-use super::{Scenario, h2_abuse};
+use super::{Run, Scenario, h2_abuse};
 use crate::h2wire::{self, PING, SETTINGS};
 
 /// SETTINGS + PING pairs per write.
@@ -16,13 +16,13 @@ pub const SCENARIO: Scenario = Scenario {
     name: "h2-control-flood",
     kind: "dos",
     description: "HTTP/2 SETTINGS and PING frames as fast as taken, acknowledgements never read",
-    attack: |ctx, counters| {
+    run: Run::Dos(|ctx, counters| {
         Box::pin(h2_abuse::run(
             ctx,
             counters,
             h2_abuse::Abuse { round, read: false },
         ))
-    },
+    }),
 };
 
 /// Each round: [`PAIRS`] empty SETTINGS frames and PINGs (opaque data: the round and pair).

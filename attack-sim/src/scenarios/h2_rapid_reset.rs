@@ -5,7 +5,7 @@
 //! write. A bounded server closes the connection after a few dozen (GOAWAY
 //! ENHANCE_YOUR_CALM).
 
-use super::{Scenario, h2_abuse};
+use super::{Run, Scenario, h2_abuse};
 use crate::h2wire::{self, CANCEL, END_HEADERS, END_STREAM, HEADERS, RST_STREAM};
 use crate::runner::PROBE_PATH;
 
@@ -17,13 +17,13 @@ pub const SCENARIO: Scenario = Scenario {
     name: "h2-rapid-reset",
     kind: "dos",
     description: "HTTP/2 streams opened and reset at once, 100 per write (CVE-2023-44487)",
-    attack: |ctx, counters| {
+    run: Run::Dos(|ctx, counters| {
         Box::pin(h2_abuse::run(
             ctx,
             counters,
             h2_abuse::Abuse { round, read: true },
         ))
-    },
+    }),
 };
 
 /// Round `r`: streams `BATCH * r ..` (client stream ids are odd), each HEADERS then

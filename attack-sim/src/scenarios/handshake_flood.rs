@@ -5,14 +5,14 @@
 
 use std::sync::atomic::Ordering;
 
-use super::{Scenario, workers};
+use super::{Run, Scenario, workers};
 
 /// The registry entry.
 pub const SCENARIO: Scenario = Scenario {
     name: "handshake-flood",
     kind: "dos",
     description: "full TLS handshakes from many addresses as fast as completed, each dropped at once",
-    attack: |ctx, counters| {
+    run: Run::Dos(|ctx, counters| {
         let count = ctx.preset.flood_connections;
         Box::pin(workers::run(
             ctx,
@@ -29,5 +29,5 @@ pub const SCENARIO: Scenario = Scenario {
                 }
             },
         ))
-    },
+    }),
 };

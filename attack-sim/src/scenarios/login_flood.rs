@@ -4,7 +4,7 @@
 //! that hashes without a concurrency bound or per-client login budget is starved of CPU and
 //! memory. Unknown usernames also defeat per-account backoff.
 
-use super::{Scenario, flood};
+use super::{Run, Scenario, flood};
 
 /// The login route.
 pub const PATH: &str = "/v1/sessions";
@@ -14,13 +14,13 @@ pub const SCENARIO: Scenario = Scenario {
     name: "login-flood",
     kind: "dos",
     description: "wrong-password logins for ever-new users, many addresses (hash cost amplification)",
-    attack: |ctx, counters| {
+    run: Run::Dos(|ctx, counters| {
         let connections = ctx.preset.flood_connections;
         Box::pin(flood::run(ctx, counters, connections, |host, n| {
             let user = format!("flood-{n:x}-{:x}", std::process::id());
             login_request(host, &user, &format!("not the password, attempt {n}"))
         }))
-    },
+    }),
 };
 
 /// A login request (`POST /v1/sessions` with a JSON body) for `username` and `password`,

@@ -1,4 +1,5 @@
-//! The scenarios, one module each, and the registry `list` and `run` read.
+//! The scenarios, one module each (the TLS-policy scans in [`tls_policy`]), and the registry
+//! `list` and `run` read.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -10,6 +11,7 @@ use tokio::time::Instant;
 
 use crate::client::Client;
 use crate::intensity::Preset;
+use crate::scan::Scan;
 use crate::sources::Sources;
 
 pub mod conn_flood;
@@ -29,6 +31,7 @@ pub mod request_flood;
 pub mod slow_body;
 pub mod slow_read;
 pub mod slowloris;
+pub mod tls_policy;
 pub mod tls_stall;
 pub mod workers;
 
@@ -160,6 +163,15 @@ impl AttackStats {
 /// An attack: runs until `ctx.until`, counting into the counters.
 pub type Attack = fn(AttackCtx, Arc<AttackCounters>) -> Pin<Box<dyn Future<Output = ()> + Send>>;
 
+/// What a scenario runs.
+#[derive(Clone, Copy)]
+pub enum Run {
+    /// An attack, with the legitimate client measuring availability around it.
+    Dos(Attack),
+    /// A scan: checks and findings.
+    Scan(Scan),
+}
+
 /// One scenario of `attack-sim list`.
 #[derive(Clone, Copy)]
 pub struct Scenario {
@@ -169,8 +181,8 @@ pub struct Scenario {
     pub kind: &'static str,
     /// One line.
     pub description: &'static str,
-    /// The attack itself.
-    pub attack: Attack,
+    /// The attack or scan itself.
+    pub run: Run,
 }
 
 /// Every scenario this build can run.
@@ -188,6 +200,11 @@ pub const ALL: &[Scenario] = &[
     oversize::SCENARIO,
     login_flood::SCENARIO,
     credential_stuffing::SCENARIO,
+    tls_policy::legacy_versions::SCENARIO,
+    tls_policy::weak_ciphers::SCENARIO,
+    tls_policy::plaintext::SCENARIO,
+    tls_policy::wrong_sni::SCENARIO,
+    tls_policy::security_headers::SCENARIO,
 ];
 
 /// Why a selection was refused.
@@ -241,7 +258,13 @@ mod tests {
     fn selection_by_name_and_kind() {
         assert_eq!(select(&[]).expect("all").len(), ALL.len());
         let dos = select(&["dos".to_string()]).expect("kind");
-        assert!(dos.iter().all(|s| s.kind == "dos"));
+        assert!(
+            dos.iter()
+                .all(|s| s.kind == "dos" && matches!(s.run, Run::Dos(_)))
+        );
+        let tls = select(&["tls".to_string()]).expect("kind");
+        assert!(tls.len() >= 5);
+        assert!(tls.iter().all(|s| matches!(s.run, Run::Scan(_))));
         assert_eq!(select(&["slowloris".to_string()]).expect("name").len(), 1);
         let e = select(&["nope".to_string()]).err().expect("unknown");
         assert!(e.to_string().contains("nope"));

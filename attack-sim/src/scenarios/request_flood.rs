@@ -4,7 +4,7 @@
 //! HTTP/2 connections, [`h2_requests::STREAMS`] in flight on each. A server without
 //! per-client request budgets and a bounded in-flight count spends everything on it.
 
-use super::{Scenario, flood, h2_requests};
+use super::{Run, Scenario, flood, h2_requests};
 use crate::runner::PROBE_PATH;
 
 /// The registry entry.
@@ -12,7 +12,7 @@ pub const SCENARIO: Scenario = Scenario {
     name: "request-flood",
     kind: "dos",
     description: "requests as fast as answered: HTTP/1.1 keep-alive and HTTP/2 multiplexed, many addresses",
-    attack: |ctx, counters| {
+    run: Run::Dos(|ctx, counters| {
         let h1 = ctx.preset.connections / 2;
         let h2 = (ctx.preset.connections / 2).div_ceil(h2_requests::STREAMS);
         let h1_flood = flood::run(ctx.clone(), counters.clone(), h1, |host, _| {
@@ -23,5 +23,5 @@ pub const SCENARIO: Scenario = Scenario {
         Box::pin(async move {
             tokio::join!(h1_flood, h2_flood);
         })
-    },
+    }),
 };

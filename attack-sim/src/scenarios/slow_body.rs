@@ -3,8 +3,8 @@
 //! It goes to the login route, which every API of this kind has and which must read its body.
 //! A server with no body deadline or minimum rate keeps every such connection for ever.
 
-use super::Scenario;
 use super::drip::{self, Drip};
+use super::{Run, Scenario};
 
 /// The path posted to: the login route.
 pub const PATH: &str = super::login_flood::PATH;
@@ -18,7 +18,7 @@ pub const SCENARIO: Scenario = Scenario {
     name: "slow-body",
     kind: "dos",
     description: "many connections sending a request body one byte at a time (R-U-Dead-Yet)",
-    attack: |ctx, counters| Box::pin(drip::run(ctx, counters, DRIP)),
+    run: Run::Dos(|ctx, counters| Box::pin(drip::run(ctx, counters, DRIP))),
 };
 
 const DRIP: Drip = Drip {

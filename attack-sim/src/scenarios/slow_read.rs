@@ -13,7 +13,7 @@ use std::sync::atomic::Ordering;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::{AttackCounters, AttackCtx, Scenario, workers};
+use super::{AttackCounters, AttackCtx, Run, Scenario, workers};
 use crate::client::Buffers;
 
 /// The large response asked for.
@@ -35,7 +35,7 @@ pub const SCENARIO: Scenario = Scenario {
     name: "slow-read",
     kind: "dos",
     description: "connections with a tiny receive window reading a large response a few bytes at a time",
-    attack: |ctx, counters| Box::pin(attack(ctx, counters)),
+    run: Run::Dos(|ctx, counters| Box::pin(attack(ctx, counters))),
 };
 
 async fn attack(ctx: AttackCtx, counters: Arc<AttackCounters>) {

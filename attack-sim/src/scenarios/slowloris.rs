@@ -2,15 +2,15 @@
 //! header line every `slow_interval`), reconnecting whenever the server cuts one. A server
 //! with a bounded pool of connections and no header deadline runs out of room for anyone else.
 
-use super::Scenario;
 use super::drip::{self, Drip};
+use super::{Run, Scenario};
 
 /// The registry entry.
 pub const SCENARIO: Scenario = Scenario {
     name: "slowloris",
     kind: "dos",
     description: "many connections sending a request head one header line at a time, forever",
-    attack: |ctx, counters| Box::pin(drip::run(ctx, counters, DRIP)),
+    run: Run::Dos(|ctx, counters| Box::pin(drip::run(ctx, counters, DRIP))),
 };
 
 const DRIP: Drip = Drip {

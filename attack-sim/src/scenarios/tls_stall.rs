@@ -4,7 +4,7 @@
 
 use tokio::io::AsyncWriteExt;
 
-use super::{Scenario, hold};
+use super::{Run, Scenario, hold};
 
 /// A TLS record header announcing a 512-byte handshake message, and its first bytes.
 const PARTIAL_HELLO: &[u8] = &[
@@ -16,11 +16,11 @@ pub const SCENARIO: Scenario = Scenario {
     name: "tls-stall",
     kind: "dos",
     description: "TCP connections that send part of a ClientHello and then stall",
-    attack: |ctx, counters| {
+    run: Run::Dos(|ctx, counters| {
         Box::pin(hold::run(ctx, counters, |ctx, src| async move {
             let mut tcp = ctx.client.tcp_from(src).await.ok()?;
             tcp.write_all(PARTIAL_HELLO).await.ok()?;
             Some(tcp)
         }))
-    },
+    }),
 };

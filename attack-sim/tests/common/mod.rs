@@ -1,8 +1,10 @@
 //! Targets for the harness's own tests: rampart in-process on defaults, and a deliberately
-//! weak server (test-only, never part of any binary) that every DoS scenario must catch.
+//! weak server (test-only, never part of any binary) that every DoS scenario must catch, and
+//! a legacy OpenSSL server for the TLS-policy scans.
 
 #![allow(dead_code, missing_docs)]
 
+pub mod legacy;
 pub mod weak;
 
 use std::path::{Path, PathBuf};

@@ -11,6 +11,10 @@
 //! document; anything else is 200 `{"status":"ok"}`. Request heads may be 8 MiB and 20,000
 //! fields.
 //!
+//! For the TLS-policy scans it shows its certificate whatever name a client asks for, sends
+//! no security header, and ([`Weak::start_lax`]) answers plaintext HTTP on its TLS port, as a
+//! server that sniffs the first byte does.
+//!
 //! Its certificate is rampart's development set (ECDSA P-256), or, for the handshake flood,
 //! an RSA 4096 leaf ([`Weak::start_rsa`]): a key whose every full handshake costs the server a
 //! 4096-bit private-key operation, the expensive kind of certificate many servers carry.
@@ -89,15 +93,21 @@ impl Weak {
 
     /// The same, offering HTTP/2 in ALPN only when `h2`.
     pub async fn start_with(pool: usize, h2: bool) -> Weak {
-        Weak::start_inner(pool, h2, Key::DevEcdsa).await
+        Weak::start_inner(pool, h2, Key::DevEcdsa, false).await
     }
 
     /// The same with an RSA 4096 certificate.
     pub async fn start_rsa(pool: usize) -> Weak {
-        Weak::start_inner(pool, true, Key::Rsa4096).await
+        Weak::start_inner(pool, true, Key::Rsa4096, false).await
     }
 
-    async fn start_inner(pool: usize, h2: bool, key: Key) -> Weak {
+    /// The same, answering plaintext HTTP on its TLS port too (a connection whose first byte
+    /// is not a TLS handshake record is served without TLS).
+    pub async fn start_lax(pool: usize) -> Weak {
+        Weak::start_inner(pool, true, Key::DevEcdsa, true).await
+    }
+
+    async fn start_inner(pool: usize, h2: bool, key: Key, plaintext: bool) -> Weak {
         let dir = tempfile::tempdir().expect("tempdir");
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let (key, ca) = match key {
@@ -145,6 +155,13 @@ impl Weak {
                 let http = http.clone();
                 conns.spawn(async move {
                     let _permit = permit;
+                    let mut first = [0u8; 1];
+                    if plaintext && matches!(tcp.peek(&mut first).await, Ok(1) if first[0] != 0x16)
+                    {
+                        let svc = service_fn(handle);
+                        let _ = http.serve_connection(TokioIo::new(tcp), svc).await;
+                        return;
+                    }
                     let Ok(tls) = acceptor.accept(tcp).await else {
                         return;
                     };

@@ -1,0 +1,188 @@
+//! Runs one scanning scenario (`injection`, `auth`, `tls`): a list of checks, each passed,
+//! failed with a finding, or not made (and why), and a verdict from what they found. Unlike a
+//! DoS scenario there is no legitimate client and no phases: a scan asks questions and judges
+//! the answers.
+
+use std::future::Future;
+use std::net::IpAddr;
+use std::pin::Pin;
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::time::Instant;
+
+use crate::client::Client;
+use crate::findings::Finding;
+use crate::target::Target;
+use crate::verdict::Verdict;
+
+/// What a scan gets to work with.
+#[derive(Clone)]
+pub struct ScanCtx {
+    /// TLS client for the target (its CA trusted, its name as SNI).
+    pub client: Client,
+    /// The target.
+    pub target: Target,
+    /// The scanner's own source address (never one of the floods').
+    pub from: IpAddr,
+}
+
+/// How one check came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckResult {
+    /// Made, and the target did the right thing.
+    Passed,
+    /// Made, and it found a flaw (the finding is in the scenario's `findings`).
+    Failed,
+    /// Could not be made: the target did not answer what the check needs.
+    Unmade,
+}
+
+/// One check of a scan, as reported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Check {
+    /// What was checked.
+    pub name: String,
+    /// How it came out.
+    pub result: CheckResult,
+    /// What was seen.
+    pub detail: String,
+}
+
+/// What a scan found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scanned {
+    /// Every check, in order.
+    pub checks: Vec<Check>,
+    /// The findings of the failed ones.
+    pub findings: Vec<Finding>,
+}
+
+impl Scanned {
+    /// A check the target passed.
+    pub fn passed(&mut self, name: impl Into<String>, detail: impl Into<String>) {
+        self.push(name, CheckResult::Passed, detail);
+    }
+
+    /// A check that found `finding`.
+    pub fn failed(&mut self, name: impl Into<String>, finding: Finding) {
+        self.push(name, CheckResult::Failed, finding.summary.clone());
+        self.findings.push(finding);
+    }
+
+    /// A check that could not be made, and why.
+    pub fn unmade(&mut self, name: impl Into<String>, why: impl Into<String>) {
+        self.push(name, CheckResult::Unmade, why);
+    }
+
+    fn push(&mut self, name: impl Into<String>, result: CheckResult, detail: impl Into<String>) {
+        self.checks.push(Check {
+            name: name.into(),
+            result,
+            detail: detail.into(),
+        });
+    }
+
+    /// Every check was made (and there was at least one).
+    pub fn complete(&self) -> bool {
+        !self.checks.is_empty() && self.checks.iter().all(|c| c.result != CheckResult::Unmade)
+    }
+}
+
+/// A scan: makes its checks against the target in `ScanCtx`.
+pub type Scan = fn(ScanCtx) -> Pin<Box<dyn Future<Output = Scanned> + Send>>;
+
+/// One scanning scenario's result, as reported.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScanResult {
+    /// Scenario name.
+    pub name: &'static str,
+    /// Its kind.
+    pub kind: &'static str,
+    /// `passed`, `suspected`, `vulnerable` or `inconclusive`.
+    pub verdict: Verdict,
+    /// Why the verdict is what it is when the checks alone do not say (`null` otherwise).
+    pub note: Option<String>,
+    /// How long the scan took.
+    pub elapsed_ms: f64,
+    /// Every check made or attempted.
+    pub checks: Vec<Check>,
+    /// What the failed checks found.
+    pub findings: Vec<Finding>,
+}
+
+/// The longest a scan may take before it is cut off and judged on what it had found.
+pub const SCAN_LIMIT: Duration = Duration::from_secs(15 * 60);
+
+/// Runs `scan` for the scenario `name` of kind `kind`, bounded by [`SCAN_LIMIT`].
+pub async fn run(name: &'static str, kind: &'static str, scan: Scan, ctx: ScanCtx) -> ScanResult {
+    let start = Instant::now();
+    let (scanned, note) = match tokio::time::timeout(SCAN_LIMIT, scan(ctx)).await {
+        Ok(s) => (s, None),
+        Err(_) => (
+            Scanned::default(),
+            Some(format!(
+                "the scan did not finish within {} s",
+                SCAN_LIMIT.as_secs()
+            )),
+        ),
+    };
+    let complete = scanned.complete();
+    let verdict = Verdict::of_scan(&scanned.findings, complete);
+    let note = note.or_else(|| {
+        (verdict == Verdict::Inconclusive).then(|| {
+            let unmade: Vec<_> = scanned
+                .checks
+                .iter()
+                .filter(|c| c.result == CheckResult::Unmade)
+                .map(|c| format!("{}: {}", c.name, c.detail))
+                .collect();
+            if unmade.is_empty() {
+                "no check could be made".to_string()
+            } else {
+                format!("checks not made: {}", unmade.join("; "))
+            }
+        })
+    });
+    ScanResult {
+        name,
+        kind,
+        verdict,
+        note,
+        elapsed_ms: start.elapsed().as_secs_f64() * 1000.0,
+        checks: scanned.checks,
+        findings: scanned.findings,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::findings::{Confidence, Evidence, Severity};
+
+    #[test]
+    fn a_scan_is_complete_only_when_every_check_was_made() {
+        let mut s = Scanned::default();
+        assert!(!s.complete(), "no check, no judgement");
+        s.passed("a", "fine");
+        assert!(s.complete());
+        s.failed(
+            "b",
+            Finding {
+                severity: Severity::Low,
+                confidence: Confidence::Confirmed,
+                endpoint: "GET /".into(),
+                parameter: None,
+                technique: "t",
+                summary: "found".into(),
+                evidence: Evidence::default(),
+            },
+        );
+        assert!(s.complete());
+        assert_eq!(s.checks[1].detail, "found");
+        s.unmade("c", "no answer");
+        assert!(!s.complete());
+        assert_eq!(s.findings.len(), 1);
+    }
+}
