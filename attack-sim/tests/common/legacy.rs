@@ -20,26 +20,10 @@ pub struct Legacy {
 /// Writes a CA and an RSA 2048 leaf for `localhost` it signed into `dir`: `ca.pem`,
 /// `leaf.pem`, `leaf.key`.
 fn rsa_files(dir: &std::path::Path) -> (PathBuf, PathBuf, PathBuf) {
-    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair, RsaKeySize};
-    let ca_key = KeyPair::generate().expect("CA key");
-    let mut ca_params = CertificateParams::default();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-    let ca_cert = ca_params.self_signed(&ca_key).expect("CA");
-    let issuer = Issuer::new(ca_params, ca_key);
-    let leaf_key =
-        KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, RsaKeySize::_2048).expect("RSA key");
-    let leaf = CertificateParams::new(vec!["localhost".to_string()])
-        .expect("params")
-        .signed_by(&leaf_key, &issuer)
-        .expect("leaf");
-    let paths = (
-        dir.join("ca.pem"),
-        dir.join("leaf.pem"),
-        dir.join("leaf.key"),
-    );
-    std::fs::write(&paths.0, ca_cert.pem()).expect("write CA");
-    std::fs::write(&paths.1, leaf.pem()).expect("write leaf");
-    std::fs::write(&paths.2, leaf_key.serialize_pem()).expect("write key");
+    let (ca, cert, key) = super::rsa_leaf(dir, rcgen::RsaKeySize::_2048);
+    let paths = (ca, dir.join("leaf.pem"), dir.join("leaf.key"));
+    std::fs::write(&paths.1, cert).expect("write leaf");
+    std::fs::write(&paths.2, key).expect("write key");
     paths
 }
 

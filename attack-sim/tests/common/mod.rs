@@ -43,6 +43,25 @@ impl Rampart {
     }
 }
 
+/// A CA (ECDSA, written to `dir/ca.pem`) and an RSA leaf of `size` for `localhost` it
+/// signed; returns the CA's path and the leaf's certificate and key PEM.
+pub fn rsa_leaf(dir: &Path, size: rcgen::RsaKeySize) -> (PathBuf, String, String) {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+    let ca_key = KeyPair::generate().expect("CA key");
+    let mut ca_params = CertificateParams::default();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    let ca_cert = ca_params.self_signed(&ca_key).expect("CA");
+    let issuer = Issuer::new(ca_params, ca_key);
+    let leaf_key = KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, size).expect("RSA key");
+    let leaf = CertificateParams::new(vec!["localhost".to_string()])
+        .expect("params")
+        .signed_by(&leaf_key, &issuer)
+        .expect("leaf");
+    let ca = dir.join("ca.pem");
+    std::fs::write(&ca, ca_cert.pem()).expect("write CA");
+    (ca, leaf.pem(), leaf_key.serialize_pem())
+}
+
 /// Runs the attack-sim binary (bounded in time); returns its exit code and its stdout and
 /// stderr together, which are also printed for the test's log.
 pub async fn attack_sim(args: &[&str]) -> (Option<i32>, String) {

@@ -191,25 +191,8 @@ fn rsa_set(
     dir: &std::path::Path,
     provider: &rustls::crypto::CryptoProvider,
 ) -> (Arc<rustls::sign::CertifiedKey>, PathBuf) {
-    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair, RsaKeySize};
-    let ca_key = KeyPair::generate().expect("CA key");
-    let mut ca_params = CertificateParams::default();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-    let ca_cert = ca_params.self_signed(&ca_key).expect("CA");
-    let issuer = Issuer::new(ca_params, ca_key);
-    let leaf_key =
-        KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, RsaKeySize::_4096).expect("RSA key");
-    let leaf = CertificateParams::new(vec!["localhost".to_string()])
-        .expect("params")
-        .signed_by(&leaf_key, &issuer)
-        .expect("leaf");
-    let ca = dir.join("ca.pem");
-    std::fs::write(&ca, ca_cert.pem()).expect("write CA");
-    let key = rampart_certs::certified_key_from_pem(
-        leaf.pem().as_bytes(),
-        leaf_key.serialize_pem().as_bytes(),
-        provider,
-    )
-    .expect("RSA certified key");
+    let (ca, cert, key) = super::rsa_leaf(dir, rcgen::RsaKeySize::_4096);
+    let key = rampart_certs::certified_key_from_pem(cert.as_bytes(), key.as_bytes(), provider)
+        .expect("RSA certified key");
     (Arc::new(key), ca)
 }
