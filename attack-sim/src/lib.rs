@@ -11,6 +11,7 @@
 
 pub mod bench;
 pub mod client;
+pub mod discovery;
 pub mod findings;
 pub mod h2wire;
 pub mod intensity;

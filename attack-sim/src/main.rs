@@ -100,10 +100,15 @@ struct RunArgs {
     /// p99_floor_ms, denied_below).
     #[arg(long)]
     slo: Option<PathBuf>,
-    /// How the legitimate client authenticates: `auto` uses rampart's flow (a throwaway
-    /// user, logins and GET /v1/accounts in the mix) when the target's /openapi.json has it.
-    #[arg(long, value_enum, default_value = "auto")]
+    /// How to authenticate: `auto` uses rampart's flow (throwaway users; the legitimate
+    /// client mixes logins and GET /v1/accounts in) when the target's OpenAPI document has
+    /// it; `rampart`, `none`, `bearer:TOKEN` or `header:NAME=VALUE` (for the scanners).
+    #[arg(long, default_value = "auto")]
     auth: AuthMode,
+    /// The target's OpenAPI document, for the injection and auth scans: a URL on the target
+    /// or a file [default: the target's /openapi.json].
+    #[arg(long)]
+    openapi: Option<String>,
     /// Allow a target that is not a loopback address (only hosts you may attack).
     #[arg(long)]
     authorized_target: bool,
@@ -235,7 +240,15 @@ fn run(args: &RunArgs) -> ExitCode {
             .server_bin
             .clone()
             .unwrap_or_else(spawn::default_binary);
-        match runtime.block_on(Spawned::start(&bin, &[])) {
+        // The scanners' network skips rampart's rate limits (DESIGN: a scan runs at full
+        // speed while the DoS scenarios still meet every limit).
+        let scans = plan.selected.iter().any(|s| matches!(s.run, Run::Scan(_)));
+        let exempt: Vec<ipnet::IpNet> = if scans {
+            vec![sources::SCANNER_NET.parse().expect("a valid network")]
+        } else {
+            Vec::new()
+        };
+        match runtime.block_on(Spawned::start(&bin, &exempt)) {
             Ok(s) => {
                 println!(
                     "attack-sim: started {} (pid {}) at {}",
@@ -259,11 +272,11 @@ fn run(args: &RunArgs) -> ExitCode {
     // Only the DoS scenarios' legitimate client logs in: a TLS-only run registers nobody.
     let needs_session = plan.selected.iter().any(|s| matches!(s.run, Run::Dos(_)));
     let auth = if needs_session {
-        args.auth
+        args.auth.clone()
     } else {
         AuthMode::None
     };
-    let code = match runtime.block_on(session::establish(&reach.client, auth)) {
+    let code = match runtime.block_on(session::establish(&reach.client, &auth)) {
         Ok(session) => {
             let mix = Mix {
                 session,
@@ -365,7 +378,9 @@ async fn run_scenarios(
                 let ctx = ScanCtx {
                     client: reach.client.clone(),
                     target: reach.target.clone(),
-                    from,
+                    from: sources::scanner_addr(i),
+                    openapi: args.openapi.clone(),
+                    auth: args.auth.clone(),
                 };
                 Outcome::Scan(scan::run(s.name, s.kind, run, ctx).await)
             }

@@ -46,6 +46,18 @@ pub fn probe_addr(i: usize) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(127, 78, (i / 254) as u8, (1 + i % 254) as u8))
 }
 
+/// The scanners' network (`injection`, `auth`, `tls`), apart from the floods' and the
+/// legitimate client's: `--spawn` puts it in rampart's `limits.exempt` when a scan runs, so
+/// that a scan runs at full speed while the DoS scenarios still meet every limit.
+pub const SCANNER_NET: &str = "127.79.0.0/16";
+
+/// Where scenario `i` scans from, when it is a scan: an address of its own per scenario in
+/// [`SCANNER_NET`].
+pub fn scanner_addr(i: usize) -> IpAddr {
+    let i = u32::try_from(i % (254 * 256)).unwrap_or(0);
+    IpAddr::V4(Ipv4Addr::new(127, 79, (i / 254) as u8, (1 + i % 254) as u8))
+}
+
 impl Sources {
     /// The first `count` host addresses of `net` (skipping .0 and .255 of every /24).
     pub fn new(net: Ipv4Net, count: usize) -> Result<Sources, SourcesError> {
@@ -104,6 +116,14 @@ mod tests {
         let probes: std::collections::HashSet<_> = (0..1000).map(probe_addr).collect();
         assert_eq!(probes.len(), 1000);
         assert!(probes.iter().all(|a| a.is_loopback() && !all.contains(a)));
+        let net: ipnet::IpNet = SCANNER_NET.parse().expect("net");
+        let scanners: std::collections::HashSet<_> = (0..1000).map(scanner_addr).collect();
+        assert_eq!(scanners.len(), 1000);
+        assert!(
+            scanners
+                .iter()
+                .all(|a| net.contains(a) && !probes.contains(a))
+        );
         assert_eq!(s.pick(0), s.pick(256));
     }
 

@@ -17,16 +17,75 @@ pub const SESSIONS_PATH: &str = "/v1/sessions";
 /// The authenticated read of the mix.
 pub const ACCOUNTS_PATH: &str = "/v1/accounts";
 
-/// How the probe authenticates (`--auth`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+/// How the harness authenticates (`--auth`): `auto`, `rampart`, `none`, `bearer:TOKEN` or
+/// `header:NAME=VALUE`. Its `Debug` never shows the secret.
+#[derive(Clone, PartialEq, Eq)]
 pub enum AuthMode {
     /// `rampart` when the target's OpenAPI document has rampart's auth routes, else `none`.
     Auto,
-    /// Register a throwaway user, log in, and mix logins and `GET /v1/accounts` into the
-    /// probe; an error if the target cannot.
+    /// Register throwaway users and log in (the probe mixes logins and `GET /v1/accounts`
+    /// in; the scanners get sessions and data); an error if the target cannot.
     Rampart,
-    /// Unauthenticated `GET /healthz` only.
+    /// No authentication (the probe: unauthenticated `GET /healthz` only).
     None,
+    /// Scanners send `Authorization: Bearer TOKEN` (the probe: as `none`).
+    Bearer(String),
+    /// Scanners send the header `NAME: VALUE` (the probe: as `none`).
+    Header(String, String),
+}
+
+impl std::fmt::Debug for AuthMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AuthMode::Auto => f.write_str("auto"),
+            AuthMode::Rampart => f.write_str("rampart"),
+            AuthMode::None => f.write_str("none"),
+            AuthMode::Bearer(_) => f.write_str("bearer:(hidden)"),
+            AuthMode::Header(name, _) => write!(f, "header:{name}=(hidden)"),
+        }
+    }
+}
+
+impl std::str::FromStr for AuthMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "auto" => return Ok(AuthMode::Auto),
+            "rampart" => return Ok(AuthMode::Rampart),
+            "none" => return Ok(AuthMode::None),
+            _ => {}
+        }
+        if let Some(token) = s.strip_prefix("bearer:") {
+            if token.is_empty() || token.chars().any(|c| c.is_control() || c == ' ') {
+                return Err(
+                    "bearer:TOKEN needs a token without spaces or control characters".into(),
+                );
+            }
+            return Ok(AuthMode::Bearer(token.to_string()));
+        }
+        if let Some(header) = s.strip_prefix("header:") {
+            let valid_name = |n: &str| {
+                !n.is_empty()
+                    && n.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+            };
+            return match header.split_once('=') {
+                Some((name, value))
+                    if valid_name(name) && !value.chars().any(|c| c.is_control()) =>
+                {
+                    Ok(AuthMode::Header(name.to_string(), value.to_string()))
+                }
+                _ => Err(
+                    "header:NAME=VALUE needs a header name and a value without control characters"
+                        .into(),
+                ),
+            };
+        }
+        Err(format!(
+            "`{s}`: expected auto, rampart, none, bearer:TOKEN or header:NAME=VALUE"
+        ))
+    }
 }
 
 /// The probe's logged-in user.
@@ -83,17 +142,17 @@ pub fn missing_route(doc: &Value) -> Option<&'static str> {
 
 /// Sets up the probe's session per `mode`: `Ok(None)` for `none`, and for `auto` on a target
 /// without the routes.
-pub async fn establish(client: &Client, mode: AuthMode) -> Result<Option<Session>, SessionError> {
-    if mode == AuthMode::None {
+pub async fn establish(client: &Client, mode: &AuthMode) -> Result<Option<Session>, SessionError> {
+    if !matches!(mode, AuthMode::Auto | AuthMode::Rampart) {
         return Ok(None);
     }
     let doc = match fetch_openapi(client).await {
         Ok(doc) => doc,
-        Err(_) if mode == AuthMode::Auto => return Ok(None),
+        Err(_) if *mode == AuthMode::Auto => return Ok(None),
         Err(e) => return Err(e),
     };
     if let Some(route) = missing_route(&doc) {
-        return match mode {
+        return match *mode {
             AuthMode::Auto => Ok(None),
             _ => Err(SessionError::Missing(route)),
         };
@@ -243,6 +302,32 @@ mod tests {
             missing_route(&serde_json::json!({})),
             Some("POST /v1/users")
         );
+    }
+
+    #[test]
+    fn auth_modes_parse_and_hide_their_secrets() {
+        assert_eq!("auto".parse(), Ok(AuthMode::Auto));
+        assert_eq!("none".parse(), Ok(AuthMode::None));
+        let bearer: AuthMode = "bearer:abc.def".parse().expect("bearer");
+        assert_eq!(bearer, AuthMode::Bearer("abc.def".into()));
+        assert_eq!(format!("{bearer:?}"), "bearer:(hidden)");
+        let header: AuthMode = "header:X-Api-Key=s3cret=x".parse().expect("header");
+        assert_eq!(
+            header,
+            AuthMode::Header("X-Api-Key".into(), "s3cret=x".into())
+        );
+        assert!(!format!("{header:?}").contains("s3cret"));
+        for bad in [
+            "bearer:",
+            "bearer:a b",
+            "header:=x",
+            "header:bad name=x",
+            "header:X",
+            "basic:x",
+        ] {
+            let e = bad.parse::<AuthMode>().expect_err(bad);
+            assert!(!e.is_empty(), "{bad}");
+        }
     }
 
     #[test]

@@ -1,7 +1,11 @@
 //! Runs one scanning scenario (`injection`, `auth`, `tls`): a list of checks, each passed,
 //! failed with a finding, or not made (and why), and a verdict from what they found. Unlike a
 //! DoS scenario there is no legitimate client and no phases: a scan asks questions and judges
-//! the answers.
+//! the answers. [`http`] is the scanners' client (paced by the target's `Retry-After`),
+//! [`compare`] tells pages apart.
+
+pub mod compare;
+pub mod http;
 
 use std::future::Future;
 use std::net::IpAddr;
@@ -13,6 +17,7 @@ use tokio::time::Instant;
 
 use crate::client::Client;
 use crate::findings::Finding;
+use crate::probe::session::AuthMode;
 use crate::target::Target;
 use crate::verdict::Verdict;
 
@@ -25,6 +30,11 @@ pub struct ScanCtx {
     pub target: Target,
     /// The scanner's own source address (never one of the floods').
     pub from: IpAddr,
+    /// Where the OpenAPI document is (`--openapi`: a URL on the target or a file; none:
+    /// the target's `/openapi.json`).
+    pub openapi: Option<String>,
+    /// How to authenticate (`--auth`).
+    pub auth: AuthMode,
 }
 
 /// How one check came out.

@@ -25,6 +25,7 @@ pub mod h2_rapid_reset;
 pub mod h2_requests;
 pub mod handshake_flood;
 pub mod hold;
+pub mod injection;
 pub mod login_flood;
 pub mod oversize;
 pub mod request_flood;
@@ -200,6 +201,7 @@ pub const ALL: &[Scenario] = &[
     oversize::SCENARIO,
     login_flood::SCENARIO,
     credential_stuffing::SCENARIO,
+    injection::sqli::SCENARIO,
     tls_policy::legacy_versions::SCENARIO,
     tls_policy::weak_ciphers::SCENARIO,
     tls_policy::plaintext::SCENARIO,

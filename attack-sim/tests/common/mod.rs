@@ -6,6 +6,7 @@
 
 pub mod legacy;
 pub mod weak;
+pub mod weak_sql;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -60,6 +61,20 @@ pub fn rsa_leaf(dir: &Path, size: rcgen::RsaKeySize) -> (PathBuf, String, String
     let ca = dir.join("ca.pem");
     std::fs::write(&ca, ca_cert.pem()).expect("write CA");
     (ca, leaf.pem(), leaf_key.serialize_pem())
+}
+
+/// The rampart binary `--spawn` finds beside attack-sim, built if this test run did not build
+/// it already (`cargo nextest run --workspace` does).
+pub fn rampart_binary() -> std::path::PathBuf {
+    let bin = Path::new(env!("CARGO_BIN_EXE_attack-sim")).with_file_name("rampart");
+    if !bin.is_file() {
+        let status = std::process::Command::new(env!("CARGO"))
+            .args(["build", "-p", "rampart", "--bin", "rampart"])
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "cargo build -p rampart");
+    }
+    bin
 }
 
 /// Runs the attack-sim binary (bounded in time); returns its exit code and its stdout and

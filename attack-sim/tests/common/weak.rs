@@ -6,10 +6,11 @@
 //! HTTP/2 too, with h2's rapid-reset, local-error-reset and concurrent-stream limits turned
 //! off. Test-only.
 //!
-//! Routes: `POST /v1/sessions` reads the whole body, hashes, answers 401; any other `POST`
-//! reads the whole body (no size limit) and answers 400; `GET /openapi.json` is a 64 KiB
-//! document; anything else is 200 `{"status":"ok"}`. Request heads may be 8 MiB and 20,000
-//! fields.
+//! Routes: the SQL routes of [`super::weak_sql`] (string-built queries over SQLite, for the
+//! injection scans); `POST /v1/sessions` reads the whole body, hashes, answers 401; any other
+//! `POST` reads the whole body (no size limit) and answers 400; `GET /openapi.json` is a
+//! 64 KiB document (the SQL routes, and padding for `slow-read`); anything else is 200
+//! `{"status":"ok"}`. Request heads may be 8 MiB and 20,000 fields.
 //!
 //! For the TLS-policy scans it shows its certificate whatever name a client asks for, sends
 //! no security header, and ([`Weak::start_lax`]) answers plaintext HTTP on its TLS port, as a
@@ -55,12 +56,30 @@ fn hash_attempt(body: &[u8]) {
     let _ = a.hash_password_into(body, b"weak-target-salt", &mut out);
 }
 
-async fn handle(req: hyper::Request<Incoming>) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
+async fn handle(
+    db: sqlx::SqlitePool,
+    req: hyper::Request<Incoming>,
+) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
     let ok = |status: u16, body: Bytes| {
         let mut r = hyper::Response::new(Full::new(body));
         *r.status_mut() = hyper::StatusCode::from_u16(status).expect("status");
         Ok(r)
     };
+    if req.uri().path().starts_with("/w/") {
+        let method = req.method().as_str().to_string();
+        let path = req.uri().path().to_string();
+        let query = req.uri().query().unwrap_or_default().to_string();
+        let body = req
+            .into_body()
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        return match super::weak_sql::handle(&db, &method, &path, &query, &body).await {
+            Some((status, text)) => ok(status, Bytes::from(text)),
+            None => ok(404, Bytes::new()),
+        };
+    }
     match (req.method().as_str(), req.uri().path()) {
         ("POST", "/v1/sessions") => {
             // No deadline: the body is read for as long as the client takes.
@@ -78,7 +97,12 @@ async fn handle(req: hyper::Request<Incoming>) -> Result<hyper::Response<Full<By
             ok(400, Bytes::from_static(b"{\"title\":\"Bad Request\"}"))
         }
         ("GET", "/openapi.json") => {
-            let doc = format!("{{\"padding\":\"{}\"}}", "x".repeat(64 * 1024));
+            let doc = format!(
+                "{{\"openapi\":\"3.1.0\",\"info\":{{\"title\":\"weak\",\"version\":\"0\"}},\
+                 \"paths\":{{\"/healthz\":{{\"get\":{{}}}},{}}},\"x-padding\":\"{}\"}}",
+                super::weak_sql::PATHS,
+                "x".repeat(64 * 1024)
+            );
             ok(200, Bytes::from(doc))
         }
         _ => ok(200, Bytes::from_static(b"{\"status\":\"ok\"}")),
@@ -140,6 +164,7 @@ impl Weak {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let slots = Arc::new(Semaphore::new(pool));
+        let db = super::weak_sql::open().await;
         let task = tokio::spawn(async move {
             // Dropped with this task when the target is: no connection outlives the target.
             let mut conns = tokio::task::JoinSet::new();
@@ -153,19 +178,19 @@ impl Weak {
                 };
                 let acceptor = acceptor.clone();
                 let http = http.clone();
+                let db = db.clone();
                 conns.spawn(async move {
                     let _permit = permit;
                     let mut first = [0u8; 1];
+                    let svc = service_fn(move |req| handle(db.clone(), req));
                     if plaintext && matches!(tcp.peek(&mut first).await, Ok(1) if first[0] != 0x16)
                     {
-                        let svc = service_fn(handle);
                         let _ = http.serve_connection(TokioIo::new(tcp), svc).await;
                         return;
                     }
                     let Ok(tls) = acceptor.accept(tcp).await else {
                         return;
                     };
-                    let svc = service_fn(handle);
                     let _ = http.serve_connection(TokioIo::new(tls), svc).await;
                 });
             }

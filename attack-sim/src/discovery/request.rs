@@ -1,0 +1,193 @@
+//! One request for an operation: every input at its fixture value, except the one injected,
+//! which carries the payload. Besides the documented inputs, every operation takes
+//! `X-Forwarded-For` and every authenticated one its `Authorization` (or `--auth header:`)
+//! header as inputs: both are read by servers and both have carried injections.
+
+use serde_json::{Map, Value};
+
+use super::fixtures::Fixtures;
+use super::openapi::{Input, Kind, Location, Operation};
+use crate::scan::http::{Request, encode};
+
+/// The value `X-Forwarded-For` has when not injected.
+pub const FORWARDED_FOR: &str = "203.0.113.7";
+
+/// The inputs a scan tries on `op`: the documented ones, then the implicit headers.
+pub fn inputs(op: &Operation, fixtures: &Fixtures) -> Vec<Input> {
+    let mut all = op.inputs.clone();
+    let header = |name: &str, example: &str| Input {
+        name: name.to_string(),
+        location: Location::Header,
+        kind: Kind::String,
+        required: false,
+        example: Some(example.to_string()),
+    };
+    let has = |all: &[Input], name: &str| {
+        all.iter()
+            .any(|i| i.location == Location::Header && i.name.eq_ignore_ascii_case(name))
+    };
+    if !has(&all, "X-Forwarded-For") {
+        all.push(header("X-Forwarded-For", FORWARDED_FOR));
+    }
+    if op.secured
+        && let Some((name, value)) = &fixtures.auth_header
+        && !has(&all, name)
+    {
+        all.push(header(name, value));
+    }
+    all
+}
+
+/// The request for `op` with `payload` in `target` (none: the original request).
+pub fn build(op: &Operation, fixtures: &Fixtures, target: Option<(&Input, &str)>) -> Request {
+    let is_target =
+        |i: &Input| target.is_some_and(|(t, _)| t.name == i.name && t.location == i.location);
+    let mut path = op.path.clone();
+    let mut query = Vec::new();
+    let mut headers = Vec::new();
+    let mut cookies = Vec::new();
+    let mut body = Map::new();
+    for input in inputs(op, fixtures) {
+        let value = match target {
+            Some((_, payload)) if is_target(&input) => Some(payload.to_string()),
+            _ => fixtures.value(&input),
+        };
+        let Some(value) = value else {
+            continue;
+        };
+        match input.location {
+            Location::Path => {
+                path = path.replace(&format!("{{{}}}", input.name), &encode(&value));
+            }
+            Location::Query => query.push(format!("{}={}", encode(&input.name), encode(&value))),
+            // A header cannot carry CR or LF; what else the payload holds goes as it is.
+            Location::Header => {
+                headers.push((input.name.clone(), value.replace(['\r', '\n'], " ")))
+            }
+            Location::Cookie => cookies.push(format!("{}={}", input.name, encode(&value))),
+            Location::Body => {
+                // Fixture values of numeric and boolean fields go as JSON numbers and
+                // booleans; a payload always as a string.
+                let v = match (input.kind, is_target(&input)) {
+                    (Kind::Integer | Kind::Number | Kind::Boolean, false) => {
+                        serde_json::from_str(&value).unwrap_or(Value::String(value))
+                    }
+                    _ => Value::String(value),
+                };
+                body.insert(input.name.clone(), v);
+            }
+        }
+    }
+    if !op.secured {
+        headers.retain(|(n, _)| {
+            !fixtures
+                .auth_header
+                .as_ref()
+                .is_some_and(|(a, _)| a.eq_ignore_ascii_case(n))
+        });
+    }
+    if !cookies.is_empty() {
+        headers.push(("Cookie".into(), cookies.join("; ")));
+    }
+    let target_path = if query.is_empty() {
+        path
+    } else {
+        format!("{path}?{}", query.join("&"))
+    };
+    Request {
+        method: op.method.clone(),
+        target: target_path,
+        headers,
+        body: (op.json_body || !body.is_empty())
+            .then(|| Value::Object(body).to_string().into_bytes()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn op() -> Operation {
+        let input = |name: &str, location, kind| Input {
+            name: name.into(),
+            location,
+            kind,
+            required: location == Location::Path,
+            example: None,
+        };
+        Operation {
+            method: "POST".into(),
+            path: "/v1/accounts/{id}/x".into(),
+            inputs: vec![
+                input("id", Location::Path, Kind::String),
+                input("q", Location::Query, Kind::String),
+                input("Idempotency-Key", Location::Header, Kind::String),
+                input("amount", Location::Body, Kind::String),
+                input("count", Location::Body, Kind::Integer),
+            ],
+            json_body: true,
+            secured: true,
+        }
+    }
+
+    #[test]
+    fn the_payload_goes_where_it_is_aimed_and_nowhere_else() {
+        let mut f = Fixtures::with_values(&[
+            ("id", "acc-1"),
+            ("q", "rent"),
+            ("amount", "1.00"),
+            ("count", "3"),
+        ]);
+        f.auth_header = Some(("Authorization".into(), "Bearer t".into()));
+        let op = op();
+        let all = inputs(&op, &f);
+        assert_eq!(
+            all.len(),
+            7,
+            "X-Forwarded-For and Authorization added: {all:?}"
+        );
+        let original = build(&op, &f, None);
+        assert_eq!(original.target, "/v1/accounts/acc-1/x?q=rent");
+        let body: Value =
+            serde_json::from_slice(original.body.as_deref().expect("body")).expect("json");
+        assert_eq!(body, serde_json::json!({"amount": "1.00", "count": 3}));
+        assert!(
+            original
+                .headers
+                .contains(&("Authorization".into(), "Bearer t".into()))
+        );
+        assert!(
+            original
+                .headers
+                .contains(&("X-Forwarded-For".into(), FORWARDED_FOR.into()))
+        );
+
+        let in_path = build(&op, &f, Some((&all[0], "a' OR '1")));
+        assert_eq!(in_path.target, "/v1/accounts/a%27%20OR%20%271/x?q=rent");
+        let in_count = build(&op, &f, Some((&all[4], "3 AND 1=1")));
+        let body: Value =
+            serde_json::from_slice(in_count.body.as_deref().expect("body")).expect("json");
+        assert_eq!(body["count"], "3 AND 1=1");
+        let in_header = build(&op, &f, Some((&all[5], "x'\r\nInjected: 1")));
+        assert!(
+            in_header
+                .headers
+                .contains(&("X-Forwarded-For".into(), "x'  Injected: 1".into()))
+        );
+    }
+
+    #[test]
+    fn public_operations_carry_no_credentials() {
+        let mut f = Fixtures::default();
+        f.auth_header = Some(("Authorization".into(), "Bearer t".into()));
+        let mut op = op();
+        op.secured = false;
+        assert_eq!(inputs(&op, &f).len(), 6);
+        let r = build(&op, &f, None);
+        assert!(r.headers.iter().all(|(n, _)| n != "Authorization"));
+        assert_eq!(
+            r.target, "/v1/accounts/attacksim/x",
+            "a path input always has a value"
+        );
+    }
+}

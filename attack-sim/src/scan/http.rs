@@ -1,0 +1,312 @@
+//! The scanners' HTTP/1.1 client. Requests are built field by field, so that a payload lands
+//! exactly where it is meant to; they go out on one keep-alive connection from the scanner's
+//! own address and are timed from the write to the last byte of the answer. The target paces
+//! the scan: a 429 or 503 is never a result. The client waits what `Retry-After` asks (at most
+//! [`MAX_WAIT`]) and sends again, and after [`MAX_RETRIES`] says it was starved, which makes
+//! the scan inconclusive rather than wrong.
+
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+use tokio_rustls::client::TlsStream;
+
+use crate::client::{self, Client, Response};
+
+/// A request to send.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Request {
+    /// `GET`, `POST`, ...
+    pub method: String,
+    /// The path with its query string, already percent-encoded.
+    pub target: String,
+    /// Header fields besides `Host`, `User-Agent`, `Content-Type` and `Content-Length`.
+    pub headers: Vec<(String, String)>,
+    /// A JSON body.
+    pub body: Option<Vec<u8>>,
+}
+
+impl Request {
+    /// `GET target`.
+    pub fn get(target: impl Into<String>) -> Request {
+        Request {
+            method: "GET".into(),
+            target: target.into(),
+            ..Request::default()
+        }
+    }
+
+    /// `POST target` with the JSON `body`.
+    pub fn post_json(target: impl Into<String>, body: &serde_json::Value) -> Request {
+        Request {
+            method: "POST".into(),
+            target: target.into(),
+            body: Some(body.to_string().into_bytes()),
+            ..Request::default()
+        }
+    }
+
+    /// With the header `name: value` added.
+    pub fn with_header(mut self, name: &str, value: &str) -> Request {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    /// The bytes on the wire.
+    pub fn to_bytes(&self, host: &str) -> Vec<u8> {
+        let mut head = format!(
+            "{} {} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: attack-sim scanner\r\n",
+            self.method, self.target
+        );
+        for (name, value) in &self.headers {
+            head += &format!("{name}: {value}\r\n");
+        }
+        let mut bytes = match &self.body {
+            Some(body) => {
+                head += &format!(
+                    "Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                    body.len()
+                );
+                let mut b = head.into_bytes();
+                b.extend_from_slice(body);
+                b
+            }
+            None => {
+                head += "\r\n";
+                head.into_bytes()
+            }
+        };
+        bytes.shrink_to_fit();
+        bytes
+    }
+
+    /// For evidence: the request as text, with a bearer token masked.
+    pub fn describe(&self, host: &str) -> String {
+        let text = String::from_utf8_lossy(&self.to_bytes(host)).into_owned();
+        text.lines()
+            .map(|l| match l.split_once(": ") {
+                Some((name, _)) if name.eq_ignore_ascii_case("authorization") => {
+                    format!("{name}: Bearer (the scanner's token)")
+                }
+                _ => l.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("\r\n")
+    }
+}
+
+/// An answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    /// The response.
+    pub response: Response,
+    /// From the request's write to the answer's last byte.
+    pub elapsed: Duration,
+}
+
+impl Reply {
+    /// The status code.
+    pub fn status(&self) -> u16 {
+        self.response.status
+    }
+
+    /// For evidence: the status line, the body's start.
+    pub fn describe(&self) -> String {
+        let status_line = self.response.head.lines().next().unwrap_or_default();
+        format!(
+            "{status_line} ({} bytes in {} ms)\r\n\r\n{}",
+            self.response.body.len(),
+            self.elapsed.as_millis(),
+            String::from_utf8_lossy(&self.response.body)
+        )
+    }
+}
+
+/// Why a request got no usable answer.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum SendError {
+    /// The connection failed.
+    #[error("{0}")]
+    Io(String),
+    /// No answer within [`REQUEST_TIMEOUT`].
+    #[error("no answer within {} s", REQUEST_TIMEOUT.as_secs())]
+    Timeout,
+    /// Throttled (429/503) every time.
+    #[error("throttled (429/503) {0} times in a row")]
+    Starved(u32),
+}
+
+/// How long one request may take (time-based checks make the target wait on purpose).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// The longest `Retry-After` honoured; a longer one is waited this long.
+pub const MAX_WAIT: Duration = Duration::from_secs(10);
+/// How many throttled answers in a row starve a request.
+pub const MAX_RETRIES: u32 = 6;
+
+/// The scanner's client.
+pub struct Http {
+    client: Client,
+    from: IpAddr,
+    conn: Mutex<Option<TlsStream<TcpStream>>>,
+    sent: AtomicU64,
+    throttled: AtomicU64,
+}
+
+/// The wait a throttled answer asks for: its `Retry-After` in seconds (1 when absent or
+/// unreadable), at most [`MAX_WAIT`].
+pub fn retry_after(r: &Response) -> Duration {
+    let secs = r
+        .header_values("retry-after")
+        .first()
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(1);
+    Duration::from_secs(secs.max(1)).min(MAX_WAIT)
+}
+
+impl Http {
+    /// A client of the target `client` reaches, sending from `from`.
+    pub fn new(client: Client, from: IpAddr) -> Http {
+        Http {
+            client,
+            from,
+            conn: Mutex::new(None),
+            sent: AtomicU64::new(0),
+            throttled: AtomicU64::new(0),
+        }
+    }
+
+    /// The Host header value.
+    pub fn host(&self) -> &str {
+        self.client.host()
+    }
+
+    /// Requests sent, throttled answers among them.
+    pub fn counts(&self) -> (u64, u64) {
+        (
+            self.sent.load(Ordering::Relaxed),
+            self.throttled.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Sends `req` until it is answered with anything but 429/503.
+    pub async fn send(&self, req: &Request) -> Result<Reply, SendError> {
+        for _ in 0..MAX_RETRIES {
+            let reply = self.once(req).await?;
+            if !matches!(reply.status(), 429 | 503) {
+                return Ok(reply);
+            }
+            self.throttled.fetch_add(1, Ordering::Relaxed);
+            tokio::time::sleep(retry_after(&reply.response)).await;
+        }
+        Err(SendError::Starved(MAX_RETRIES))
+    }
+
+    /// One exchange on the kept connection, or on a fresh one when the kept one has gone.
+    async fn once(&self, req: &Request) -> Result<Reply, SendError> {
+        let bytes = req.to_bytes(self.client.host());
+        let mut conn = self.conn.lock().await;
+        for fresh in [false, true] {
+            if fresh || conn.is_none() {
+                let connect =
+                    tokio::time::timeout(REQUEST_TIMEOUT, self.client.tls_from(self.from));
+                *conn = Some(match connect.await {
+                    Ok(Ok(tls)) => tls,
+                    Ok(Err(e)) => return Err(SendError::Io(e.to_string())),
+                    Err(_) => return Err(SendError::Timeout),
+                });
+            }
+            let Some(tls) = conn.as_mut() else {
+                continue;
+            };
+            self.sent.fetch_add(1, Ordering::Relaxed);
+            let start = Instant::now();
+            let exchange = async {
+                tls.write_all(&bytes).await?;
+                client::read_full_response(tls).await
+            };
+            match tokio::time::timeout(REQUEST_TIMEOUT, exchange).await {
+                Ok(Ok(response)) => {
+                    let elapsed = start.elapsed();
+                    let closing = response
+                        .header_values("connection")
+                        .iter()
+                        .any(|v| v.eq_ignore_ascii_case("close"));
+                    if closing || response.head.starts_with("HTTP/1.0") {
+                        *conn = None;
+                    }
+                    return Ok(Reply { response, elapsed });
+                }
+                // A kept connection the server had closed: once more on a fresh one.
+                Ok(Err(_)) if !fresh => *conn = None,
+                Ok(Err(e)) => {
+                    *conn = None;
+                    return Err(SendError::Io(e.to_string()));
+                }
+                Err(_) => {
+                    *conn = None;
+                    return Err(SendError::Timeout);
+                }
+            }
+        }
+        Err(SendError::Io("no connection".into()))
+    }
+}
+
+/// Percent-encodes `s` for a path segment or a query value: everything but RFC 3986's
+/// unreserved characters.
+pub fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out += &format!("%{b:02X}");
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_are_written_as_built() {
+        let r = Request::post_json("/v1/x?q=a%27", &serde_json::json!({"a": "b'"}))
+            .with_header("Authorization", "Bearer secret-token")
+            .with_header("X-Forwarded-For", "1.2.3.4");
+        let text = String::from_utf8(r.to_bytes("localhost")).expect("utf-8");
+        assert!(text.starts_with("POST /v1/x?q=a%27 HTTP/1.1\r\nHost: localhost\r\n"));
+        assert!(text.contains("X-Forwarded-For: 1.2.3.4\r\n"));
+        assert!(
+            text.ends_with("Content-Length: 10\r\n\r\n{\"a\":\"b'\"}"),
+            "{text}"
+        );
+        let shown = r.describe("localhost");
+        assert!(!shown.contains("secret-token"), "{shown}");
+        assert!(Request::get("/").to_bytes("h").ends_with(b"\r\n\r\n"));
+    }
+
+    #[test]
+    fn inputs_are_percent_encoded() {
+        assert_eq!(encode("a b'%/é"), "a%20b%27%25%2F%C3%A9");
+        assert_eq!(encode("Az09-._~"), "Az09-._~");
+    }
+
+    #[test]
+    fn retry_after_is_honoured_within_bounds() {
+        let r = |h: &str| Response {
+            status: 429,
+            head: format!("HTTP/1.1 429 Too Many Requests\r\n{h}"),
+            body: Vec::new(),
+        };
+        assert_eq!(retry_after(&r("Retry-After: 3")), Duration::from_secs(3));
+        assert_eq!(retry_after(&r("retry-after: 3600")), MAX_WAIT);
+        assert_eq!(retry_after(&r("")), Duration::from_secs(1));
+        assert_eq!(retry_after(&r("Retry-After: 0")), Duration::from_secs(1));
+    }
+}
