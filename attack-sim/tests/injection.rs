@@ -12,19 +12,8 @@ use common::{Rampart, attack_sim, rampart_binary, report};
 use serde_json::Value;
 
 async fn scan(url: &str, ca: &Path) -> (Option<i32>, String, Value) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (code, text) = attack_sim(&[
-        "run",
-        "injection",
-        "--target",
-        url,
-        "--ca",
-        ca.to_str().expect("utf-8 path"),
-        "--report-dir",
-        dir.path().to_str().expect("utf-8 path"),
-    ])
-    .await;
-    (code, text, report(dir.path()))
+    let run = common::scan(&["injection"], url, ca).await;
+    (run.code, run.text, run.report)
 }
 
 /// (endpoint, parameter, technique) of every finding.
@@ -138,15 +127,16 @@ async fn rampart_yields_no_sql_injection_finding() {
     );
 }
 
-/// What a user runs: `--spawn` starts a fresh rampart with the scanners' network exempt from
-/// its rate limits, and every scan passes on it.
+/// What a user runs (`attack-sim run injection auth tls --spawn`): a fresh rampart with the
+/// scanners' network exempt from its rate limits, and every scan passes on it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_spawned_rampart_passes_the_injection_and_tls_scans() {
+async fn a_spawned_rampart_passes_every_scan() {
     rampart_binary();
     let dir = tempfile::tempdir().expect("tempdir");
     let (code, text) = attack_sim(&[
         "run",
         "injection",
+        "auth",
         "tls",
         "--spawn",
         "--report-dir",
@@ -156,7 +146,11 @@ async fn a_spawned_rampart_passes_the_injection_and_tls_scans() {
     assert_eq!(code, Some(0), "{text}");
     let r = report(dir.path());
     let scenarios = r["scenarios"].as_array().expect("scenarios");
-    assert_eq!(scenarios.len(), 6, "sql-injection and the five tls scans");
+    assert_eq!(
+        scenarios.len(),
+        11,
+        "sql-injection, five auth and five tls scans"
+    );
     for s in scenarios {
         assert_eq!(s["verdict"], "passed", "{s}");
     }

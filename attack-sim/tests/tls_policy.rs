@@ -6,40 +6,10 @@
 
 mod common;
 
-use std::path::Path;
-
 use common::legacy::Legacy;
 use common::weak::Weak;
-use common::{Rampart, attack_sim, report};
+use common::{Rampart, ScanRun, scan, scenario};
 use serde_json::Value;
-
-/// Runs `selection` against `url`; returns the exit code, the output, report.json and
-/// report.sarif.
-async fn scan(selection: &[&str], url: &str, ca: &Path) -> (Option<i32>, String, Value, Value) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut args = vec!["run"];
-    args.extend_from_slice(selection);
-    let ca = ca.to_str().expect("utf-8 path");
-    let out = dir.path().to_str().expect("utf-8 path");
-    args.extend_from_slice(&["--target", url, "--ca", ca, "--report-dir", out]);
-    let (code, text) = attack_sim(&args).await;
-    let sarif = std::fs::read_to_string(dir.path().join("report.sarif")).expect("report.sarif");
-    let sarif = serde_json::from_str(&sarif).expect("SARIF is JSON");
-    let junit = std::fs::read_to_string(dir.path().join("junit.xml")).expect("junit.xml");
-    assert!(junit.contains("<testsuite name=\"tls\""), "{junit}");
-    let html = std::fs::read_to_string(dir.path().join("report.html")).expect("report.html");
-    assert!(!html.contains("<script"), "self-contained");
-    (code, text, report(dir.path()), sarif)
-}
-
-fn scenario<'a>(r: &'a Value, name: &str) -> &'a Value {
-    r["scenarios"]
-        .as_array()
-        .expect("scenarios")
-        .iter()
-        .find(|s| s["name"] == name)
-        .unwrap_or_else(|| panic!("{name} ran: {r}"))
-}
 
 /// The result of the check `name` of `s`.
 fn check<'a>(s: &'a Value, name: &str) -> &'a str {
@@ -72,7 +42,12 @@ const TLS_SCANS: [&str; 5] = [
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rampart_passes_every_tls_scan() {
     let rampart = Rampart::start().await;
-    let (code, text, r, sarif) = scan(&["tls"], &rampart.url, &rampart.ca).await;
+    let ScanRun {
+        code,
+        text,
+        report: r,
+        sarif,
+    } = scan(&["tls"], &rampart.url, &rampart.ca).await;
     assert_eq!(code, Some(0), "{text}");
     // A TLS-only run makes no legitimate client and registers nobody.
     assert!(!text.contains("legitimate client"), "{text}");
@@ -101,7 +76,12 @@ async fn rampart_passes_every_tls_scan() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_weak_target_is_caught_on_sni_plaintext_and_headers() {
     let weak = Weak::start_lax(16).await;
-    let (code, text, r, sarif) = scan(&["tls"], &weak.url, &weak.ca).await;
+    let ScanRun {
+        code,
+        text,
+        report: r,
+        sarif,
+    } = scan(&["tls"], &weak.url, &weak.ca).await;
     assert_eq!(code, Some(1), "{text}");
     for sound in ["tls-legacy-versions", "tls-weak-ciphers"] {
         assert_eq!(scenario(&r, sound)["verdict"], "passed", "{text}");
@@ -164,7 +144,12 @@ async fn the_weak_target_is_caught_on_sni_plaintext_and_headers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_legacy_openssl_server_is_caught_on_versions_and_suites() {
     let legacy = Legacy::start().await;
-    let (code, text, r, _) = scan(
+    let ScanRun {
+        code,
+        text,
+        report: r,
+        ..
+    } = scan(
         &["tls-legacy-versions", "tls-weak-ciphers"],
         &legacy.url,
         &legacy.ca,

@@ -25,8 +25,8 @@ pub struct Fixtures {
     pub auth_header: Option<(String, String)>,
     /// Values by input name (lower case).
     values: HashMap<String, String>,
-    /// The flow's user, when there is one.
-    pub user: Option<String>,
+    /// The flow's user (name and password), when there is one.
+    pub user: Option<(String, String)>,
     /// Accounts the flow's user owns.
     pub accounts: Vec<String>,
 }
@@ -35,7 +35,7 @@ impl std::fmt::Debug for Fixtures {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Fixtures")
             .field("auth_header", &self.auth_header.as_ref().map(|(n, _)| n))
-            .field("user", &self.user)
+            .field("user", &self.user.as_ref().map(|(name, _)| name))
             .field("accounts", &self.accounts)
             .finish_non_exhaustive()
     }
@@ -132,10 +132,8 @@ pub async fn establish(
     }
 }
 
-/// rampart's flow: a user, a session, two accounts, a deposit and three transfers.
-async fn rampart_flow(http: &Http) -> Result<Fixtures, DiscoveryError> {
-    let username = format!("scan_{}", random_hex(8));
-    let password = random_hex(16);
+/// Registers `username` with `password` (rampart's `POST /v1/users`).
+pub async fn register(http: &Http, username: &str, password: &str) -> Result<(), DiscoveryError> {
     let creds = json!({"username": username, "password": password});
     step(
         http,
@@ -143,7 +141,13 @@ async fn rampart_flow(http: &Http) -> Result<Fixtures, DiscoveryError> {
         Request::post_json(session::USERS_PATH, &creds),
         201,
     )
-    .await?;
+    .await
+    .map(drop)
+}
+
+/// Logs `username` in (rampart's `POST /v1/sessions`); returns the token.
+pub async fn login(http: &Http, username: &str, password: &str) -> Result<String, DiscoveryError> {
+    let creds = json!({"username": username, "password": password});
     let login = step(
         http,
         "log in (POST /v1/sessions)",
@@ -151,22 +155,43 @@ async fn rampart_flow(http: &Http) -> Result<Fixtures, DiscoveryError> {
         201,
     )
     .await?;
-    let token = login["token"].as_str().unwrap_or_default().to_string();
+    login["token"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| DiscoveryError::Flow {
+            step: "log in (POST /v1/sessions)".into(),
+            detail: "no token in the answer".into(),
+        })
+}
+
+/// Opens an account named `name` for the session `bearer` (`Bearer ...`); returns its id.
+pub async fn open_account(http: &Http, bearer: &str, name: &str) -> Result<String, DiscoveryError> {
+    let account = step(
+        http,
+        "open an account (POST /v1/accounts)",
+        Request::post_json(session::ACCOUNTS_PATH, &json!({ "name": name }))
+            .with_header("Authorization", bearer),
+        201,
+    )
+    .await?;
+    Ok(account["id"].as_str().unwrap_or_default().to_string())
+}
+
+/// A throwaway user's name and password.
+pub fn throwaway() -> (String, String) {
+    (format!("scan_{}", random_hex(8)), random_hex(16))
+}
+
+/// rampart's flow: a user, a session, two accounts, a deposit and three transfers.
+async fn rampart_flow(http: &Http) -> Result<Fixtures, DiscoveryError> {
+    let (username, password) = throwaway();
+    register(http, &username, &password).await?;
+    let token = login(http, &username, &password).await?;
     let bearer = format!("Bearer {token}");
     let authed = |req: Request| req.with_header("Authorization", &bearer);
     let mut accounts = Vec::new();
     for name in ["attack-sim a", "attack-sim b"] {
-        let account = step(
-            http,
-            "open an account (POST /v1/accounts)",
-            authed(Request::post_json(
-                session::ACCOUNTS_PATH,
-                &json!({ "name": name }),
-            )),
-            201,
-        )
-        .await?;
-        accounts.push(account["id"].as_str().unwrap_or_default().to_string());
+        accounts.push(open_account(http, &bearer, name).await?);
     }
     let (a, b) = (accounts[0].clone(), accounts[1].clone());
     step(
@@ -199,6 +224,7 @@ async fn rampart_flow(http: &Http) -> Result<Fixtures, DiscoveryError> {
         )
         .await?;
     }
+    let password_value = password.clone();
     let values = [
         ("id", a.as_str()),
         ("from_account", a.as_str()),
@@ -210,11 +236,11 @@ async fn rampart_flow(http: &Http) -> Result<Fixtures, DiscoveryError> {
         ("sort", "created_at"),
         ("order", "desc"),
         ("limit", "20"),
-        ("password", password.as_str()),
+        ("password", password_value.as_str()),
     ];
     Ok(Fixtures {
         auth_header: Some(("Authorization".into(), bearer)),
-        user: Some(username),
+        user: Some((username, password.clone())),
         accounts,
         ..Fixtures::with_values(&values)
     })

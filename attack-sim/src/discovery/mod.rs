@@ -9,6 +9,7 @@ pub mod request;
 
 use serde_json::Value;
 
+use crate::scan::ScanCtx;
 use crate::scan::http::{Http, Request};
 use crate::target::Target;
 
@@ -95,6 +96,30 @@ pub async fn document(http: &Http, source: &Source) -> Result<Value, DiscoveryEr
         place: name,
         detail: format!("not JSON: {e}"),
     })
+}
+
+/// What a scan found out about its target before attacking it.
+pub struct Discovered {
+    /// The OpenAPI document.
+    pub doc: Value,
+    /// Its operations.
+    pub ops: Vec<openapi::Operation>,
+    /// The session and data.
+    pub fixtures: fixtures::Fixtures,
+}
+
+/// Reads the target's document and sets up the session and data, per `ctx`.
+pub async fn discover(ctx: &ScanCtx, http: &Http) -> Result<Discovered, DiscoveryError> {
+    let source = source(&ctx.target, ctx.openapi.as_deref())?;
+    let doc = document(http, &source).await?;
+    let ops = openapi::operations(&doc).map_err(|e| DiscoveryError::Document {
+        place: match &source {
+            Source::OnTarget(p) | Source::File(p) => p.clone(),
+        },
+        detail: e.to_string(),
+    })?;
+    let fixtures = fixtures::establish(http, &doc, &ctx.auth).await?;
+    Ok(Discovered { doc, ops, fixtures })
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 
 pub mod compare;
 pub mod http;
+pub mod stats;
 
 use std::future::Future;
 use std::net::IpAddr;

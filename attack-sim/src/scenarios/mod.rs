@@ -14,6 +14,7 @@ use crate::intensity::Preset;
 use crate::scan::Scan;
 use crate::sources::Sources;
 
+pub mod auth;
 pub mod conn_flood;
 pub mod credential_stuffing;
 pub mod drip;
@@ -202,6 +203,11 @@ pub const ALL: &[Scenario] = &[
     login_flood::SCENARIO,
     credential_stuffing::SCENARIO,
     injection::sqli::SCENARIO,
+    auth::idor::SCENARIO,
+    auth::tokens::SCENARIO,
+    auth::enumeration::SCENARIO,
+    auth::entropy::SCENARIO,
+    auth::mass_assignment::SCENARIO,
     tls_policy::legacy_versions::SCENARIO,
     tls_policy::weak_ciphers::SCENARIO,
     tls_policy::plaintext::SCENARIO,

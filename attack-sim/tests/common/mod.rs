@@ -6,6 +6,7 @@
 
 pub mod legacy;
 pub mod weak;
+pub mod weak_bank;
 pub mod weak_sql;
 
 use std::path::{Path, PathBuf};
@@ -101,6 +102,47 @@ pub async fn attack_sim_with_env(args: &[&str], env: &[(&str, &str)]) -> (Option
     );
     eprintln!("attack-sim {}:\n{text}", args.join(" "));
     (out.status.code(), text)
+}
+
+/// What a run of scans left: its exit code and output, report.json and report.sarif.
+pub struct ScanRun {
+    pub code: Option<i32>,
+    pub text: String,
+    pub report: serde_json::Value,
+    pub sarif: serde_json::Value,
+}
+
+/// Runs the scans `selection` against `url` (trusting `ca`); checks that junit.xml and a
+/// self-contained report.html were written beside report.json and report.sarif.
+pub async fn scan(selection: &[&str], url: &str, ca: &Path) -> ScanRun {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut args = vec!["run"];
+    args.extend_from_slice(selection);
+    let ca = ca.to_str().expect("utf-8 path");
+    let out = dir.path().to_str().expect("utf-8 path");
+    args.extend_from_slice(&["--target", url, "--ca", ca, "--report-dir", out]);
+    let (code, text) = attack_sim(&args).await;
+    let sarif = std::fs::read_to_string(dir.path().join("report.sarif")).expect("report.sarif");
+    let junit = std::fs::read_to_string(dir.path().join("junit.xml")).expect("junit.xml");
+    assert!(junit.contains("<testsuites "), "{junit}");
+    let html = std::fs::read_to_string(dir.path().join("report.html")).expect("report.html");
+    assert!(!html.contains("<script"), "self-contained");
+    ScanRun {
+        code,
+        text,
+        report: report(dir.path()),
+        sarif: serde_json::from_str(&sarif).expect("SARIF is JSON"),
+    }
+}
+
+/// The scenario `name` of a report.
+pub fn scenario<'a>(r: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    r["scenarios"]
+        .as_array()
+        .expect("scenarios")
+        .iter()
+        .find(|s| s["name"] == name)
+        .unwrap_or_else(|| panic!("{name} ran: {r}"))
 }
 
 /// The report attack-sim wrote into `dir`.

@@ -375,20 +375,8 @@ async fn time_based(
 async fn scan(ctx: ScanCtx) -> Scanned {
     let mut s = Scanned::default();
     let http = Http::new(ctx.client.clone(), ctx.from);
-    let prepared = async {
-        let source = discovery::source(&ctx.target, ctx.openapi.as_deref())?;
-        let doc = discovery::document(&http, &source).await?;
-        let ops = discovery::openapi::operations(&doc).map_err(|e| {
-            discovery::DiscoveryError::Document {
-                place: format!("{source:?}"),
-                detail: e.to_string(),
-            }
-        })?;
-        let fixtures = fixtures::establish(&http, &doc, &ctx.auth).await?;
-        Ok::<_, discovery::DiscoveryError>((ops, fixtures))
-    };
-    let (ops, fixtures) = match prepared.await {
-        Ok(p) => p,
+    let (ops, fixtures) = match discovery::discover(&ctx, &http).await {
+        Ok(d) => (d.ops, d.fixtures),
         Err(e) => {
             s.unmade("discovery", e.to_string());
             return s;

@@ -1,0 +1,184 @@
+//! `user-enumeration`: can a stranger tell an existing username from one that does not exist?
+//! By message: a wrong password for an existing user, an unknown user and a malformed
+//! username must get the same answer. By timing: 30 failed logins of each kind, interleaved,
+//! compared with the Mann-Whitney U test; a gap with p < 0.001 and a median difference of at
+//! least 2 ms (and 5 % of the larger median) is a timing oracle. The existing users are
+//! spread over [`USERS`] accounts so that none passes the failures a server lets through free
+//! (rampart: five), which would turn the comparison into one against throttling.
+
+use serde_json::json;
+
+use super::{flow_user, prepare};
+use crate::discovery::fixtures::{self, register};
+use crate::findings::{Confidence, Evidence, Finding, Severity};
+use crate::probe::session::SESSIONS_PATH;
+use crate::scan::compare::same_page;
+use crate::scan::http::{Http, Reply, Request};
+use crate::scan::stats::{mann_whitney_p, median};
+use crate::scan::{ScanCtx, Scanned};
+use crate::scenarios::{Run, Scenario};
+
+/// `user-enumeration`.
+pub const SCENARIO: Scenario = Scenario {
+    name: "user-enumeration",
+    kind: "auth",
+    description: "existing usernames told apart from unknown ones by the login's answer or its timing",
+    run: Run::Scan(|ctx| Box::pin(scan(ctx))),
+};
+
+/// By message.
+pub const BY_MESSAGE: &str = "user-enumeration-message";
+/// By timing.
+pub const BY_TIMING: &str = "user-enumeration-timing";
+
+/// Failed logins of each kind compared.
+pub const SAMPLES: usize = 30;
+/// Existing users the wrong-password logins are spread over.
+pub const USERS: usize = 6;
+/// The p-value under which a gap is real.
+pub const P_MAX: f64 = 0.001;
+/// The least median gap that counts, in ms.
+pub const MIN_GAP_MS: f64 = 2.0;
+
+fn attempt(user: &str, password: &str) -> Request {
+    Request::post_json(
+        SESSIONS_PATH,
+        &json!({"username": user, "password": password}),
+    )
+}
+
+fn finding(technique: &'static str, summary: String, evidence: Evidence) -> Finding {
+    Finding {
+        severity: Severity::Medium,
+        confidence: Confidence::Confirmed,
+        endpoint: format!("POST {SESSIONS_PATH}"),
+        parameter: Some("body username".into()),
+        technique,
+        summary,
+        evidence,
+    }
+}
+
+/// Whether the medians `a` and `b` (ms) are far enough apart to matter.
+pub fn gap_matters(a: f64, b: f64) -> bool {
+    let gap = (a - b).abs();
+    gap >= MIN_GAP_MS && gap >= 0.05 * a.max(b)
+}
+
+async fn scan(ctx: ScanCtx) -> Scanned {
+    let http = Http::new(ctx.client.clone(), ctx.from);
+    let mut s = Scanned::default();
+    let Some(d) = prepare(&ctx, &http, &mut s).await else {
+        return s;
+    };
+    if flow_user(&d, &mut s, "existing users").is_none() {
+        return s;
+    }
+    // USERS for the timing, one more for the messages.
+    let mut users = Vec::new();
+    for _ in 0..=USERS {
+        let (name, password) = fixtures::throwaway();
+        if let Err(e) = register(&http, &name, &password).await {
+            s.unmade("existing users", e.to_string());
+            return s;
+        }
+        users.push(name);
+    }
+    by_message(&http, &users[USERS], &mut s).await;
+    by_timing(&http, &users[..USERS], &mut s).await;
+    s
+}
+
+async fn by_message(http: &Http, existing: &str, s: &mut Scanned) {
+    let name = "one answer for a wrong password, an unknown user and a malformed name";
+    let wrong = fixtures::random_hex(12);
+    let cases = [
+        ("a wrong password", attempt(existing, &wrong)),
+        ("an unknown user", attempt(&fixtures::throwaway().0, &wrong)),
+        ("a malformed username", attempt("Not A Valid Name!", &wrong)),
+    ];
+    let mut answers: Vec<(&str, &Request, Reply)> = Vec::new();
+    for (case, req) in &cases {
+        match http.send(req).await {
+            Ok(r) => answers.push((case, req, r)),
+            Err(e) => return s.unmade(name, format!("{case}: {e}")),
+        }
+    }
+    let (first_case, first_req, first) = &answers[0];
+    match answers[1..].iter().find(|(_, _, r)| !same_page(r, first)) {
+        None => s.passed(name, format!("all {}", first.status())),
+        Some((case, req, r)) => s.failed(
+            name,
+            finding(
+                BY_MESSAGE,
+                format!(
+                    "{first_case} and {case} get different answers ({} and {}): the login says whether a username exists",
+                    first.status(),
+                    r.status()
+                ),
+                Evidence::new(
+                    format!("{}\r\n\r\n{}", first_req.describe(http.host()), req.describe(http.host())),
+                    format!("{}\r\n\r\n{}", first.describe(), r.describe()),
+                ),
+            ),
+        ),
+    }
+}
+
+async fn by_timing(http: &Http, existing: &[String], s: &mut Scanned) {
+    let name = "failed logins of existing and unknown users take as long";
+    let wrong = fixtures::random_hex(12);
+    let (mut known, mut unknown) = (Vec::new(), Vec::new());
+    for i in 0..SAMPLES {
+        let pair = [
+            attempt(&existing[i % existing.len()], &wrong),
+            attempt(&fixtures::throwaway().0, &wrong),
+        ];
+        for (k, req) in pair.iter().enumerate() {
+            match http.send(req).await {
+                Ok(r) => {
+                    let ms = r.elapsed.as_secs_f64() * 1000.0;
+                    if k == 0 {
+                        known.push(ms)
+                    } else {
+                        unknown.push(ms)
+                    }
+                }
+                Err(e) => return s.unmade(name, e.to_string()),
+            }
+        }
+    }
+    let p = mann_whitney_p(&known, &unknown);
+    let (mk, mu) = (median(&known), median(&unknown));
+    let detail = format!(
+        "{SAMPLES} of each: median {mk:.1} ms (existing, wrong password) against {mu:.1} ms (unknown), Mann-Whitney p = {p:.2e}"
+    );
+    if p < P_MAX && gap_matters(mk, mu) {
+        s.failed(
+            name,
+            finding(
+                BY_TIMING,
+                format!("failed logins tell existing users apart by time: {detail}"),
+                Evidence::new(
+                    format!("POST {SESSIONS_PATH} with a wrong password, {SAMPLES} times for existing users and {SAMPLES} for unknown ones, interleaved"),
+                    detail,
+                ),
+            ),
+        );
+    } else {
+        s.passed(name, detail);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_or_relative_gaps_do_not_matter() {
+        assert!(gap_matters(60.0, 0.4), "argon2 skipped for unknown users");
+        assert!(!gap_matters(75.0, 76.5), "under 2 ms");
+        assert!(!gap_matters(300.0, 290.0), "under 5 %");
+        assert!(gap_matters(30.0, 26.0));
+    }
+}

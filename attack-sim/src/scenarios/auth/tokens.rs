@@ -1,0 +1,373 @@
+//! `session-tokens`: an authenticated read with the session's token must work, and with no
+//! token, an empty one, a forged one, the real one truncated or with a character changed, or
+//! another scheme, must be refused, all alike (one answer for every bad token tells an
+//! attacker nothing about which it was). With a login flow, a token used after its logout,
+//! and another session's token after a password change, must be refused too.
+
+use serde_json::json;
+
+use super::{authenticated_read, flow_user, ok, prepare, with_auth};
+use crate::discovery::Discovered;
+use crate::discovery::fixtures::{self, login, register};
+use crate::findings::{Confidence, Evidence, Finding, Severity};
+use crate::probe::session::SESSIONS_PATH;
+use crate::scan::compare::same_page;
+use crate::scan::http::{Http, Reply, Request};
+use crate::scan::{ScanCtx, Scanned};
+use crate::scenarios::{Run, Scenario};
+
+/// `session-tokens`.
+pub const SCENARIO: Scenario = Scenario {
+    name: "session-tokens",
+    kind: "auth",
+    description: "missing, forged, truncated and tampered tokens refused alike; tokens dead after logout and password change",
+    run: Run::Scan(|ctx| Box::pin(scan(ctx))),
+};
+
+/// A bad token was accepted.
+pub const FORGERY: &str = "token-forgery";
+/// A token outlived its logout or a password change.
+pub const REUSE: &str = "token-reuse";
+/// Bad tokens are refused in ways that tell them apart.
+pub const DISTINGUISHABLE: &str = "token-errors-distinguishable";
+
+/// The logout route of rampart's flow.
+pub const LOGOUT_PATH: &str = "/v1/sessions/current";
+/// The password change of rampart's flow.
+pub const PASSWORD_PATH: &str = "/v1/me/password";
+
+/// `token` with its last character replaced by another of the same alphabet.
+fn tampered(token: &str) -> String {
+    let mut t: Vec<char> = token.chars().collect();
+    if let Some(last) = t.last_mut() {
+        *last = if *last == 'A' { 'B' } else { 'A' };
+    }
+    t.into_iter().collect()
+}
+
+/// A random token of `len` characters (at least 16).
+fn forged(len: usize) -> String {
+    let n = len.max(16);
+    fixtures::random_hex(n.div_ceil(2))[..n].to_string()
+}
+
+/// The bad credentials tried, as (case, header value) (none: no header).
+fn cases(real: &str) -> Vec<(&'static str, Option<String>)> {
+    let (scheme, token) = match real.split_once(' ') {
+        Some((s, t)) if s.eq_ignore_ascii_case("bearer") => ("Bearer ", t),
+        _ => ("", real),
+    };
+    let cut = token.len().saturating_sub(4).max(1).min(token.len());
+    let mut out = vec![
+        ("missing", None),
+        ("empty", Some(scheme.to_string())),
+        ("forged", Some(format!("{scheme}{}", forged(token.len())))),
+        ("truncated", Some(format!("{scheme}{}", &token[..cut]))),
+        ("tampered", Some(format!("{scheme}{}", tampered(token)))),
+    ];
+    if !scheme.is_empty() {
+        out.push((
+            "another scheme",
+            Some("Basic YXR0YWNrLXNpbTphdHRhY2stc2lt".into()),
+        ));
+    }
+    out
+}
+
+fn finding(
+    d: &Discovered,
+    endpoint: String,
+    severity: Severity,
+    technique: &'static str,
+    summary: String,
+    evidence: Evidence,
+) -> Finding {
+    let parameter = d
+        .fixtures
+        .auth_header
+        .as_ref()
+        .map_or("Authorization", |(n, _)| n.as_str());
+    Finding {
+        severity,
+        confidence: Confidence::Confirmed,
+        endpoint,
+        parameter: Some(format!("header {parameter}")),
+        technique,
+        summary,
+        evidence,
+    }
+}
+
+async fn scan(ctx: ScanCtx) -> Scanned {
+    let http = Http::new(ctx.client.clone(), ctx.from);
+    let mut s = Scanned::default();
+    let Some(d) = prepare(&ctx, &http, &mut s).await else {
+        return s;
+    };
+    let Some((_, real)) = d.fixtures.auth_header.clone() else {
+        s.unmade(
+            "a session",
+            "no session to test (--auth none, or no login flow)",
+        );
+        return s;
+    };
+    let Some(read) = authenticated_read(&d.ops) else {
+        s.unmade(
+            "an authenticated read",
+            "the document has no authenticated GET",
+        );
+        return s;
+    };
+    let endpoint = read.endpoint();
+    match http.send(&with_auth(&d, read, Some(&real))).await {
+        Ok(r) if ok(r.status()) => s.passed(
+            format!("{endpoint} with the session's token"),
+            format!("served ({})", r.status()),
+        ),
+        Ok(r) => {
+            s.unmade(
+                format!("{endpoint} with the session's token"),
+                format!("refused ({})", r.status()),
+            );
+            return s;
+        }
+        Err(e) => {
+            s.unmade(
+                format!("{endpoint} with the session's token"),
+                e.to_string(),
+            );
+            return s;
+        }
+    }
+    let mut refusals: Vec<(&str, Request, Reply)> = Vec::new();
+    for (case, value) in cases(&real) {
+        let name = format!("{endpoint} with a {case} token refused");
+        let req = with_auth(&d, read, value.as_deref());
+        match http.send(&req).await {
+            Ok(r) if ok(r.status()) => {
+                let summary = format!("a {case} token was accepted ({})", r.status());
+                let ev = Evidence::new(req.describe(http.host()), r.describe());
+                s.failed(
+                    name,
+                    finding(
+                        &d,
+                        endpoint.clone(),
+                        Severity::Critical,
+                        FORGERY,
+                        summary,
+                        ev,
+                    ),
+                );
+            }
+            Ok(r) => {
+                s.passed(name, format!("refused with {}", r.status()));
+                refusals.push((case, req, r));
+            }
+            Err(e) => s.unmade(name, e.to_string()),
+        }
+    }
+    if let Some((first_case, first_req, first)) = refusals.first() {
+        let differing: Vec<_> = refusals
+            .iter()
+            .filter(|(_, _, r)| !same_page(r, first))
+            .collect();
+        let name = "every bad token refused alike";
+        match differing.first() {
+            None => s.passed(name, format!("{} cases, one answer", refusals.len())),
+            Some((case, req, r)) => {
+                let summary = format!(
+                    "a {first_case} token and a {case} token are refused differently ({} and {}): the answer tells which",
+                    first.status(),
+                    r.status()
+                );
+                let ev = Evidence::new(
+                    format!(
+                        "{}\r\n\r\n{}",
+                        first_req.describe(http.host()),
+                        req.describe(http.host())
+                    ),
+                    format!("{}\r\n\r\n{}", first.describe(), r.describe()),
+                );
+                s.failed(
+                    name,
+                    finding(
+                        &d,
+                        endpoint.clone(),
+                        Severity::Low,
+                        DISTINGUISHABLE,
+                        summary,
+                        ev,
+                    ),
+                );
+            }
+        }
+    }
+    if let Some((user, password)) = flow_user(&d, &mut s, "a token after its logout") {
+        after_logout(&http, &d, read, &user, &password, &mut s).await;
+        after_password_change(&http, &d, read, &mut s).await;
+    }
+    s
+}
+
+async fn after_logout(
+    http: &Http,
+    d: &Discovered,
+    read: &crate::discovery::openapi::Operation,
+    user: &str,
+    password: &str,
+    s: &mut Scanned,
+) {
+    let name = "a token after its logout refused";
+    if !d
+        .ops
+        .iter()
+        .any(|o| o.method == "DELETE" && o.path == LOGOUT_PATH)
+    {
+        s.unmade(name, format!("no DELETE {LOGOUT_PATH} in the document"));
+        return;
+    }
+    let token = match login(http, user, password).await {
+        Ok(t) => format!("Bearer {t}"),
+        Err(e) => {
+            s.unmade(name, e.to_string());
+            return;
+        }
+    };
+    let logout = Request {
+        method: "DELETE".into(),
+        target: LOGOUT_PATH.into(),
+        ..Request::default()
+    }
+    .with_header("Authorization", &token);
+    match http.send(&logout).await {
+        Ok(r) if ok(r.status()) => {}
+        Ok(r) => return s.unmade(name, format!("the logout was refused ({})", r.status())),
+        Err(e) => return s.unmade(name, e.to_string()),
+    }
+    let why = format!("a token still works after DELETE {LOGOUT_PATH} answered");
+    must_be_refused(http, d, read, &token, name, &why, s).await;
+}
+
+/// The authenticated read with `token` must be refused now; served, it is a [`REUSE`]
+/// finding: `why`.
+async fn must_be_refused(
+    http: &Http,
+    d: &Discovered,
+    read: &crate::discovery::openapi::Operation,
+    token: &str,
+    name: &str,
+    why: &str,
+    s: &mut Scanned,
+) {
+    let again = with_auth(d, read, Some(token));
+    match http.send(&again).await {
+        Ok(r) if ok(r.status()) => s.failed(
+            name,
+            finding(
+                d,
+                read.endpoint(),
+                Severity::High,
+                REUSE,
+                format!("{why} (served {})", r.status()),
+                Evidence::new(again.describe(http.host()), r.describe()),
+            ),
+        ),
+        Ok(r) => s.passed(name, format!("refused with {}", r.status())),
+        Err(e) => s.unmade(name, e.to_string()),
+    }
+}
+
+async fn after_password_change(
+    http: &Http,
+    d: &Discovered,
+    read: &crate::discovery::openapi::Operation,
+    s: &mut Scanned,
+) {
+    let name = "another session's token after a password change refused";
+    if !d
+        .ops
+        .iter()
+        .any(|o| o.method == "POST" && o.path == PASSWORD_PATH)
+    {
+        s.unmade(name, format!("no POST {PASSWORD_PATH} in the document"));
+        return;
+    }
+    // A user of its own: the flow's must keep its password for the other scans.
+    let sessions = async {
+        let (user, password) = fixtures::throwaway();
+        register(http, &user, &password).await?;
+        let changer = login(http, &user, &password).await?;
+        let other = login(http, &user, &password).await?;
+        Ok::<_, crate::discovery::DiscoveryError>((user, password, changer, other))
+    };
+    let (user, password, changer, other) = match sessions.await {
+        Ok(v) => v,
+        Err(e) => return s.unmade(name, e.to_string()),
+    };
+    let new_password = fixtures::random_hex(16);
+    let change = Request::post_json(
+        PASSWORD_PATH,
+        &json!({"current_password": password, "new_password": new_password}),
+    )
+    .with_header("Authorization", &format!("Bearer {changer}"));
+    match http.send(&change).await {
+        Ok(r) if ok(r.status()) => {}
+        Ok(r) => {
+            return s.unmade(
+                name,
+                format!("the password change was refused ({})", r.status()),
+            );
+        }
+        Err(e) => return s.unmade(name, e.to_string()),
+    }
+    let why = "a session opened before a password change still works after it";
+    must_be_refused(http, d, read, &format!("Bearer {other}"), name, why, s).await;
+    let old = "the old password refused after the change";
+    let creds = json!({"username": user, "password": password});
+    match http.send(&Request::post_json(SESSIONS_PATH, &creds)).await {
+        Ok(r) if ok(r.status()) => s.failed(
+            old,
+            Finding {
+                severity: Severity::High,
+                confidence: Confidence::Confirmed,
+                endpoint: format!("POST {SESSIONS_PATH}"),
+                parameter: Some("body password".into()),
+                technique: REUSE,
+                summary: "the password a user changed away from still logs in".into(),
+                evidence: Evidence::new(
+                    format!("POST {SESSIONS_PATH} with the old password"),
+                    r.describe(),
+                ),
+            },
+        ),
+        Ok(r) => s.passed(old, format!("refused with {}", r.status())),
+        Err(e) => s.unmade(old, e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_tokens_keep_the_scheme_and_change_the_token() {
+        let real = "Bearer abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
+        let all = cases(real);
+        let get = |c: &str| {
+            all.iter()
+                .find(|(k, _)| *k == c)
+                .and_then(|(_, v)| v.clone())
+        };
+        assert_eq!(all[0], ("missing", None));
+        assert_eq!(get("empty").as_deref(), Some("Bearer "));
+        let forged = get("forged").expect("forged");
+        assert!(forged.starts_with("Bearer ") && forged.len() == real.len() && forged != real);
+        assert_eq!(get("truncated").as_deref(), Some(&real[..real.len() - 4]));
+        let t = get("tampered").expect("tampered");
+        assert_eq!(t.len(), real.len());
+        assert_ne!(t, real);
+        assert!(get("another scheme").expect("scheme").starts_with("Basic "));
+        // A bare header value (--auth header:) has no scheme to keep.
+        assert!(cases("s3cret").iter().all(|(c, _)| *c != "another scheme"));
+    }
+}
