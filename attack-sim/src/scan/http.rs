@@ -154,6 +154,7 @@ pub struct Http {
     conn: Mutex<Option<TlsStream<TcpStream>>>,
     sent: AtomicU64,
     throttled: AtomicU64,
+    failed: AtomicU64,
 }
 
 /// The wait a throttled answer asks for: its `Retry-After` in seconds (1 when absent or
@@ -176,6 +177,7 @@ impl Http {
             conn: Mutex::new(None),
             sent: AtomicU64::new(0),
             throttled: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
         }
     }
 
@@ -192,8 +194,22 @@ impl Http {
         )
     }
 
+    /// Requests that got no usable answer (starved, timed out, connection failed) so far:
+    /// a check whose requests failed was not made, whatever the others said.
+    pub fn failures(&self) -> u64 {
+        self.failed.load(Ordering::Relaxed)
+    }
+
     /// Sends `req` until it is answered with anything but 429/503.
     pub async fn send(&self, req: &Request) -> Result<Reply, SendError> {
+        let result = self.send_paced(req).await;
+        if result.is_err() {
+            self.failed.fetch_add(1, Ordering::Relaxed);
+        }
+        result
+    }
+
+    async fn send_paced(&self, req: &Request) -> Result<Reply, SendError> {
         for _ in 0..MAX_RETRIES {
             let reply = self.once(req).await?;
             if !matches!(reply.status(), 429 | 503) {

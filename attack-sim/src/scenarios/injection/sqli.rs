@@ -410,6 +410,7 @@ async fn scan(ctx: ScanCtx) -> Scanned {
                 input: &input,
             };
             let name = format!("{} {}", op.endpoint(), point.parameter());
+            let failures_before = http.failures();
             let mut found = Vec::new();
             if let Some(f) = error_based(&http, &fixtures, &point, &base).await {
                 found.push(f);
@@ -440,7 +441,14 @@ async fn scan(ctx: ScanCtx) -> Scanned {
                     }
                 }
             }
-            if found.is_empty() {
+            let failed = http.failures() - failures_before;
+            if found.is_empty() && failed > 0 {
+                // Throttled past the retries, or no answer: what was not asked proves nothing.
+                s.unmade(
+                    name.clone(),
+                    format!("{failed} payload request(s) got no usable answer (throttled past Retry-After, timed out or cut)"),
+                );
+            } else if found.is_empty() {
                 let stability = if base.stable {
                     ""
                 } else {
