@@ -84,6 +84,15 @@ async fn every_planted_auth_flaw_is_found() {
         "{text}"
     );
     assert_eq!(mass["findings"][0]["parameter"], "body balance, currency");
+    assert_eq!(
+        found(scenario(&r, "user-confusables")),
+        pairs(&[
+            ("POST /v1/users", "user-confusables"),
+            ("POST /v1/users", "user-confusables"),
+            ("POST /v1/users", "user-confusables"),
+        ]),
+        "fullwidth, mathematical bold and upper case: {text}"
+    );
     // Tokens are live credentials: a finding about them shows their shape, never them.
     let entropy = &scenario(&r, "token-entropy")["findings"][0]["evidence"];
     assert!(!entropy.to_string().contains("tok000"), "{entropy}");
@@ -102,6 +111,7 @@ async fn rampart_passes_every_auth_scan() {
         "user-enumeration",
         "token-entropy",
         "mass-assignment",
+        "user-confusables",
     ] {
         let s = scenario(&r, name);
         assert_eq!(s["verdict"], "passed", "{name}: {text}");

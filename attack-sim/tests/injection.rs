@@ -148,8 +148,8 @@ async fn a_spawned_rampart_passes_every_scan() {
     let scenarios = r["scenarios"].as_array().expect("scenarios");
     assert_eq!(
         scenarios.len(),
-        11,
-        "sql-injection, five auth and five tls scans"
+        12,
+        "sql-injection, six auth and five tls scans"
     );
     for s in scenarios {
         assert_eq!(s["verdict"], "passed", "{s}");

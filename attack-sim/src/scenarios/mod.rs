@@ -208,6 +208,7 @@ pub const ALL: &[Scenario] = &[
     auth::enumeration::SCENARIO,
     auth::entropy::SCENARIO,
     auth::mass_assignment::SCENARIO,
+    auth::confusables::SCENARIO,
     tls_policy::legacy_versions::SCENARIO,
     tls_policy::weak_ciphers::SCENARIO,
     tls_policy::plaintext::SCENARIO,

@@ -10,6 +10,7 @@
 //!   sessions valid;
 //! - a missing token and an unknown one are refused with different messages;
 //! - `POST /v1/accounts` takes `balance` and `currency` from the request (mass assignment).
+//! - usernames are stored as given: a look-alike (fullwidth, bold, upper case) is a second user.
 
 use std::collections::HashMap;
 use std::convert::Infallible;

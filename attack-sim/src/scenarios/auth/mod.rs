@@ -2,10 +2,12 @@
 //! [`idor`] (one user's ids with another's session), [`tokens`] (missing, forged, truncated
 //! and tampered tokens, reuse after logout and after a password change), [`enumeration`]
 //! (existing usernames told apart by message or by timing), [`entropy`] (are session tokens
-//! unguessable) and [`mass_assignment`] (fields a client must not set). All but the token
+//! unguessable), [`mass_assignment`] (fields a client must not set) and [`confusables`]
+//! (look-alike usernames as second users). All but the token
 //! checks on a given `--auth bearer:` token need a login flow the harness can drive
 //! (rampart's: `POST /v1/users`, `POST /v1/sessions`); without one they are not made.
 
+pub mod confusables;
 pub mod entropy;
 pub mod enumeration;
 pub mod idor;
