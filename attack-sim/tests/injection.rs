@@ -12,7 +12,7 @@ use common::{Rampart, attack_sim, rampart_binary, report};
 use serde_json::Value;
 
 async fn scan(url: &str, ca: &Path) -> (Option<i32>, String, Value) {
-    let run = common::scan(&["injection"], url, ca).await;
+    let run = common::scan(&["sql-injection"], url, ca).await;
     (run.code, run.text, run.report)
 }
 
@@ -148,8 +148,8 @@ async fn a_spawned_rampart_passes_every_scan() {
     let scenarios = r["scenarios"].as_array().expect("scenarios");
     assert_eq!(
         scenarios.len(),
-        12,
-        "sql-injection, six auth and five tls scans"
+        13,
+        "sql-injection, input-abuse, six auth and five tls scans"
     );
     for s in scenarios {
         assert_eq!(s["verdict"], "passed", "{s}");

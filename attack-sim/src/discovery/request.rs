@@ -103,6 +103,45 @@ pub fn build(op: &Operation, fixtures: &Fixtures, target: Option<(&Input, &str)>
     }
 }
 
+/// What stands in for the injected value while a request is built by [`build_raw`].
+const MARKER: &str = "attacksimRaw7f3q";
+
+/// The request for `op` with `raw` in `target` exactly as given, bypassing the encoding
+/// [`build`] applies: for a body field, `raw` replaces the field's whole JSON value (so it may
+/// be a number, an array, bytes that are not UTF-8, or a value followed by more members); in
+/// a path or query, it is written into the request target as it is (percent-encode it first
+/// where it must be); in a header, it is the value (lossily as text).
+pub fn build_raw(op: &Operation, fixtures: &Fixtures, target: &Input, raw: &[u8]) -> Request {
+    let mut req = build(op, fixtures, Some((target, MARKER)));
+    let text = String::from_utf8_lossy(raw);
+    match target.location {
+        Location::Body => {
+            if let Some(body) = req.body.take() {
+                req.body = Some(replace_once(&body, format!("\"{MARKER}\"").as_bytes(), raw));
+            }
+        }
+        Location::Path | Location::Query | Location::Cookie => {
+            req.target = req.target.replacen(MARKER, &text, 1);
+            for (_, v) in &mut req.headers {
+                *v = v.replacen(MARKER, &text, 1);
+            }
+        }
+        Location::Header => {
+            for (_, v) in &mut req.headers {
+                *v = v.replacen(MARKER, &text, 1);
+            }
+        }
+    }
+    req
+}
+
+fn replace_once(haystack: &[u8], needle: &[u8], with: &[u8]) -> Vec<u8> {
+    match haystack.windows(needle.len()).position(|w| w == needle) {
+        Some(i) => [&haystack[..i], with, &haystack[i + needle.len()..]].concat(),
+        None => haystack.to_vec(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,6 +227,38 @@ mod tests {
         assert_eq!(
             r.target, "/v1/accounts/attacksim/x",
             "a path input always has a value"
+        );
+    }
+
+    #[test]
+    fn a_raw_value_lands_unencoded() {
+        let f = Fixtures::with_values(&[
+            ("id", "acc-1"),
+            ("q", "rent"),
+            ("amount", "1.00"),
+            ("count", "3"),
+        ]);
+        let op = op();
+        let all = inputs(&op, &f);
+        let path = build_raw(&op, &f, &all[0], b"../../etc/passwd");
+        assert_eq!(path.target, "/v1/accounts/../../etc/passwd/x?q=rent");
+        let query = build_raw(&op, &f, &all[1], b"rent%00");
+        assert_eq!(query.target, "/v1/accounts/acc-1/x?q=rent%00");
+        let body = build_raw(&op, &f, &all[3], b"\"1.00\",\"amount\":\"1.00\"");
+        assert_eq!(
+            body.body.as_deref(),
+            Some(&b"{\"amount\":\"1.00\",\"amount\":\"1.00\",\"count\":3}"[..])
+        );
+        let bytes = build_raw(&op, &f, &all[4], b"\"\xc0\xaf\"");
+        assert_eq!(
+            bytes.body.as_deref(),
+            Some(&b"{\"amount\":\"1.00\",\"count\":\"\xc0\xaf\"}"[..])
+        );
+        let header = build_raw(&op, &f, &all[2], b"k\0x");
+        assert!(
+            header
+                .headers
+                .contains(&("Idempotency-Key".into(), "k\0x".into()))
         );
     }
 }

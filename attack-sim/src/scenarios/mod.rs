@@ -203,6 +203,7 @@ pub const ALL: &[Scenario] = &[
     login_flood::SCENARIO,
     credential_stuffing::SCENARIO,
     injection::sqli::SCENARIO,
+    injection::abuse::SCENARIO,
     auth::idor::SCENARIO,
     auth::tokens::SCENARIO,
     auth::enumeration::SCENARIO,

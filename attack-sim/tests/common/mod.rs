@@ -7,6 +7,7 @@
 pub mod legacy;
 pub mod weak;
 pub mod weak_bank;
+pub mod weak_raw;
 pub mod weak_sql;
 
 use std::path::{Path, PathBuf};

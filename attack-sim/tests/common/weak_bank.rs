@@ -11,6 +11,9 @@
 //! - a missing token and an unknown one are refused with different messages;
 //! - `POST /v1/accounts` takes `balance` and `currency` from the request (mass assignment).
 //! - usernames are stored as given: a look-alike (fullwidth, bold, upper case) is a second user.
+//! - bodies are read leniently: a body that is not JSON (or not UTF-8) is read as empty, a
+//!   field of the wrong type as empty, a duplicate key's last value wins, and any text is
+//!   stored; an amount is counted as `cents` does (negative, unparsable as 0, wrapping).
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -76,9 +79,20 @@ const DOC: &str = r##"{"openapi": "3.1.0", "info": {"title": "weak bank", "versi
  },
  "components": {"schemas": {"Creds": {"type": "object", "properties": {"username": {"type": "string"}, "password": {"type": "string"}}}}}}"##;
 
+/// Cents as a careless ledger counts them: a sign taken as given, what does not parse as 0,
+/// and arithmetic that wraps as a release build's does.
 fn cents(amount: &str) -> i64 {
     let (whole, frac) = amount.split_once('.').unwrap_or((amount, "0"));
-    whole.parse::<i64>().unwrap_or(0) * 100 + format!("{frac:0<2}")[..2].parse::<i64>().unwrap_or(0)
+    let frac = format!("{frac:0<2}");
+    let frac = frac
+        .get(..2)
+        .and_then(|f| f.parse::<i64>().ok())
+        .unwrap_or(0);
+    whole
+        .parse::<i64>()
+        .unwrap_or(0)
+        .wrapping_mul(100)
+        .wrapping_add(frac)
 }
 
 fn account_json(id: &str, a: &(String, String, i64, String)) -> Value {
@@ -212,7 +226,7 @@ async fn route(
             let amount = cents(&text("amount"));
             match b.accounts.get_mut(*id) {
                 Some(a) => {
-                    a.2 += amount;
+                    a.2 = a.2.wrapping_add(amount);
                     (201, json!({"account_id": id, "amount": text("amount")}))
                 }
                 None => (404, json!({"error": "not found"})),
@@ -225,10 +239,10 @@ async fn route(
                 return (404, json!({"error": "not found"}));
             }
             if let Some(a) = b.accounts.get_mut(&from) {
-                a.2 -= amount;
+                a.2 = a.2.wrapping_sub(amount);
             }
             if let Some(a) = b.accounts.get_mut(&to) {
-                a.2 += amount;
+                a.2 = a.2.wrapping_add(amount);
             }
             (
                 201,

@@ -68,7 +68,7 @@ fn query_value(query: &str, name: &str) -> String {
         .unwrap_or_default()
 }
 
-fn percent_decode(s: &str) -> String {
+pub fn percent_decode(s: &str) -> String {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;

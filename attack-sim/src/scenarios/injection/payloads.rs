@@ -73,7 +73,7 @@ const DELAYS: &str = include_str!("../../../payloads/sqli/delays.txt");
 const UNION: &str = include_str!("../../../payloads/sqli/union.txt");
 
 /// The lines of a payload file that are data: not blank, not `#` comments.
-fn data(text: &'static str) -> impl Iterator<Item = &'static str> {
+pub(crate) fn data(text: &'static str) -> impl Iterator<Item = &'static str> {
     text.lines()
         .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
 }
