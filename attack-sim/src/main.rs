@@ -335,6 +335,7 @@ async fn run_scenarios(
         args.intensity
     );
     let mut results = Vec::new();
+    let discovery = scan::SharedDiscovery::default();
     // A spawned server's descriptors when idle: before each later scenario it is given time
     // to close the last one's connections, so that they do not weigh on the next baseline.
     let idle_fds = server_pid.and_then(sampler::read).map(|r| r.fds);
@@ -381,6 +382,7 @@ async fn run_scenarios(
                     from: sources::scanner_addr(i),
                     openapi: args.openapi.clone(),
                     auth: args.auth.clone(),
+                    discovery: discovery.clone(),
                 };
                 Outcome::Scan(scan::run(s.name, s.kind, run, ctx).await)
             }

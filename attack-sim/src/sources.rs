@@ -42,8 +42,18 @@ pub const PROBE_ADDR: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 78, 0, 1));
 /// client and none inherits what the previous ones spent of the client's budgets (logins
 /// per minute above all: two a scenario, back to back, outrun rampart's ten a minute).
 pub fn probe_addr(i: usize) -> IpAddr {
+    nth_in_slash16(78, i)
+}
+
+/// The `i`-th host address of 127.`second`.0.0/16 (skipping .0 and .255), wrapping.
+fn nth_in_slash16(second: u8, i: usize) -> IpAddr {
     let i = u32::try_from(i % (254 * 256)).unwrap_or(0);
-    IpAddr::V4(Ipv4Addr::new(127, 78, (i / 254) as u8, (1 + i % 254) as u8))
+    IpAddr::V4(Ipv4Addr::new(
+        127,
+        second,
+        (i / 254) as u8,
+        (1 + i % 254) as u8,
+    ))
 }
 
 /// The scanners' network (`injection`, `auth`, `tls`), apart from the floods' and the
@@ -54,8 +64,7 @@ pub const SCANNER_NET: &str = "127.79.0.0/16";
 /// Where scenario `i` scans from, when it is a scan: an address of its own per scenario in
 /// [`SCANNER_NET`].
 pub fn scanner_addr(i: usize) -> IpAddr {
-    let i = u32::try_from(i % (254 * 256)).unwrap_or(0);
-    IpAddr::V4(Ipv4Addr::new(127, 79, (i / 254) as u8, (1 + i % 254) as u8))
+    nth_in_slash16(79, i)
 }
 
 impl Sources {

@@ -8,7 +8,6 @@ mod common;
 
 use std::path::Path;
 
-use common::weak_bank::WeakBank;
 use common::{Rampart, scenario};
 use serde_json::Value;
 
@@ -40,7 +39,7 @@ fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_planted_auth_flaw_is_found() {
-    let bank = WeakBank::start().await;
+    let bank = common::weak_bank::start().await;
     let (code, text, r) = scan(&bank.url, &bank.ca).await;
     assert_eq!(code, Some(1), "{text}");
     let idor = scenario(&r, "idor");
@@ -100,10 +99,7 @@ async fn every_planted_auth_flaw_is_found() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rampart_passes_every_auth_scan() {
-    let rampart = Rampart::start_with(|c| {
-        c.limits.exempt = vec![attack_sim::sources::SCANNER_NET.parse().expect("net")];
-    })
-    .await;
+    let rampart = Rampart::start_scannable().await;
     let (code, text, r) = scan(&rampart.url, &rampart.ca).await;
     for name in [
         "idor",

@@ -85,10 +85,7 @@ async fn every_planted_sql_injection_is_found_with_its_technique() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rampart_yields_no_sql_injection_finding() {
     // As `--spawn` does: the scanners' network skips the rate limits.
-    let rampart = Rampart::start_with(|c| {
-        c.limits.exempt = vec![attack_sim::sources::SCANNER_NET.parse().expect("net")];
-    })
-    .await;
+    let rampart = Rampart::start_scannable().await;
     let (code, text, r) = scan(&rampart.url, &rampart.ca).await;
     let s = &r["scenarios"][0];
     assert_eq!(s["verdict"], "passed", "{text}");
@@ -124,6 +121,32 @@ async fn rampart_yields_no_sql_injection_finding() {
                 && !c["name"].as_str().unwrap_or_default().starts_with("DELETE")
         ),
         "{s}"
+    );
+}
+
+/// A target that drops the connection on every payload (a filter that cuts what it does not
+/// like) has not been shown safe: the point is a check not made, and the scan inconclusive.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_point_whose_payloads_go_unanswered_is_not_called_safe() {
+    let weak = common::weak_raw::start().await;
+    let (code, text, r) = scan(&weak.url, &weak.ca).await;
+    let s = &r["scenarios"][0];
+    assert_eq!(s["verdict"], "inconclusive", "{text}");
+    assert_eq!(code, Some(3), "{text}");
+    assert_eq!(s["findings"], serde_json::json!([]));
+    let fragile = s["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .find(|c| c["name"] == "GET /r/fragile query q")
+        .expect("the fragile point was tried");
+    assert_eq!(fragile["result"], "unmade", "{fragile}");
+    assert!(
+        fragile["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("got no usable answer"),
+        "{fragile}"
     );
 }
 

@@ -7,8 +7,6 @@ mod common;
 
 use std::path::Path;
 
-use common::weak_bank::WeakBank;
-use common::weak_raw::WeakRaw;
 use common::{Rampart, scenario};
 use serde_json::Value;
 
@@ -40,7 +38,7 @@ fn triples(v: &[(&str, &str, &str)]) -> Vec<(String, String, String)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hand_written_server_is_caught_splitting_climbing_and_failing() {
-    let weak = WeakRaw::start().await;
+    let weak = common::weak_raw::start().await;
     let (code, text, r) = scan(&weak.url, &weak.ca).await;
     assert_eq!(code, Some(1), "{text}");
     assert_eq!(scenario(&r, "input-abuse")["verdict"], "vulnerable");
@@ -57,11 +55,17 @@ async fn a_hand_written_server_is_caught_splitting_climbing_and_failing() {
     // The evidence shows the split head and the file read.
     assert!(findings.contains("X-Attack-Sim-Injected"), "{findings}");
     assert!(findings.contains("root:x:0:0:"), "{findings}");
+    // What was cut rather than answered was not shown safe.
+    let checks = scenario(&r, "input-abuse")["checks"].to_string();
+    assert!(
+        checks.contains(r#""name":"GET /r/fragile query q","result":"unmade""#),
+        "{checks}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lenient_bank_is_caught_on_types_duplicates_amounts_and_bytes() {
-    let bank = WeakBank::start().await;
+    let bank = common::weak_bank::start().await;
     let (code, text, r) = scan(&bank.url, &bank.ca).await;
     assert_eq!(code, Some(1), "{text}");
     assert_eq!(scenario(&r, "input-abuse")["verdict"], "vulnerable");
@@ -124,10 +128,7 @@ async fn a_lenient_bank_is_caught_on_types_duplicates_amounts_and_bytes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rampart_refuses_or_survives_every_abusive_input() {
-    let rampart = Rampart::start_with(|c| {
-        c.limits.exempt = vec![attack_sim::sources::SCANNER_NET.parse().expect("net")];
-    })
-    .await;
+    let rampart = Rampart::start_scannable().await;
     let (code, text, r) = scan(&rampart.url, &rampart.ca).await;
     let s = scenario(&r, "input-abuse");
     assert_eq!(s["verdict"], "passed", "{text}");

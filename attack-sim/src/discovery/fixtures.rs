@@ -293,4 +293,10 @@ mod tests {
         let d = format!("{f:?}");
         assert!(!d.contains("s3cret") && !d.contains("hunter2"), "{d}");
     }
+
+    #[test]
+    fn random_hex_is_fresh_hex() {
+        let (a, b) = (random_hex(8), random_hex(8));
+        assert!(a.len() == 16 && a != b && a.bytes().all(|c| c.is_ascii_hexdigit()));
+    }
 }

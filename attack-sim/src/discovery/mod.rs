@@ -7,10 +7,12 @@ pub mod fixtures;
 pub mod openapi;
 pub mod request;
 
+use std::sync::Arc;
+
 use serde_json::Value;
 
-use crate::scan::ScanCtx;
 use crate::scan::http::{Http, Request};
+use crate::scan::{ScanCtx, Scanned};
 use crate::target::Target;
 
 /// Where the document is read when `--openapi` is not given.
@@ -108,8 +110,27 @@ pub struct Discovered {
     pub fixtures: fixtures::Fixtures,
 }
 
-/// Reads the target's document and sets up the session and data, per `ctx`.
-pub async fn discover(ctx: &ScanCtx, http: &Http) -> Result<Discovered, DiscoveryError> {
+/// The target's document, operations, session and data, per `ctx`: found by the run's first
+/// scan that asks (through `http`, its client), and the same for every later one.
+pub async fn discover(ctx: &ScanCtx, http: &Http) -> Result<Arc<Discovered>, DiscoveryError> {
+    ctx.discovery
+        .get_or_init(|| async { discover_now(ctx, http).await.map(Arc::new) })
+        .await
+        .clone()
+}
+
+/// [`discover`], recorded in `s` as a check not made when it fails.
+pub async fn prepare(ctx: &ScanCtx, http: &Http, s: &mut Scanned) -> Option<Arc<Discovered>> {
+    match discover(ctx, http).await {
+        Ok(d) => Some(d),
+        Err(e) => {
+            s.unmade("discovery", e.to_string());
+            None
+        }
+    }
+}
+
+async fn discover_now(ctx: &ScanCtx, http: &Http) -> Result<Discovered, DiscoveryError> {
     let source = source(&ctx.target, ctx.openapi.as_deref())?;
     let doc = document(http, &source).await?;
     let ops = openapi::operations(&doc).map_err(|e| DiscoveryError::Document {

@@ -6,6 +6,7 @@
 use serde_json::Value;
 
 use crate::client::{self, Client};
+use crate::discovery::fixtures::random_hex;
 use crate::sources::PROBE_ADDR;
 
 /// Where the OpenAPI document is read.
@@ -270,17 +271,6 @@ async fn request(client: &Client, bytes: &[u8]) -> Result<(u16, Vec<u8>), String
     }
 }
 
-/// `bytes` random bytes as lowercase hex.
-fn random_hex(bytes: usize) -> String {
-    let mut buf = vec![0u8; bytes];
-    // The system RNG through the TLS provider; a failure leaves zeros, which only makes
-    // the name collide and registration fail with a clear error.
-    let _ = rustls::crypto::aws_lc_rs::default_provider()
-        .secure_random
-        .fill(&mut buf);
-    buf.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -343,6 +333,5 @@ mod tests {
         assert!(r.contains("Authorization: Bearer tok-secret\r\n"));
         let l = String::from_utf8(s.login_request("h")).expect("utf-8");
         assert!(l.ends_with("{\"username\":\"probe_1\",\"password\":\"hunter2hunter2hunter2\"}"));
-        assert!(random_hex(8).len() == 16 && random_hex(8) != random_hex(8));
     }
 }

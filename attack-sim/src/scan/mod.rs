@@ -11,12 +11,14 @@ pub mod stats;
 use std::future::Future;
 use std::net::IpAddr;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
 use tokio::time::Instant;
 
 use crate::client::Client;
+use crate::discovery::{Discovered, DiscoveryError};
 use crate::findings::Finding;
 use crate::probe::session::AuthMode;
 use crate::target::Target;
@@ -36,7 +38,14 @@ pub struct ScanCtx {
     pub openapi: Option<String>,
     /// How to authenticate (`--auth`).
     pub auth: AuthMode,
+    /// What the run's first scan that needed it discovered (the document, its operations,
+    /// the flow's session and data), shared by every scan of the run: one document fetch and
+    /// one login flow per run, not one per scan.
+    pub discovery: SharedDiscovery,
 }
+
+/// Discovery done once per run (see [`crate::discovery::discover`]).
+pub type SharedDiscovery = Arc<tokio::sync::OnceCell<Result<Arc<Discovered>, DiscoveryError>>>;
 
 /// How one check came out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -11,7 +11,10 @@ pub mod weak_raw;
 pub mod weak_sql;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
+
+use tokio_rustls::TlsAcceptor;
 
 /// rampart on its defaults, in-process, on an ephemeral loopback port.
 pub struct Rampart {
@@ -24,6 +27,15 @@ pub struct Rampart {
 impl Rampart {
     pub async fn start() -> Rampart {
         Rampart::start_with(|_| {}).await
+    }
+
+    /// On the defaults, with the scanners' network exempt from the rate limits (as `--spawn`
+    /// makes it when a scan is selected).
+    pub async fn start_scannable() -> Rampart {
+        Rampart::start_with(|c| {
+            c.limits.exempt = vec![attack_sim::sources::SCANNER_NET.parse().expect("net")];
+        })
+        .await
     }
 
     /// On the defaults changed by `tune`.
@@ -44,6 +56,37 @@ impl Rampart {
             _dir: dir,
         }
     }
+}
+
+/// A test server on a loopback port, stopped when dropped (its task aborted, so that no
+/// connection outlives it).
+pub struct TestServer {
+    pub url: String,
+    pub ca: PathBuf,
+    pub _dir: tempfile::TempDir,
+    pub task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// A test server's TLS: rampart's development certificate set made in `dir`, offering `alpn`;
+/// the acceptor and the CA a client must trust.
+pub fn dev_tls(dir: &Path, alpn: &[&[u8]]) -> (TlsAcceptor, PathBuf) {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let (paths, _) = rampart_certs::ensure_dev_set(dir).expect("certs");
+    let key = rampart_certs::load_certified_key(&paths.leaf_cert, &paths.leaf_key, &provider)
+        .expect("key");
+    let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_no_client_auth()
+        .with_cert_resolver(Arc::new(rustls::sign::SingleCertAndKey::from(key)));
+    cfg.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    (TlsAcceptor::from(Arc::new(cfg)), paths.ca_cert)
 }
 
 /// A CA (ECDSA, written to `dir/ca.pem`) and an RSA leaf of `size` for `localhost` it

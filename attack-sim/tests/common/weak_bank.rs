@@ -18,7 +18,6 @@
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use http_body_util::{BodyExt, Full};
@@ -28,20 +27,8 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
-use tokio_rustls::TlsAcceptor;
 
-pub struct WeakBank {
-    pub url: String,
-    pub ca: PathBuf,
-    _dir: tempfile::TempDir,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for WeakBank {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
+use super::TestServer;
 
 #[derive(Default)]
 struct Bank {
@@ -253,48 +240,37 @@ async fn route(
     }
 }
 
-impl WeakBank {
-    pub async fn start() -> WeakBank {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let (paths, _) = rampart_certs::ensure_dev_set(dir.path()).expect("certs");
-        let key = rampart_certs::load_certified_key(&paths.leaf_cert, &paths.leaf_key, &provider)
-            .expect("key");
-        let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .expect("versions")
-            .with_no_client_auth()
-            .with_cert_resolver(Arc::new(rustls::sign::SingleCertAndKey::from(key)));
-        cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
-        let acceptor = TlsAcceptor::from(Arc::new(cfg));
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr: SocketAddr = listener.local_addr().expect("addr");
-        let bank = Arc::new(Mutex::new(Bank::default()));
-        let task = tokio::spawn(async move {
-            let mut conns = tokio::task::JoinSet::new();
-            loop {
-                while conns.try_join_next().is_some() {}
-                let Ok((tcp, _)) = listener.accept().await else {
-                    continue;
+/// Starts the weak bank on a loopback port.
+pub async fn start() -> TestServer {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (acceptor, ca) = super::dev_tls(dir.path(), &[b"http/1.1"]);
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr: SocketAddr = listener.local_addr().expect("addr");
+    let bank = Arc::new(Mutex::new(Bank::default()));
+    let task = tokio::spawn(async move {
+        let mut conns = tokio::task::JoinSet::new();
+        loop {
+            while conns.try_join_next().is_some() {}
+            let Ok((tcp, _)) = listener.accept().await else {
+                continue;
+            };
+            let acceptor = acceptor.clone();
+            let bank = bank.clone();
+            conns.spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
                 };
-                let acceptor = acceptor.clone();
-                let bank = bank.clone();
-                conns.spawn(async move {
-                    let Ok(tls) = acceptor.accept(tcp).await else {
-                        return;
-                    };
-                    let svc = service_fn(move |req| handle(bank.clone(), req));
-                    let _ = auto::Builder::new(TokioExecutor::new())
-                        .serve_connection(TokioIo::new(tls), svc)
-                        .await;
-                });
-            }
-        });
-        WeakBank {
-            url: format!("https://localhost:{}", addr.port()),
-            ca: paths.ca_cert,
-            _dir: dir,
-            task,
+                let svc = service_fn(move |req| handle(bank.clone(), req));
+                let _ = auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(tls), svc)
+                    .await;
+            });
         }
+    });
+    TestServer {
+        url: format!("https://localhost:{}", addr.port()),
+        ca,
+        _dir: dir,
+        task,
     }
 }

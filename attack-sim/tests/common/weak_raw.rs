@@ -7,29 +7,17 @@
 //! - `GET /r/files/{name}` serves `root/<name>`, decoded and joined without a check (path
 //!   traversal: `../`, and an absolute path replaces the root);
 //! - `GET /r/lookup?id=` parses the id and fails with a 500 when it is not a number
-//!   (unhandled input).
+//!   (unhandled input);
+//! - `GET /r/fragile?q=` answers only `q=plain` and drops the connection on anything else, as
+//!   a filter that cuts what it does not like does: no scan may call it safe on that.
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::Path;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
-use tokio_rustls::TlsAcceptor;
 
-use super::weak_sql::percent_decode;
-
-pub struct WeakRaw {
-    pub url: String,
-    pub ca: PathBuf,
-    _dir: tempfile::TempDir,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for WeakRaw {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
+use super::TestServer;
+use super::weak_sql::{percent_decode, query_value};
 
 const DOC: &str = r#"{"openapi": "3.1.0", "info": {"title": "weak raw", "version": "0"},
  "paths": {
@@ -38,6 +26,8 @@ const DOC: &str = r#"{"openapi": "3.1.0", "info": {"title": "weak raw", "version
     {"name": "next", "in": "query", "schema": {"type": "string"}, "example": "/home"}]}},
   "/r/files/{name}": {"get": {"parameters": [
     {"name": "name", "in": "path", "required": true, "schema": {"type": "string"}, "example": "statement.txt"}]}},
+  "/r/fragile": {"get": {"parameters": [
+    {"name": "q", "in": "query", "schema": {"type": "string"}, "example": "plain"}]}},
   "/r/lookup": {"get": {"parameters": [
     {"name": "id", "in": "query", "schema": {"type": "integer"}, "example": 7}]}}
  }}"#;
@@ -50,15 +40,6 @@ fn answer(status: &str, extra: &str, body: &[u8]) -> Vec<u8> {
     .into_bytes();
     out.extend_from_slice(body);
     out
-}
-
-fn query_value(query: &str, name: &str) -> String {
-    query
-        .split('&')
-        .filter_map(|kv| kv.split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| percent_decode(v))
-        .unwrap_or_default()
 }
 
 fn route(root: &Path, target: &str) -> Vec<u8> {
@@ -88,59 +69,56 @@ fn route(root: &Path, target: &str) -> Vec<u8> {
             Err(_) => answer("500 Internal Server Error", "", b"{\"error\":\"crashed\"}"),
         };
     }
+    if path == "/r/fragile" {
+        return match query_value(query, "q").as_str() {
+            "plain" => answer("200 OK", "", b"{\"items\":[]}"),
+            // No answer at all.
+            _ => Vec::new(),
+        };
+    }
     answer("404 Not Found", "", b"{\"error\":\"not found\"}")
 }
 
-impl WeakRaw {
-    pub async fn start() -> WeakRaw {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let (paths, _) = rampart_certs::ensure_dev_set(dir.path()).expect("certs");
-        let key = rampart_certs::load_certified_key(&paths.leaf_cert, &paths.leaf_key, &provider)
-            .expect("key");
-        let cfg = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .expect("versions")
-            .with_no_client_auth()
-            .with_cert_resolver(Arc::new(rustls::sign::SingleCertAndKey::from(key)));
-        let acceptor = TlsAcceptor::from(Arc::new(cfg));
-        let root = dir.path().join("files");
-        std::fs::create_dir_all(&root).expect("files dir");
-        std::fs::write(root.join("statement.txt"), "statement of account\n").expect("file");
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let port = listener.local_addr().expect("addr").port();
-        let task = tokio::spawn(async move {
-            let mut conns = tokio::task::JoinSet::new();
-            loop {
-                while conns.try_join_next().is_some() {}
-                let Ok((tcp, _)) = listener.accept().await else {
-                    continue;
+/// Starts the hand-written server on a loopback port.
+pub async fn start() -> TestServer {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (acceptor, ca) = super::dev_tls(dir.path(), &[]);
+    let root = dir.path().join("files");
+    std::fs::create_dir_all(&root).expect("files dir");
+    std::fs::write(root.join("statement.txt"), "statement of account\n").expect("file");
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let task = tokio::spawn(async move {
+        let mut conns = tokio::task::JoinSet::new();
+        loop {
+            while conns.try_join_next().is_some() {}
+            let Ok((tcp, _)) = listener.accept().await else {
+                continue;
+            };
+            let (acceptor, root) = (acceptor.clone(), root.clone());
+            conns.spawn(async move {
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return;
                 };
-                let (acceptor, root) = (acceptor.clone(), root.clone());
-                conns.spawn(async move {
-                    let Ok(mut tls) = acceptor.accept(tcp).await else {
-                        return;
-                    };
-                    let mut head = Vec::new();
-                    let mut buf = [0u8; 4096];
-                    while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 16 * 1024 {
-                        match tls.read(&mut buf).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => head.extend_from_slice(&buf[..n]),
-                        }
+                let mut head = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 16 * 1024 {
+                    match tls.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
                     }
-                    let text = String::from_utf8_lossy(&head);
-                    let target = text.split(' ').nth(1).unwrap_or("/").to_string();
-                    let _ = tls.write_all(&route(&root, &target)).await;
-                    let _ = tls.shutdown().await;
-                });
-            }
-        });
-        WeakRaw {
-            url: format!("https://localhost:{port}"),
-            ca: paths.ca_cert,
-            _dir: dir,
-            task,
+                }
+                let text = String::from_utf8_lossy(&head);
+                let target = text.split(' ').nth(1).unwrap_or("/").to_string();
+                let _ = tls.write_all(&route(&root, &target)).await;
+                let _ = tls.shutdown().await;
+            });
         }
+    });
+    TestServer {
+        url: format!("https://localhost:{port}"),
+        ca,
+        _dir: dir,
+        task,
     }
 }

@@ -59,7 +59,7 @@ async fn rows(pool: &SqlitePool, sql: String) -> Result<String, sqlx::Error> {
     Ok(serde_json::to_string(&out).unwrap_or_default())
 }
 
-fn query_value(query: &str, name: &str) -> String {
+pub fn query_value(query: &str, name: &str) -> String {
     query
         .split('&')
         .filter_map(|kv| kv.split_once('='))

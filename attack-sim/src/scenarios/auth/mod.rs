@@ -15,23 +15,13 @@ pub mod mass_assignment;
 pub mod tokens;
 
 use crate::discovery::openapi::{Location, Operation};
-use crate::discovery::{self, Discovered, request};
-use crate::scan::http::{Http, Request};
-use crate::scan::{ScanCtx, Scanned};
+pub use crate::discovery::prepare;
+use crate::discovery::{Discovered, request};
+use crate::scan::Scanned;
+use crate::scan::http::Request;
 
 /// Why a check that needs the login flow was not made.
 pub const NEEDS_FLOW: &str = "needs a login flow the harness can drive (rampart's POST /v1/users and POST /v1/sessions in the OpenAPI document, with --auth auto or rampart)";
-
-/// Discovery, recorded as a check that was not made when it fails.
-pub async fn prepare(ctx: &ScanCtx, http: &Http, s: &mut Scanned) -> Option<Discovered> {
-    match discovery::discover(ctx, http).await {
-        Ok(d) => Some(d),
-        Err(e) => {
-            s.unmade("discovery", e.to_string());
-            None
-        }
-    }
-}
 
 /// The flow's user, or the check `name` recorded as not made.
 pub fn flow_user(d: &Discovered, s: &mut Scanned, name: &str) -> Option<(String, String)> {

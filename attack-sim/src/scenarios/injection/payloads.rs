@@ -1,6 +1,8 @@
 //! The SQL injection payloads, kept as data in `attack-sim/payloads/sqli/` (each file says
 //! its format in its header) and built into the binary.
 
+use std::sync::LazyLock;
+
 /// Where in the SQL an input's value is assumed to sit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Context {
@@ -105,8 +107,7 @@ pub fn breakers() -> Vec<&'static str> {
     data(BREAKERS).collect()
 }
 
-/// DBMS error signatures.
-pub fn signatures() -> Vec<Signature> {
+static SIGNATURE_LIST: LazyLock<Vec<Signature>> = LazyLock::new(|| {
     data(SIGNATURES)
         .map(|l| {
             let f = fields(l, 2);
@@ -116,6 +117,11 @@ pub fn signatures() -> Vec<Signature> {
             }
         })
         .collect()
+});
+
+/// DBMS error signatures (parsed once: they are searched for in every error-based answer).
+pub fn signatures() -> &'static [Signature] {
+    &SIGNATURE_LIST
 }
 
 /// Boolean-based templates (`{cond}`, `{r}`).

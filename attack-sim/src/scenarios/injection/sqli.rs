@@ -161,7 +161,7 @@ async fn error_based(http: &Http, f: &Fixtures, p: &Point<'_>, base: &Baseline) 
         };
         let body = String::from_utf8_lossy(&reply.response.body);
         if let Some(sig) = payloads::signatures()
-            .into_iter()
+            .iter()
             .find(|s| body.contains(s.text) && !before.contains(s.text))
         {
             return Some(p.finding(
@@ -375,13 +375,10 @@ async fn time_based(
 async fn scan(ctx: ScanCtx) -> Scanned {
     let mut s = Scanned::default();
     let http = Http::new(ctx.client.clone(), ctx.from);
-    let (ops, fixtures) = match discovery::discover(&ctx, &http).await {
-        Ok(d) => (d.ops, d.fixtures),
-        Err(e) => {
-            s.unmade("discovery", e.to_string());
-            return s;
-        }
+    let Some(d) = discovery::prepare(&ctx, &http, &mut s).await else {
+        return s;
     };
+    let (ops, fixtures) = (&d.ops, &d.fixtures);
     let (boolean, union, time, delays) = (
         payloads::boolean(),
         payloads::union(),
@@ -392,7 +389,7 @@ async fn scan(ctx: ScanCtx) -> Scanned {
         all.iter().filter(|t| t.context == c).copied().collect()
     };
     for op in ops.iter().filter(|op| scannable(op)) {
-        let original = request::build(op, &fixtures, None);
+        let original = request::build(op, fixtures, None);
         let base = match baseline(&http, &original).await {
             Ok(b) => b,
             Err(e) => {
@@ -403,7 +400,7 @@ async fn scan(ctx: ScanCtx) -> Scanned {
                 continue;
             }
         };
-        for input in request::inputs(op, &fixtures) {
+        for input in request::inputs(op, fixtures) {
             let point = Point {
                 op,
                 orig: fixtures.value(&input).unwrap_or_default(),
@@ -412,21 +409,20 @@ async fn scan(ctx: ScanCtx) -> Scanned {
             let name = format!("{} {}", op.endpoint(), point.parameter());
             let failures_before = http.failures();
             let mut found = Vec::new();
-            if let Some(f) = error_based(&http, &fixtures, &point, &base).await {
+            if let Some(f) = error_based(&http, fixtures, &point, &base).await {
                 found.push(f);
             }
             for &c in contexts(input.kind) {
                 if base.stable
                     && let Some(f) =
-                        boolean_based(&http, &fixtures, &point, &base, &of(&boolean, c)).await
+                        boolean_based(&http, fixtures, &point, &base, &of(&boolean, c)).await
                 {
                     found.push(f);
                     break;
                 }
             }
             for &c in contexts(input.kind) {
-                if let Some(f) = union_based(&http, &fixtures, &point, &base, &of(&union, c)).await
-                {
+                if let Some(f) = union_based(&http, fixtures, &point, &base, &of(&union, c)).await {
                     found.push(f);
                     break;
                 }
@@ -434,7 +430,7 @@ async fn scan(ctx: ScanCtx) -> Scanned {
             if !found.iter().any(|f| f.confidence == Confidence::Confirmed) {
                 for &c in contexts(input.kind) {
                     if let Some(f) =
-                        time_based(&http, &fixtures, &point, &base, &of(&time, c), &delays).await
+                        time_based(&http, fixtures, &point, &base, &of(&time, c), &delays).await
                     {
                         found.push(f);
                         break;

@@ -241,15 +241,12 @@ async fn try_point(http: &Http, point: &Point<'_>, base: &Reply) -> Outcome {
 async fn scan(ctx: ScanCtx) -> Scanned {
     let mut s = Scanned::default();
     let http = Http::new(ctx.client.clone(), ctx.from);
-    let (ops, fixtures) = match discovery::discover(&ctx, &http).await {
-        Ok(d) => (d.ops, d.fixtures),
-        Err(e) => {
-            s.unmade("discovery", e.to_string());
-            return s;
-        }
+    let Some(d) = discovery::prepare(&ctx, &http, &mut s).await else {
+        return s;
     };
+    let (ops, fixtures) = (&d.ops, &d.fixtures);
     for op in ops.iter().filter(|op| scannable(op)) {
-        let base = match http.send(&request::build(op, &fixtures, None)).await {
+        let base = match http.send(&request::build(op, fixtures, None)).await {
             Ok(b) => b,
             Err(e) => {
                 s.unmade(
@@ -259,12 +256,12 @@ async fn scan(ctx: ScanCtx) -> Scanned {
                 continue;
             }
         };
-        for input in request::inputs(op, &fixtures) {
+        for input in request::inputs(op, fixtures) {
             let point = Point {
                 op,
                 orig: fixtures.value(&input).unwrap_or_default(),
                 input: &input,
-                fixtures: &fixtures,
+                fixtures,
             };
             let name = format!("{} {}", op.endpoint(), point.parameter());
             let out = try_point(&http, &point, &base).await;
