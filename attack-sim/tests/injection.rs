@@ -41,15 +41,21 @@ async fn every_planted_sql_injection_is_found_with_its_technique() {
     assert_eq!(s["kind"], "injection");
     assert_eq!(s["verdict"], "vulnerable", "{text}");
     let f = |e: &str, p: &str, t: &str| (e.to_string(), p.to_string(), t.to_string());
+    // sqlx's SQLite runs every statement of a string: each point also takes stacked queries.
     let expected = vec![
         f("GET /w/items/{id}", "path id", "sqli-boolean"),
+        f("GET /w/items/{id}", "path id", "sqli-stacked"),
         f("GET /w/items/{id}", "path id", "sqli-union"),
         f("GET /w/memos", "query q", "sqli-boolean"),
+        f("GET /w/memos", "query q", "sqli-stacked"),
         f("GET /w/memos", "query q", "sqli-union"),
         f("GET /w/memos/sorted", "query sort", "sqli-boolean"),
+        f("GET /w/memos/sorted", "query sort", "sqli-stacked"),
         f("GET /w/users", "query name", "sqli-boolean"),
         f("GET /w/users", "query name", "sqli-error"),
+        f("GET /w/users", "query name", "sqli-stacked"),
         f("GET /w/users", "query name", "sqli-union"),
+        f("POST /w/audit", "body user", "sqli-stacked"),
         f("POST /w/audit", "body user", "sqli-time"),
     ];
     assert_eq!(found(s), expected, "{text}");
@@ -70,6 +76,17 @@ async fn every_planted_sql_injection_is_found_with_its_technique() {
         .iter()
         .find(|x| x["technique"] == "sqli-time")
         .expect("time-based");
+    let stacked = findings
+        .iter()
+        .find(|x| x["technique"] == "sqli-stacked" && x["endpoint"] == "POST /w/audit")
+        .expect("stacked");
+    assert!(
+        stacked["evidence"]["request"]
+            .as_str()
+            .expect("request")
+            .contains("');SELECT ("),
+        "the VALUES list closed: {stacked}"
+    );
     assert_eq!(time["confidence"], "confirmed");
     assert_eq!(time["severity"], "critical");
     // The implicit headers were tried too, and found clean on this target.

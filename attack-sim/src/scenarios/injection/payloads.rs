@@ -73,6 +73,7 @@ const BOOLEAN: &str = include_str!("../../../payloads/sqli/boolean.txt");
 const TIME: &str = include_str!("../../../payloads/sqli/time.txt");
 const DELAYS: &str = include_str!("../../../payloads/sqli/delays.txt");
 const UNION: &str = include_str!("../../../payloads/sqli/union.txt");
+const STACKED: &str = include_str!("../../../payloads/sqli/stacked.txt");
 
 /// The lines of a payload file that are data: not blank, not `#` comments.
 pub(crate) fn data(text: &'static str) -> impl Iterator<Item = &'static str> {
@@ -134,6 +135,11 @@ pub fn time() -> Vec<Template> {
     templates(TIME)
 }
 
+/// Stacked-query templates (`{delay}`).
+pub fn stacked() -> Vec<Template> {
+    templates(STACKED)
+}
+
 /// UNION templates (`{cols}`).
 pub fn union() -> Vec<Template> {
     templates(UNION)
@@ -186,6 +192,19 @@ mod tests {
         }
         assert!(b.iter().all(|t| t.text.contains("{cond}")));
         assert!(time().iter().all(|t| t.text.contains("{delay}")));
+        assert!(
+            stacked()
+                .iter()
+                .all(|t| t.text.contains(";SELECT ({delay})"))
+        );
+        for c in [
+            Context::String,
+            Context::Numeric,
+            Context::Like,
+            Context::Order,
+        ] {
+            assert!(stacked().iter().any(|t| t.context == c), "{c:?}");
+        }
         assert!(union().iter().all(|t| t.text.contains("{cols}")));
         // No OR in the time templates: on an UPDATE or DELETE it would reach every row.
         assert!(time().iter().all(|t| !t.text.contains(" OR ")));

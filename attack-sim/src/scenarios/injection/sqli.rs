@@ -10,7 +10,10 @@
 //!   request never carries the text the answer must: `vulnerable` when it comes back;
 //! - time-based, when nothing above confirmed the input: a delay per DBMS (SQLite's is a
 //!   heavy computation); delayed beyond the baseline's mean + 7 sigma (and 250 ms), the
-//!   zero-delay control not, then delayed again: `vulnerable`.
+//!   zero-delay control not, then delayed again: `vulnerable`;
+//! - stacked queries: the same delays as a statement of their own after the input's
+//!   (`';SELECT (...)-- -`), judged the same way: `vulnerable`, and worse than the rest, as
+//!   the input can run any statement, writes included.
 //!
 //! Never scanned: DELETE operations and password changes, which would end the scanner's own
 //! session or data.
@@ -43,6 +46,8 @@ pub const BOOLEAN: &str = "sqli-boolean";
 pub const UNION: &str = "sqli-union";
 /// Time-based.
 pub const TIME: &str = "sqli-time";
+/// Stacked queries (time-confirmed).
+pub const STACKED: &str = "sqli-stacked";
 
 /// Latency samples of the original request per operation.
 const SAMPLES: usize = 8;
@@ -314,12 +319,13 @@ async fn union_based(
     None
 }
 
+/// Time-based ([`TIME`]) or, with the stacked templates, [`STACKED`].
 async fn time_based(
     http: &Http,
     f: &Fixtures,
     p: &Point<'_>,
     base: &Baseline,
-    templates: &[Template],
+    (technique, templates): (&'static str, &[Template]),
     delays: &[Delay],
 ) -> Option<Finding> {
     for t in templates {
@@ -351,12 +357,17 @@ async fn time_based(
                 continue;
             }
             let ms = |x: Duration| x.as_millis();
+            let how = if technique == STACKED {
+                "run as a statement of its own after"
+            } else {
+                "injected in"
+            };
             return Some(p.finding(
                 Severity::Critical,
                 Confidence::Confirmed,
-                TIME,
+                technique,
                 format!(
-                    "a {} delay injected in a {} context held the answer back twice ({} and {} ms) and its zero form did not ({} ms), against a baseline mean of {} ms (threshold {} ms)",
+                    "a {} delay {how} a {} context held the answer back twice ({} and {} ms) and its zero form did not ({} ms), against a baseline mean of {} ms (threshold {} ms)",
                     d.dbms,
                     t.context.as_str(),
                     ms(first.elapsed),
@@ -379,10 +390,11 @@ async fn scan(ctx: ScanCtx) -> Scanned {
         return s;
     };
     let (ops, fixtures) = (&d.ops, &d.fixtures);
-    let (boolean, union, time, delays) = (
+    let (boolean, union, time, stacked, delays) = (
         payloads::boolean(),
         payloads::union(),
         payloads::time(),
+        payloads::stacked(),
         payloads::delays(),
     );
     let of = |all: &[Template], c: Context| -> Vec<Template> {
@@ -429,12 +441,35 @@ async fn scan(ctx: ScanCtx) -> Scanned {
             }
             if !found.iter().any(|f| f.confidence == Confidence::Confirmed) {
                 for &c in contexts(input.kind) {
-                    if let Some(f) =
-                        time_based(&http, fixtures, &point, &base, &of(&time, c), &delays).await
+                    if let Some(f) = time_based(
+                        &http,
+                        fixtures,
+                        &point,
+                        &base,
+                        (TIME, &of(&time, c)),
+                        &delays,
+                    )
+                    .await
                     {
                         found.push(f);
                         break;
                     }
+                }
+            }
+            for &c in contexts(input.kind) {
+                let templates = of(&stacked, c);
+                if let Some(f) = time_based(
+                    &http,
+                    fixtures,
+                    &point,
+                    &base,
+                    (STACKED, &templates),
+                    &delays,
+                )
+                .await
+                {
+                    found.push(f);
+                    break;
                 }
             }
             let failed = http.failures() - failures_before;
@@ -452,7 +487,9 @@ async fn scan(ctx: ScanCtx) -> Scanned {
                 };
                 s.passed(
                     name.clone(),
-                    format!("no error, differential, canary or delay{stability}"),
+                    format!(
+                        "no error, differential, canary, delay or stacked statement{stability}"
+                    ),
                 );
             }
             for f in found {
