@@ -327,12 +327,17 @@ async fn run_scenarios(
         Err(e) => eprintln!("attack-sim: cannot raise the open-files limit: {e}"),
     }
     let started_at = time::OffsetDateTime::now_utc();
+    // The intensity sizes the DoS scenarios only; a run of scans does not name one.
+    let intensity = if plan.selected.iter().any(|s| matches!(s.run, Run::Dos(_))) {
+        format!(", intensity {:?}", args.intensity)
+    } else {
+        String::new()
+    };
     println!(
-        "attack-sim: {} scenario(s) against {} ({}), intensity {:?}",
+        "attack-sim: {} scenario(s) against {} ({}){intensity}",
         plan.selected.len(),
         reach.target.url,
         reach.target.addr,
-        args.intensity
     );
     let mut results = Vec::new();
     let discovery = scan::SharedDiscovery::default();

@@ -5,6 +5,9 @@
 #![allow(dead_code, missing_docs)]
 
 pub mod legacy;
+/// The test PostgreSQL (`TEST_POSTGRES_URL`), as rampart's own suites use it.
+#[path = "../../../server/tests/common/pg.rs"]
+pub mod pg;
 pub mod weak;
 pub mod weak_bank;
 pub mod weak_raw;
@@ -32,10 +35,7 @@ impl Rampart {
     /// On the defaults, with the scanners' network exempt from the rate limits (as `--spawn`
     /// makes it when a scan is selected).
     pub async fn start_scannable() -> Rampart {
-        Rampart::start_with(|c| {
-            c.limits.exempt = vec![attack_sim::sources::SCANNER_NET.parse().expect("net")];
-        })
-        .await
+        Rampart::start_with(exempt_scanners).await
     }
 
     /// On the defaults changed by `tune`.
@@ -45,9 +45,9 @@ impl Rampart {
             listen: "127.0.0.1:0".parse().expect("addr"),
             ..rampart::config::Config::default()
         };
-        tune(&mut c);
         c.tls.dev_dir = dir.path().join("certs");
         c.database.url = format!("sqlite://{}", dir.path().join("rampart.db").display());
+        tune(&mut c);
         let running = rampart::start(c).await.expect("rampart starts");
         Rampart {
             url: format!("https://localhost:{}", running.local_addr().port()),
@@ -87,6 +87,11 @@ pub fn dev_tls(dir: &Path, alpn: &[&[u8]]) -> (TlsAcceptor, PathBuf) {
         .with_cert_resolver(Arc::new(rustls::sign::SingleCertAndKey::from(key)));
     cfg.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
     (TlsAcceptor::from(Arc::new(cfg)), paths.ca_cert)
+}
+
+/// Puts the scanners' network in `limits.exempt`, as `--spawn` does when a scan is selected.
+pub fn exempt_scanners(c: &mut rampart::config::Config) {
+    c.limits.exempt = vec![attack_sim::sources::SCANNER_NET.parse().expect("net")];
 }
 
 /// A CA (ECDSA, written to `dir/ca.pem`) and an RSA leaf of `size` for `localhost` it
@@ -166,6 +171,10 @@ pub async fn scan(selection: &[&str], url: &str, ca: &Path) -> ScanRun {
     let out = dir.path().to_str().expect("utf-8 path");
     args.extend_from_slice(&["--target", url, "--ca", ca, "--report-dir", out]);
     let (code, text) = attack_sim(&args).await;
+    assert!(
+        !text.contains("intensity"),
+        "a run of scans names no intensity: {text}"
+    );
     let sarif = std::fs::read_to_string(dir.path().join("report.sarif")).expect("report.sarif");
     let junit = std::fs::read_to_string(dir.path().join("junit.xml")).expect("junit.xml");
     assert!(junit.contains("<testsuites "), "{junit}");

@@ -5,9 +5,10 @@
 //! read: the root, the health route and a path that does not exist (error pages are where
 //! headers go missing).
 
-use crate::client::{self, Response};
+use crate::client::Response;
 use crate::findings::{Confidence, Evidence, Finding, Severity};
 use crate::probe::HEALTH_PATH;
+use crate::scan::http::{Http, Request};
 use crate::scan::{ScanCtx, Scanned};
 use crate::scenarios::{Run, Scenario};
 
@@ -149,28 +150,8 @@ const RULES: [Rule; 6] = [
     },
 ];
 
-/// `GET path` on a fresh connection.
-fn request(host: &str, path: &str) -> String {
-    format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n")
-}
-
-async fn fetch(ctx: &ScanCtx, path: &str) -> Result<Response, String> {
-    let go = async {
-        let mut tls = ctx.client.tls_from(ctx.from).await?;
-        use tokio::io::AsyncWriteExt;
-        tls.write_all(request(ctx.client.host(), path).as_bytes())
-            .await?;
-        client::read_full_response(&mut tls).await
-    };
-    match tokio::time::timeout(std::time::Duration::from_secs(10), go).await {
-        Ok(Ok(r)) => Ok(r),
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(_) => Err("no response in 10 s".into()),
-    }
-}
-
 /// Judges the responses to `PATHS` (those that came) by every rule.
-fn judge(s: &mut Scanned, ctx: &ScanCtx, responses: &[(&str, Response)]) {
+fn judge(s: &mut Scanned, http: &Http, responses: &[(&str, Response)]) {
     for rule in &RULES {
         let failing: Vec<_> = responses
             .iter()
@@ -196,7 +177,7 @@ fn judge(s: &mut Scanned, ctx: &ScanCtx, responses: &[(&str, Response)]) {
                 parameter: Some(rule.header.to_string()),
                 technique: TECHNIQUE,
                 summary: format!("{why}, on {}", paths.join(", ")),
-                evidence: Evidence::new(request(ctx.client.host(), path), &first.head),
+                evidence: Evidence::new(Request::get(*path).describe(http.host()), &first.head),
             },
         );
     }
@@ -205,16 +186,18 @@ fn judge(s: &mut Scanned, ctx: &ScanCtx, responses: &[(&str, Response)]) {
 async fn scan(ctx: ScanCtx) -> Scanned {
     let mut s = Scanned::default();
     let mut responses = Vec::new();
+    // Paced like every scanner: a 429 or 503 is waited out, never judged.
+    let http = Http::new(ctx.client.clone(), ctx.from);
     for path in PATHS {
-        match fetch(&ctx, path).await {
-            Ok(r) => responses.push((path, r)),
-            Err(e) => s.unmade(format!("GET {path}"), e),
+        match http.send(&Request::get(path)).await {
+            Ok(r) => responses.push((path, r.response)),
+            Err(e) => s.unmade(format!("GET {path}"), e.to_string()),
         }
     }
     if responses.is_empty() {
         return s;
     }
-    judge(&mut s, &ctx, &responses);
+    judge(&mut s, &http, &responses);
     s
 }
 
