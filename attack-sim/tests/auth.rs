@@ -11,6 +11,19 @@ use std::path::Path;
 use common::{Rampart, scenario};
 use serde_json::Value;
 
+/// The expiry check of `session-tokens`.
+const EXPIRY_CHECK: &str = "a token after its expires_at refused";
+
+/// The check `name` of the scan `s`.
+fn check<'a>(s: &'a Value, name: &str) -> &'a Value {
+    s["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("{name} in {s}"))
+}
+
 async fn scan(url: &str, ca: &Path) -> (Option<i32>, String, Value) {
     let run = common::scan(&["auth"], url, ca).await;
     (run.code, run.text, run.report)
@@ -57,6 +70,7 @@ async fn every_planted_auth_flaw_is_found() {
         found(tokens),
         pairs(&[
             ("GET /v1/accounts", "token-errors-distinguishable"),
+            ("GET /v1/accounts", "token-expiry"),
             ("GET /v1/accounts", "token-reuse"),
             ("GET /v1/accounts", "token-reuse"),
         ]),
@@ -116,11 +130,21 @@ async fn rampart_passes_every_auth_scan() {
                 .as_array()
                 .expect("checks")
                 .iter()
-                .all(|c| c["result"] == "passed"),
+                .all(|c| c["result"] == "passed" || c["name"] == EXPIRY_CHECK),
             "{s}"
         );
     }
     assert_eq!(code, Some(0), "{text}");
+    // Tokens that live 12 hours are not waited out: skipped, and said why.
+    let expiry = check(scenario(&r, "session-tokens"), EXPIRY_CHECK);
+    assert_eq!(expiry["result"], "skipped", "{expiry}");
+    assert!(
+        expiry["detail"]
+            .as_str()
+            .expect("detail")
+            .starts_with("tokens live 43200 s"),
+        "{expiry}"
+    );
     // The IDOR scan reached each id-taking operation.
     let idor = scenario(&r, "idor")["checks"].to_string();
     for endpoint in [
@@ -132,4 +156,22 @@ async fn rampart_passes_every_auth_scan() {
     ] {
         assert!(idor.contains(endpoint), "{endpoint}: {idor}");
     }
+}
+
+/// With a session lifetime short enough to wait out (rampart's least: a minute), the expiry
+/// check is made, and rampart refuses the token once its `expires_at` has passed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rampart_refuses_a_token_past_its_expires_at() {
+    let rampart = Rampart::start_with(|c| {
+        common::exempt_scanners(c);
+        c.auth.session_idle_timeout = std::time::Duration::from_secs(60);
+        c.auth.session_absolute_timeout = std::time::Duration::from_secs(60);
+    })
+    .await;
+    let run = common::scan(&["session-tokens"], &rampart.url, &rampart.ca).await;
+    let s = scenario(&run.report, "session-tokens");
+    assert_eq!(s["verdict"], "passed", "{}", run.text);
+    let expiry = check(s, EXPIRY_CHECK);
+    assert_eq!(expiry["result"], "passed", "{expiry}");
+    assert_eq!(run.code, Some(0), "{}", run.text);
 }

@@ -19,7 +19,7 @@
 //!       "attack_samples": [ { "at_ms", "open", "connects", "responses" } ] },
 //!     { "name", "kind": "injection|auth|tls", "verdict", "note", "elapsed_ms",
 //!       "legit": null, "attack": null, "server": null,
-//!       "checks": [ { "name", "result": "passed|failed|unmade", "detail" } ],
+//!       "checks": [ { "name", "result": "passed|failed|unmade|skipped", "detail" } ],
 //!       "findings": [ { "severity": "info|low|medium|high|critical",
 //!                       "confidence": "confirmed|tentative", "endpoint", "parameter",
 //!                       "technique", "summary", "evidence": { "request", "response" } } ] } ] }

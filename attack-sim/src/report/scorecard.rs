@@ -24,6 +24,10 @@ pub fn scan_summary(r: &ScanResult) -> String {
         count(CheckResult::Failed),
         count(CheckResult::Unmade)
     );
+    let skipped = count(CheckResult::Skipped);
+    if skipped > 0 {
+        s += &format!(", {skipped} skipped");
+    }
     if let Some(worst) = r.findings.iter().map(|f| f.severity).max() {
         s += &format!(
             "; {} finding(s), worst {}",

@@ -57,6 +57,9 @@ pub enum CheckResult {
     Failed,
     /// Could not be made: the target did not answer what the check needs.
     Unmade,
+    /// Not for this target, by what it said of itself (a token that lives for hours is not
+    /// waited out): neither for it nor against it, and said why.
+    Skipped,
 }
 
 /// One check of a scan, as reported.
@@ -96,6 +99,11 @@ impl Scanned {
         self.push(name, CheckResult::Unmade, why);
     }
 
+    /// A check that does not apply to this target, and why.
+    pub fn skipped(&mut self, name: impl Into<String>, why: impl Into<String>) {
+        self.push(name, CheckResult::Skipped, why);
+    }
+
     fn push(&mut self, name: impl Into<String>, result: CheckResult, detail: impl Into<String>) {
         self.checks.push(Check {
             name: name.into(),
@@ -104,9 +112,12 @@ impl Scanned {
         });
     }
 
-    /// Every check was made (and there was at least one).
+    /// Every check that applies was made (and at least one was).
     pub fn complete(&self) -> bool {
-        !self.checks.is_empty() && self.checks.iter().all(|c| c.result != CheckResult::Unmade)
+        self.checks
+            .iter()
+            .any(|c| matches!(c.result, CheckResult::Passed | CheckResult::Failed))
+            && self.checks.iter().all(|c| c.result != CheckResult::Unmade)
     }
 }
 
@@ -201,8 +212,13 @@ mod tests {
         );
         assert!(s.complete());
         assert_eq!(s.checks[1].detail, "found");
+        s.skipped("d", "does not apply");
+        assert!(s.complete(), "a skipped check is neither for nor against");
         s.unmade("c", "no answer");
         assert!(!s.complete());
+        let mut only_skipped = Scanned::default();
+        only_skipped.skipped("d", "does not apply");
+        assert!(!only_skipped.complete(), "nothing was checked");
         assert_eq!(s.findings.len(), 1);
     }
 }

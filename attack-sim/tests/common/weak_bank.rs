@@ -5,7 +5,8 @@
 //!   (IDOR);
 //! - a login says "no such user" at once for an unknown name and "wrong password" after a
 //!   hash for a known one (enumeration by message and by timing);
-//! - tokens are a counter (`tok00000001`, ...);
+//! - tokens are a counter (`tok00000001`, ...), said to expire 3 s after login and served
+//!   for ever;
 //! - a logout answers 204 and leaves the token valid; a password change leaves the other
 //!   sessions valid;
 //! - a missing token and an unknown one are refused with different messages;
@@ -86,6 +87,13 @@ fn account_json(id: &str, a: &(String, String, i64, String)) -> Value {
     json!({"id": id, "name": a.1, "balance": format!("{}.{:02}", a.2 / 100, a.2 % 100), "currency": a.3})
 }
 
+/// What a login says of its token: three seconds from now (never enforced).
+fn expires_at() -> String {
+    let at = time::OffsetDateTime::now_utc() + time::Duration::seconds(3);
+    at.format(&time::format_description::well_known::Rfc3339)
+        .expect("RFC 3339")
+}
+
 async fn handle(
     bank: Arc<Mutex<Bank>>,
     req: hyper::Request<Incoming>,
@@ -154,10 +162,7 @@ async fn route(
             b.next_token += 1;
             let token = format!("tok{:08}", b.next_token);
             b.tokens.insert(token.clone(), name);
-            return (
-                201,
-                json!({"token": token, "expires_at": "2099-01-01T00:00:00Z"}),
-            );
+            return (201, json!({"token": token, "expires_at": expires_at()}));
         }
         _ => {}
     }

@@ -10,6 +10,7 @@
 pub mod confusables;
 pub mod entropy;
 pub mod enumeration;
+pub mod expiry;
 pub mod idor;
 pub mod mass_assignment;
 pub mod tokens;

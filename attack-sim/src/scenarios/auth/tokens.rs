@@ -2,7 +2,8 @@
 //! token, an empty one, a forged one, the real one truncated or with a character changed, or
 //! another scheme, must be refused, all alike (one answer for every bad token tells an
 //! attacker nothing about which it was). With a login flow, a token used after its logout,
-//! and another session's token after a password change, must be refused too.
+//! another session's token after a password change, and a token past its `expires_at`
+//! ([`super::expiry`]), must be refused too.
 
 use serde_json::json;
 
@@ -20,7 +21,7 @@ use crate::scenarios::{Run, Scenario};
 pub const SCENARIO: Scenario = Scenario {
     name: "session-tokens",
     kind: "auth",
-    description: "missing, forged, truncated and tampered tokens refused alike; tokens dead after logout and password change",
+    description: "missing, forged, truncated and tampered tokens refused alike; tokens dead after logout, password change and expiry",
     run: Run::Scan(|ctx| Box::pin(scan(ctx))),
 };
 
@@ -28,6 +29,8 @@ pub const SCENARIO: Scenario = Scenario {
 pub const FORGERY: &str = "token-forgery";
 /// A token outlived its logout or a password change.
 pub const REUSE: &str = "token-reuse";
+/// A token outlived its own `expires_at`.
+pub const EXPIRY: &str = "token-expiry";
 /// Bad tokens are refused in ways that tell them apart.
 pub const DISTINGUISHABLE: &str = "token-errors-distinguishable";
 
@@ -205,6 +208,7 @@ async fn scan(ctx: ScanCtx) -> Scanned {
     if let Some((user, password)) = flow_user(&d, &mut s, "a token after its logout") {
         after_logout(&http, &d, read, &user, &password, &mut s).await;
         after_password_change(&http, &d, read, &mut s).await;
+        super::expiry::check(&http, &d, read, &mut s).await;
     }
     s
 }
@@ -245,17 +249,19 @@ async fn after_logout(
         Err(e) => return s.unmade(name, e.to_string()),
     }
     let why = format!("a token still works after DELETE {LOGOUT_PATH} answered");
-    must_be_refused(http, d, read, &token, name, &why, s).await;
+    must_be_refused(http, d, read, &token, name, REUSE, &why, s).await;
 }
 
-/// The authenticated read with `token` must be refused now; served, it is a [`REUSE`]
-/// finding: `why`.
-async fn must_be_refused(
+/// The authenticated read with `token` must be refused now; served, it is a `technique`
+/// finding ([`REUSE`], [`EXPIRY`]): `why`.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn must_be_refused(
     http: &Http,
     d: &Discovered,
     read: &crate::discovery::openapi::Operation,
     token: &str,
     name: &str,
+    technique: &'static str,
     why: &str,
     s: &mut Scanned,
 ) {
@@ -267,7 +273,7 @@ async fn must_be_refused(
                 d,
                 read.endpoint(),
                 Severity::High,
-                REUSE,
+                technique,
                 format!("{why} (served {})", r.status()),
                 Evidence::new(again.describe(http.host()), r.describe()),
             ),
@@ -321,7 +327,17 @@ async fn after_password_change(
         Err(e) => return s.unmade(name, e.to_string()),
     }
     let why = "a session opened before a password change still works after it";
-    must_be_refused(http, d, read, &format!("Bearer {other}"), name, why, s).await;
+    must_be_refused(
+        http,
+        d,
+        read,
+        &format!("Bearer {other}"),
+        name,
+        REUSE,
+        why,
+        s,
+    )
+    .await;
     let old = "the old password refused after the change";
     let creds = json!({"username": user, "password": password});
     match http.send(&Request::post_json(SESSIONS_PATH, &creds)).await {
