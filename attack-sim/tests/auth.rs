@@ -8,21 +8,11 @@ mod common;
 
 use std::path::Path;
 
-use common::{Rampart, scenario};
+use common::{Rampart, check, scenario};
 use serde_json::Value;
 
 /// The expiry check of `session-tokens`.
 const EXPIRY_CHECK: &str = "a token after its expires_at refused";
-
-/// The check `name` of the scan `s`.
-fn check<'a>(s: &'a Value, name: &str) -> &'a Value {
-    s["checks"]
-        .as_array()
-        .expect("checks")
-        .iter()
-        .find(|c| c["name"] == name)
-        .unwrap_or_else(|| panic!("{name} in {s}"))
-}
 
 async fn scan(url: &str, ca: &Path) -> (Option<i32>, String, Value) {
     let run = common::scan(&["auth"], url, ca).await;

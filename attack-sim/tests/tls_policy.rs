@@ -13,13 +13,7 @@ use serde_json::Value;
 
 /// The result of the check `name` of `s`.
 fn check<'a>(s: &'a Value, name: &str) -> &'a str {
-    s["checks"]
-        .as_array()
-        .expect("checks")
-        .iter()
-        .find(|c| c["name"] == name)
-        .and_then(|c| c["result"].as_str())
-        .unwrap_or_else(|| panic!("check {name} in {s}"))
+    common::check(s, name)["result"].as_str().expect("result")
 }
 
 fn techniques(s: &Value) -> Vec<&str> {

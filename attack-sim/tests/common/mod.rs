@@ -198,6 +198,16 @@ pub fn scenario<'a>(r: &'a serde_json::Value, name: &str) -> &'a serde_json::Val
         .unwrap_or_else(|| panic!("{name} ran: {r}"))
 }
 
+/// The check `name` of the scan `s` (its `name`, `result` and `detail`).
+pub fn check<'a>(s: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    s["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("check {name} in {s}"))
+}
+
 /// The report attack-sim wrote into `dir`.
 pub fn report(dir: &Path) -> serde_json::Value {
     let text = std::fs::read_to_string(dir.join("report.json")).expect("report.json");
