@@ -36,12 +36,21 @@ pub fn render(target: &str, started_at: &str, intensity: &str, results: &[Outcom
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>attack-sim report: {}</title><style>{STYLE}</style></head><body>",
         esc(target)
     );
+    // The intensity and the charts are the DoS scenarios'; a run of scans has neither.
+    let dos = results.iter().any(|o| o.dos().is_some());
+    let (intensity, band) = if dos {
+        (
+            format!(", intensity {}", esc(intensity)),
+            " The shaded band in every chart is the attack.",
+        )
+    } else {
+        (String::new(), "")
+    };
     let _ = write!(
         h,
-        "<h1>attack-sim report</h1><p class=\"meta\">Target <b>{}</b>, started {}, intensity {}, {} {}. The shaded band in every chart is the attack.</p>",
+        "<h1>attack-sim report</h1><p class=\"meta\">Target <b>{}</b>, started {}{intensity}, {} {}.{band}</p>",
         esc(target),
         esc(started_at),
-        esc(intensity),
         env!("CARGO_PKG_NAME"),
         env!("CARGO_PKG_VERSION")
     );

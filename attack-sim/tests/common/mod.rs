@@ -180,6 +180,10 @@ pub async fn scan(selection: &[&str], url: &str, ca: &Path) -> ScanRun {
     assert!(junit.contains("<testsuites "), "{junit}");
     let html = std::fs::read_to_string(dir.path().join("report.html")).expect("report.html");
     assert!(!html.contains("<script"), "self-contained");
+    assert!(
+        !html.contains("intensity") && !html.contains("shaded band"),
+        "a report of scans speaks of no intensity and no charts"
+    );
     ScanRun {
         code,
         text,

@@ -54,6 +54,15 @@ fn forged(len: usize) -> String {
     fixtures::random_hex(n.div_ceil(2))[..n].to_string()
 }
 
+/// A case of [`cases`] as words: "a missing token", "an empty token", ...
+fn phrase(case: &str) -> String {
+    match case {
+        "empty" => "an empty token".into(),
+        "another scheme" => "credentials of another scheme".into(),
+        other => format!("a {other} token"),
+    }
+}
+
 /// The bad credentials tried, as (case, header value) (none: no header).
 fn cases(real: &str) -> Vec<(&'static str, Option<String>)> {
     let (scheme, token) = match real.split_once(' ') {
@@ -144,11 +153,11 @@ async fn scan(ctx: ScanCtx) -> Scanned {
     }
     let mut refusals: Vec<(&str, Request, Reply)> = Vec::new();
     for (case, value) in cases(&real) {
-        let name = format!("{endpoint} with a {case} token refused");
+        let name = format!("{endpoint} with {} refused", phrase(case));
         let req = with_auth(&d, read, value.as_deref());
         match http.send(&req).await {
             Ok(r) if ok(r.status()) => {
-                let summary = format!("a {case} token was accepted ({})", r.status());
+                let summary = format!("{} was accepted ({})", phrase(case), r.status());
                 let ev = Evidence::new(req.describe(http.host()), r.describe());
                 s.failed(
                     name,
@@ -179,7 +188,9 @@ async fn scan(ctx: ScanCtx) -> Scanned {
             None => s.passed(name, format!("{} cases, one answer", refusals.len())),
             Some((case, req, r)) => {
                 let summary = format!(
-                    "a {first_case} token and a {case} token are refused differently ({} and {}): the answer tells which",
+                    "{} and {} are refused differently ({} and {}): the answer tells which",
+                    phrase(first_case),
+                    phrase(case),
                     first.status(),
                     r.status()
                 );
