@@ -15,6 +15,11 @@ use common::{Rampart, attack_sim};
 /// Runs sqlmap at its default level and risk on `url` (with `extra` arguments); returns the
 /// techniques it reported (`Type:` lines), empty when it found nothing.
 async fn sqlmap(url: &str, extra: &[&str]) -> Vec<String> {
+    sqlmap_run(url, extra).await.0
+}
+
+/// [`sqlmap`], with its whole output.
+async fn sqlmap_run(url: &str, extra: &[&str]) -> (Vec<String>, String) {
     let out_dir = tempfile::tempdir().expect("tempdir");
     let run = tokio::process::Command::new("sqlmap")
         .args([
@@ -41,7 +46,7 @@ async fn sqlmap(url: &str, extra: &[&str]) -> Vec<String> {
         .collect();
     types.sort();
     types.dedup();
-    types
+    (types, text)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -95,8 +100,14 @@ async fn sqlmap_agrees_on_the_weak_target_and_on_rampart() {
     }
     drop(weak);
 
+    // sqlmap opens a TLS connection per request, from 127.0.0.1: past rampart's per-client
+    // connection and handshake limits, which `limits.exempt` does not lift, it cannot connect
+    // at all ("can't establish SSL connection"), and a run that could not ask proves nothing.
     let rampart = Rampart::start_with(|c| {
         c.limits.exempt = vec!["127.0.0.0/8".parse().expect("net")];
+        c.limits.max_connections_per_client = 10_000;
+        c.limits.handshake_rate_per_client = 100_000;
+        c.limits.handshake_burst_per_client = 100_000;
     })
     .await;
     // A session and an account with history, through the harness's own flow (its scan also
@@ -120,7 +131,15 @@ async fn sqlmap_agrees_on_the_weak_target_and_on_rampart() {
         rampart.url
     );
     let auth = format!("--headers=Authorization: Bearer {token}");
-    let found = sqlmap(&url, &[&auth, "-p", "q,sort,order", "--level=5"]).await;
+    let (found, text) = sqlmap_run(&url, &[&auth, "-p", "q,sort,order", "--level=5"]).await;
+    assert!(
+        !text.contains("can't establish SSL connection"),
+        "sqlmap could not reach rampart"
+    );
+    assert!(
+        text.contains("all tested parameters do not appear to be injectable"),
+        "sqlmap tested every parameter to the end"
+    );
     record.push(format!(
         "rampart {url}: {}",
         if found.is_empty() {
