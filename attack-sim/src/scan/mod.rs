@@ -99,6 +99,27 @@ impl Scanned {
         self.push(name, CheckResult::Unmade, why);
     }
 
+    /// One check that may find several flaws: each of `findings` fails it; with none, it was
+    /// not made when `unmade` says why (what was not asked proves nothing), else it passed
+    /// with the detail `passed` gives.
+    pub fn record(
+        &mut self,
+        name: &str,
+        findings: Vec<Finding>,
+        unmade: Option<String>,
+        passed: impl FnOnce() -> String,
+    ) {
+        if findings.is_empty() {
+            match unmade {
+                Some(why) => self.unmade(name, why),
+                None => self.passed(name, passed()),
+            }
+        }
+        for f in findings {
+            self.failed(name, f);
+        }
+    }
+
     /// A check that does not apply to this target, and why.
     pub fn skipped(&mut self, name: impl Into<String>, why: impl Into<String>) {
         self.push(name, CheckResult::Skipped, why);
@@ -191,6 +212,38 @@ pub async fn run(name: &'static str, kind: &'static str, scan: Scan, ctx: ScanCt
 mod tests {
     use super::*;
     use crate::findings::{Confidence, Evidence, Severity};
+
+    #[test]
+    fn a_point_is_failed_by_its_findings_else_unmade_else_passed() {
+        let finding = Finding {
+            severity: Severity::Low,
+            confidence: Confidence::Confirmed,
+            endpoint: "GET /".into(),
+            parameter: None,
+            technique: "t",
+            summary: "found".into(),
+            evidence: Evidence::default(),
+        };
+        let mut s = Scanned::default();
+        s.record("a", vec![finding.clone()], Some("cut".into()), || {
+            "fine".into()
+        });
+        s.record("b", Vec::new(), Some("cut".into()), || "fine".into());
+        s.record("c", Vec::new(), None, || "fine".into());
+        let results: Vec<_> = s
+            .checks
+            .iter()
+            .map(|c| (c.result, c.detail.as_str()))
+            .collect();
+        assert_eq!(
+            results,
+            [
+                (CheckResult::Failed, "found"),
+                (CheckResult::Unmade, "cut"),
+                (CheckResult::Passed, "fine")
+            ]
+        );
+    }
 
     #[test]
     fn a_scan_is_complete_only_when_every_check_was_made() {

@@ -473,28 +473,16 @@ async fn scan(ctx: ScanCtx) -> Scanned {
                 }
             }
             let failed = http.failures() - failures_before;
-            if found.is_empty() && failed > 0 {
-                // Throttled past the retries, or no answer: what was not asked proves nothing.
-                s.unmade(
-                    name.clone(),
-                    format!("{failed} payload request(s) got no usable answer (throttled past Retry-After, timed out or cut)"),
-                );
-            } else if found.is_empty() {
+            // Throttled past the retries, or no answer: not made.
+            let unmade = (failed > 0).then(|| format!("{failed} payload request(s) got no usable answer (throttled past Retry-After, timed out or cut)"));
+            s.record(&name, found, unmade, || {
                 let stability = if base.stable {
                     ""
                 } else {
                     " (page unstable: no boolean check)"
                 };
-                s.passed(
-                    name.clone(),
-                    format!(
-                        "no error, differential, canary, delay or stacked statement{stability}"
-                    ),
-                );
-            }
-            for f in found {
-                s.failed(name.clone(), f);
-            }
+                format!("no error, differential, canary, delay or stacked statement{stability}")
+            });
         }
     }
     let (sent, throttled) = http.counts();

@@ -268,36 +268,25 @@ async fn scan(ctx: ScanCtx) -> Scanned {
             if out.sent == 0 {
                 continue;
             }
-            if out.findings.is_empty() && out.unanswered > 0 {
-                s.unmade(
-                    name,
-                    format!(
-                        "{} of {} probes got no usable answer (throttled past Retry-After, timed out or cut)",
-                        out.unanswered, out.sent
-                    ),
-                );
-                continue;
-            }
-            if out.findings.is_empty() {
+            let unmade = (out.unanswered > 0).then(|| {
+                format!(
+                    "{} of {} probes got no usable answer (throttled past Retry-After, timed out or cut)",
+                    out.unanswered, out.sent
+                )
+            });
+            s.record(&name, out.findings, unmade, || {
                 let seen: Vec<String> = out
                     .statuses
                     .iter()
                     .map(|(status, n)| format!("{status} x{n}"))
                     .collect();
-                s.passed(
-                    name,
-                    format!(
-                        "{} probes refused or handled (original {}; answers {})",
-                        out.sent,
-                        base.status(),
-                        seen.join(", ")
-                    ),
-                );
-                continue;
-            }
-            for f in out.findings {
-                s.failed(name.clone(), f);
-            }
+                format!(
+                    "{} probes refused or handled (original {}; answers {})",
+                    out.sent,
+                    base.status(),
+                    seen.join(", ")
+                )
+            });
         }
     }
     if s.checks.is_empty() {
