@@ -128,6 +128,22 @@ impl PhaseStats {
     }
 }
 
+/// The `q` quantile (0..=1) of `sorted` (ascending), by the lower of the two nearest ranks:
+/// the value at (0-based) index `floor(q * (n - 1))`, numpy's `method="lower"`; `None` when
+/// empty.
+///
+/// The nearest rank `ceil(q * n)` makes the p99 of fewer than 100 samples their maximum: one
+/// slow request (a CPU hiccup on a machine shared with the attacker) would decide a verdict
+/// alone, in the baseline as under attack. The lower rank needs two slow requests in 100, or
+/// one in fewer, before the p99 moves: at smoke intensity (20 baseline and 60 attack
+/// samples) the p99 is the second slowest. From 100 samples on the two differ by at most one
+/// rank.
+pub fn percentile(sorted: &[f64], q: f64) -> Option<f64> {
+    let last = sorted.len().checked_sub(1)?;
+    let index = (q.clamp(0.0, 1.0) * last as f64).floor() as usize;
+    sorted.get(index.min(last)).copied()
+}
+
 /// Judges one scenario.
 pub fn judge(baseline: &PhaseStats, attack: &PhaseStats, slo: &Slo) -> Verdict {
     if baseline.requests == 0 || attack.requests == 0 || baseline.success_rate < slo.min_success {
@@ -150,6 +166,26 @@ mod tests {
 
     fn phase(requests: u64, ok: u64, p99_ms: f64) -> PhaseStats {
         PhaseStats::new(requests, ok, p99_ms / 2.0, p99_ms)
+    }
+
+    #[test]
+    fn one_slow_request_of_a_small_sample_is_not_the_p99() {
+        let mut twenty: Vec<f64> = (1..=19).map(f64::from).collect();
+        twenty.push(500.0);
+        assert_eq!(percentile(&twenty, 0.99), Some(19.0));
+        assert_eq!(percentile(&twenty, 0.5), Some(10.0));
+        // Two slow ones of twenty move it.
+        twenty[18] = 400.0;
+        twenty.sort_by(f64::total_cmp);
+        assert_eq!(percentile(&twenty, 0.99), Some(400.0));
+        // From a hundred on, it is the usual p99 give or take one rank.
+        let hundred: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(percentile(&hundred, 0.99), Some(99.0));
+        let six_hundred: Vec<f64> = (1..=600).map(f64::from).collect();
+        assert_eq!(percentile(&six_hundred, 0.99), Some(594.0));
+        assert_eq!(percentile(&[7.0], 0.99), Some(7.0));
+        assert_eq!(percentile(&[7.0], 0.0), Some(7.0));
+        assert_eq!(percentile(&[], 0.99), None);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! technique; rampart, on its defaults with the scanners' network exempt from rate limits (as
 //! `--spawn` makes it), must pass every one.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

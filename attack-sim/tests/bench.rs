@@ -3,7 +3,7 @@
 //! really resume, and bench.json follows its schema. The figures themselves are not judged
 //! here (no timed assertions): they are recorded by running the bench, see SECURITY.md.
 
-mod common;
+use crate::common;
 
 use common::{Rampart, attack_sim};
 

@@ -2,7 +2,7 @@
 //! what it says on the wire (requests answered over multiplexed streams; abusive connections
 //! cut by the server).
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;

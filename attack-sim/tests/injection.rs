@@ -3,7 +3,7 @@
 //! the right technique, and nothing else; rampart, reached through its own login flow with
 //! data in its accounts, must yield no finding at all.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

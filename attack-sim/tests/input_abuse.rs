@@ -3,7 +3,7 @@
 //! bank (lenient bodies, careless amounts) must each be caught with the right technique and
 //! nothing else; rampart, reached through its login flow, must refuse or survive every probe.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -3,7 +3,7 @@
 //! that reached the database would fail there (a 5xx, `unhandled-input`). Needs
 //! `TEST_POSTGRES_URL`, so it is ignored unless asked for; `.ci/run` runs it.
 
-mod common;
+use crate::common;
 
 use common::{Rampart, exempt_scanners, scenario};
 

@@ -8,7 +8,7 @@
 //! same configuration. Ignored by default (a minute, and an external tool):
 //! `cargo nextest run -p attack-sim --run-ignored only -E 'binary(slowhttptest)' --no-capture`.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

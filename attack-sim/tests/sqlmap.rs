@@ -5,7 +5,7 @@
 //! default (several minutes, and an external tool):
 //! `cargo nextest run -p attack-sim --run-ignored only -E 'binary(sqlmap)' --no-capture`.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -4,7 +4,7 @@
 //! with the right technique, and nothing else reported of them. Reports: report.json,
 //! junit.xml, report.html and report.sarif.
 
-mod common;
+use crate::common;
 
 use common::legacy::Legacy;
 use common::weak::Weak;

@@ -1,7 +1,7 @@
 //! The admin listener: `GET /metrics` over TLS on its own port, counting every rejection by
 //! reason; nothing of the API is served there.
 
-mod common;
+use crate::common;
 
 use common::{Conn, TestServer, bounded, get_once};
 use hyper::StatusCode;

@@ -1,7 +1,7 @@
 //! Registration, login, sessions and password change over real TLS, and the JSON edge
 //! (content type, size, depth, unknown fields), plus the audit trail.
 
-mod common;
+use crate::common;
 
 use common::api::{Api, GOOD_PASSWORD};
 use common::{TestServer, bounded};

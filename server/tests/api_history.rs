@@ -1,7 +1,7 @@
 //! Transaction history over real TLS: LIKE search with escaped wildcards, allowlisted sort and
 //! order, keyset pagination with tamper-evident cursors, ownership, transfer entries.
 
-mod common;
+use crate::common;
 
 use common::api::Api;
 use common::{Reply, TestServer, bounded};

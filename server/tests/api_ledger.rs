@@ -2,7 +2,7 @@
 //! and no overdraft under concurrency, idempotent replays, amounts, and hostile text stored
 //! as plain data.
 
-mod common;
+use crate::common;
 
 use common::api::Api;
 use common::{Reply, TestServer, bounded};

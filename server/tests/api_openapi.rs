@@ -1,7 +1,7 @@
 //! `GET /openapi.json` describes exactly what is served: every route of the API contract is
 //! in it, and every operation in it is routed.
 
-mod common;
+use crate::common;
 
 use common::{TestServer, bounded, get_once};
 use hyper::StatusCode;

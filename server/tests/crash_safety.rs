@@ -12,7 +12,7 @@
 //! beside the answer): an acknowledged transfer is missing or runs again after the restart,
 //! in the first to fifth cycle in three runs.
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -9,7 +9,7 @@
 //! Needs the `haproxy` binary and PostgreSQL (`TEST_POSTGRES_URL`), so it is
 //! `#[ignore]`d and reported as skipped without them; `.ci/run` installs HAProxy and runs it.
 
-mod common;
+use crate::common;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;

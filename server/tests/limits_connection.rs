@@ -1,7 +1,7 @@
 //! Connection-layer limits over real sockets, from several 127.x source addresses: each test
 //! fails if its limit is turned off.
 
-mod common;
+use crate::common;
 
 use std::net::IpAddr;
 

@@ -3,7 +3,7 @@
 //! Every test fails when its limit is turned off (the flood tests would see the server keep
 //! serving every stream or frame until the client's own bound runs out).
 
-mod common;
+use crate::common;
 
 use std::net::IpAddr;
 use std::time::Duration;

@@ -2,7 +2,7 @@
 //! clients), header count and size caps, requests per connection, and the h2 version floor.
 //! Each test fails if its limit is turned off.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! many addresses is throttled per account, unknown usernames behave the same, the lock is
 //! audited and survives a restart, and a success clears the record.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! `X-Forwarded-For` is believed only from configured proxies: spoofing it from anywhere else
 //! changes nothing, while clients behind a trusted proxy get their own budgets and audit rows.
 
-mod common;
+use crate::common;
 
 use common::{Conn, TestServer, bounded};
 use hyper::StatusCode;

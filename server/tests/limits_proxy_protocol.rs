@@ -2,7 +2,7 @@
 //! and request limits count; the proxy itself is not capped as one client; a header from any
 //! other peer is never read, and a trusted proxy that sends none is refused.
 
-mod common;
+use crate::common;
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;

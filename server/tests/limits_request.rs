@@ -2,7 +2,7 @@
 //! budgets, per-user rate across addresses, exempt networks, and the in-flight cap. Each test
 //! fails if its limit is turned off.
 
-mod common;
+use crate::common;
 
 use std::net::IpAddr;
 

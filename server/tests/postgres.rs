@@ -11,7 +11,7 @@
 //! - The ledger holds under concurrency on PostgreSQL: crossing transfers from two instances'
 //!   pools at once never overdraw, never deadlock into errors, and conserve money.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! SIGHUP certificate reload, SIGTERM drain and exit status, and the errors for bad
 //! configuration and bad PEM files.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

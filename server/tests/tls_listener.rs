@@ -1,7 +1,7 @@
 //! The TLS listener over real sockets: protocols by ALPN, refusal of plaintext and of old or
 //! non-AEAD offers, the handshake deadline, readiness, headers, and draining.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -12,13 +12,12 @@ pub mod session;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use hdrhistogram::Histogram;
 use serde::Serialize;
 use tokio::time::Instant;
 
 use crate::client::{self, Client};
 use crate::sources::PROBE_ADDR;
-use crate::verdict::PhaseStats;
+use crate::verdict::{self, PhaseStats};
 use session::Session;
 
 /// The health route: every target has one.
@@ -225,24 +224,19 @@ pub async fn run(
     samples
 }
 
-/// The numbers of one phase.
+/// The numbers of one phase; latency percentiles by [`verdict::percentile`].
 pub fn stats(samples: &[Sample], phase: Phase) -> PhaseStats {
-    let mut hist = Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).expect("bounds");
     let (mut requests, mut ok) = (0u64, 0u64);
+    let mut latencies = Vec::new();
     for s in samples.iter().filter(|s| s.phase == phase) {
         requests += 1;
         if s.ok() {
             ok += 1;
-            hist.saturating_record((s.latency_ms * 1000.0).max(1.0) as u64);
+            latencies.push(s.latency_ms);
         }
     }
-    let q = |q: f64| {
-        if hist.is_empty() {
-            0.0
-        } else {
-            hist.value_at_quantile(q) as f64 / 1000.0
-        }
-    };
+    latencies.sort_by(f64::total_cmp);
+    let q = |q: f64| verdict::percentile(&latencies, q).unwrap_or(0.0);
     PhaseStats::new(requests, ok, q(0.5), q(0.99))
 }
 
@@ -370,11 +364,14 @@ mod tests {
             s(Phase::Attack, Some(503), 1.0),
             s(Phase::Attack, None, 5000.0),
             s(Phase::Attack, Some(204), 8.0),
+            s(Phase::Attack, Some(200), 6.0),
         ];
         let a = stats(&samples, Phase::Attack);
-        assert_eq!((a.requests, a.ok), (4, 2));
-        assert!((a.success_rate - 0.5).abs() < 1e-9);
-        assert!((a.p99_ms - 8.0).abs() < 0.01, "{a:?}");
+        assert_eq!((a.requests, a.ok), (5, 3));
+        assert!((a.success_rate - 0.6).abs() < 1e-9);
+        // Of three, the median is the middle one and the p99 the second slowest.
+        assert!((a.p50_ms - 6.0).abs() < 0.01, "{a:?}");
+        assert!((a.p99_ms - 6.0).abs() < 0.01, "{a:?}");
         let r = stats(&samples, Phase::Recovery);
         assert_eq!((r.requests, r.success_rate), (0, 0.0));
     }

@@ -12,7 +12,7 @@ use crate::outcome::Outcome;
 use crate::probe::{Availability, Phase, Route, Sample};
 use crate::runner::ScenarioResult;
 use crate::scan::ScanResult;
-use crate::verdict::{PhaseStats, Verdict};
+use crate::verdict::{self, PhaseStats, Verdict};
 
 /// Width of the time buckets the legitimate samples are grouped in.
 const BUCKET_MS: f64 = 1000.0;
@@ -333,9 +333,7 @@ fn route_table(h: &mut String, samples: &[Sample]) {
             .map(|s| s.latency_ms)
             .collect();
         ok_ms.sort_by(f64::total_cmp);
-        let p99 = ok_ms
-            .get(((ok_ms.len().max(1) - 1) as f64 * 0.99).round() as usize)
-            .map_or("-".into(), |v| format!("{v:.1}"));
+        let p99 = verdict::percentile(&ok_ms, 0.99).map_or("-".into(), |v| format!("{v:.1}"));
         let _ = write!(
             h,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{} of {}</td><td>{p99}</td></tr>",
@@ -381,8 +379,7 @@ fn legit_buckets(samples: &[Sample]) -> Vec<Bucket> {
         .map(|(i, g)| {
             let mut ok: Vec<f64> = g.iter().filter(|s| s.ok()).map(|s| s.latency_ms).collect();
             ok.sort_by(f64::total_cmp);
-            let q =
-                |q: f64| (!ok.is_empty()).then(|| ok[((ok.len() - 1) as f64 * q).round() as usize]);
+            let q = |q: f64| verdict::percentile(&ok, q);
             Bucket {
                 mid_s: (i as f64 + 0.5) * BUCKET_MS / 1000.0,
                 success_pct: ok.len() as f64 * 100.0 / g.len() as f64,
