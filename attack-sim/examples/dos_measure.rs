@@ -107,9 +107,12 @@ fn client(t: &Target, alpn: &[u8]) -> Client {
         url: format!("https://localhost:{}", t.target.port()),
         host: "localhost".to_string(),
         addr: t.target,
-        ca: Some(t.ca.clone()),
     };
-    Client::new(&target, &[alpn]).expect("CA loads")
+    let trust = attack_sim::trust::Trust {
+        ca: Some(t.ca.clone()),
+        ..attack_sim::trust::Trust::default()
+    };
+    Client::new(&target, &trust, &[alpn]).expect("CA loads")
 }
 
 /// One HTTP/1.1 GET on an open connection; the status code.

@@ -12,22 +12,7 @@ use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
 use crate::target::Target;
-
-/// Why the TLS client could not be built.
-#[derive(Debug, thiserror::Error)]
-pub enum ClientError {
-    /// The CA file did not load.
-    #[error("CA file {path}: {reason}")]
-    Ca {
-        /// The file.
-        path: String,
-        /// What was wrong.
-        reason: String,
-    },
-    /// No CA was given.
-    #[error("no CA given: pass --ca FILE (the PEM of the CA that signed the target's certificate)")]
-    NoCa,
-}
+use crate::trust::{self, Trust, TrustError};
 
 /// Connects to the target over TLS with its CA trusted, offering `alpn` (and, for the HTTP/2
 /// attacks, `h2` alone).
@@ -42,30 +27,25 @@ pub struct Client {
 }
 
 impl Client {
-    /// A client for `target` offering the ALPN protocols `alpn`.
-    pub fn new(target: &Target, alpn: &[&[u8]]) -> Result<Client, ClientError> {
-        let ca = target.ca.as_deref().ok_or(ClientError::NoCa)?;
-        let mut roots = rustls::RootCertStore::empty();
-        let ca_err = |reason: String| ClientError::Ca {
-            path: ca.display().to_string(),
-            reason,
-        };
-        for c in rampart_certs::load_cert_chain(ca).map_err(|e| ca_err(e.to_string()))? {
-            roots.add(c).map_err(|e| ca_err(e.to_string()))?;
-        }
+    /// A client for `target`, accepting the certificates `trust` allows, offering the ALPN
+    /// protocols `alpn`.
+    pub fn new(target: &Target, trust: &Trust, alpn: &[&[u8]]) -> Result<Client, TrustError> {
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let verifier = trust::verifier(trust, &provider)?;
         let mut cfg = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
-            .map_err(|e| ca_err(e.to_string()))?
-            .with_root_certificates(roots)
+            .expect("the default provider supports the default versions")
+            .dangerous()
+            .with_custom_certificate_verifier(verifier)
             .with_no_client_auth();
         let mut h2_cfg = cfg.clone();
         h2_cfg.alpn_protocols = vec![b"h2".to_vec()];
         cfg.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
         let mut full_cfg = cfg.clone();
         full_cfg.resumption = rustls::client::Resumption::disabled();
+        // A host that is neither a DNS name nor an IP address never resolved into a Target.
         let name = ServerName::try_from(target.host.clone())
-            .map_err(|e| ca_err(format!("target name: {e}")))?;
+            .unwrap_or_else(|_| ServerName::from(target.addr.ip()));
         Ok(Client {
             connector: TlsConnector::from(Arc::new(cfg)),
             h2_connector: TlsConnector::from(Arc::new(h2_cfg)),
@@ -198,6 +178,15 @@ pub async fn get(tls: &mut TlsStream<TcpStream>, host: &str, path: &str) -> std:
 /// included, so that the connection can carry the next request; returns the status code.
 pub async fn exchange(tls: &mut TlsStream<TcpStream>, request: &[u8]) -> std::io::Result<u16> {
     Ok(exchange_body(tls, request).await?.0)
+}
+
+/// [`exchange`], returning the whole response.
+pub async fn exchange_full(
+    tls: &mut TlsStream<TcpStream>,
+    request: &[u8],
+) -> std::io::Result<Response> {
+    tls.write_all(request).await?;
+    read_full_response(tls).await
 }
 
 /// [`exchange`], returning the status code and the body (chunked bodies decoded).
@@ -385,13 +374,19 @@ mod tests {
 
     #[test]
     fn a_missing_or_broken_ca_is_named() {
-        let t = Target::resolve("https://127.0.0.1:1", None, false).expect("target");
-        assert!(matches!(Client::new(&t, &[]), Err(ClientError::NoCa)));
-        let dir = std::env::temp_dir().join(format!("attack-sim-ca-{}", std::process::id()));
-        std::fs::write(&dir, "not a pem").expect("write");
-        let t = Target::resolve("https://127.0.0.1:1", Some(dir.clone()), false).expect("target");
-        let e = Client::new(&t, &[]).err().expect("broken CA");
-        assert!(e.to_string().contains(&dir.display().to_string()), "{e}");
-        let _ = std::fs::remove_file(dir);
+        let t = Target::resolve("https://127.0.0.1:1", false).expect("target");
+        assert!(matches!(
+            Client::new(&t, &Trust::default(), &[]),
+            Err(TrustError::Nothing)
+        ));
+        let file = std::env::temp_dir().join(format!("attack-sim-ca-{}", std::process::id()));
+        std::fs::write(&file, "not a pem").expect("write");
+        let trust = Trust {
+            ca: Some(file.clone()),
+            ..Trust::default()
+        };
+        let e = Client::new(&t, &trust, &[]).err().expect("broken CA");
+        assert!(e.to_string().contains(&file.display().to_string()), "{e}");
+        let _ = std::fs::remove_file(file);
     }
 }

@@ -113,9 +113,56 @@ pub struct Finding {
     pub evidence: Evidence,
 }
 
+impl Finding {
+    /// Its stable identity across runs: [`fingerprint`] of its technique, endpoint and
+    /// parameter.
+    pub fn fingerprint(&self) -> String {
+        fingerprint(self.technique, &self.endpoint, self.parameter.as_deref())
+    }
+}
+
+/// A finding's identity across runs, for baselines and SARIF's `partialFingerprints`: FNV-1a
+/// (64 bits; stable, not a secret) of the technique, the endpoint and the parameter. What
+/// changes from run to run stays out: the summary and evidence, and an endpoint's authority
+/// (`tls://localhost:8443` and `tls://localhost:9443` are one endpoint; a spawned target
+/// gets a new port every run).
+pub fn fingerprint(technique: &str, endpoint: &str, parameter: Option<&str>) -> String {
+    let endpoint = match endpoint.split_once("://") {
+        Some((scheme, _)) => format!("{scheme}://"),
+        None => endpoint.to_string(),
+    };
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let key = format!("{technique}\u{0}{endpoint}\u{0}{}", parameter.unwrap_or(""));
+    for b in key.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fingerprints_ignore_what_changes_between_runs() {
+        let a = fingerprint("tls-wrong-sni", "tls://localhost:8443", None);
+        assert_eq!(
+            a,
+            fingerprint("tls-wrong-sni", "tls://localhost:39411", None)
+        );
+        assert_ne!(
+            a,
+            fingerprint("tls-legacy-version", "tls://localhost:8443", None)
+        );
+        let q = fingerprint("sqli-boolean", "GET /v1/x", Some("query q"));
+        assert_ne!(
+            q,
+            fingerprint("sqli-boolean", "GET /v1/x", Some("query sort"))
+        );
+        assert_ne!(q, fingerprint("sqli-boolean", "GET /v1/y", Some("query q")));
+        assert_eq!(q.len(), 16);
+    }
 
     #[test]
     fn excerpts_show_control_bytes_and_stay_short() {

@@ -4,7 +4,9 @@ use std::time::Duration;
 
 /// `smoke` finishes in seconds (for tests and CI), `standard` runs about 30 s of attack per
 /// scenario, `stress` a minute with 5,000 connections.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Intensity {
     /// Seconds per scenario; a few hundred connections.
@@ -38,6 +40,9 @@ pub struct Preset {
     pub probe_rate: u32,
     /// A legitimate request slower than this has failed.
     pub probe_timeout: Duration,
+    /// How long the harness waits, before each scenario, for the target to answer the
+    /// legitimate client again (the last scenario may have left it down).
+    pub ready_wait: Duration,
 }
 
 impl Intensity {
@@ -56,6 +61,7 @@ impl Intensity {
                 slow_interval: s(1),
                 probe_rate: 10,
                 probe_timeout: s(2),
+                ready_wait: s(15),
             },
             Intensity::Standard => Preset {
                 baseline: s(5),
@@ -68,6 +74,7 @@ impl Intensity {
                 slow_interval: s(5),
                 probe_rate: 10,
                 probe_timeout: s(5),
+                ready_wait: s(60),
             },
             Intensity::Stress => Preset {
                 baseline: s(10),
@@ -80,6 +87,7 @@ impl Intensity {
                 slow_interval: s(5),
                 probe_rate: 10,
                 probe_timeout: s(5),
+                ready_wait: s(120),
             },
         };
         if let Some(secs) = attack_secs {

@@ -10,20 +10,26 @@
 //! [`verdict`] and [`report`]; [`bench`] measures a target's capacity.
 
 pub mod bench;
+pub mod campaign;
 pub mod client;
+pub mod declared;
 pub mod discovery;
 pub mod findings;
 pub mod h2wire;
 pub mod intensity;
+pub mod login;
 pub mod outcome;
+pub mod plan;
 pub mod probe;
 pub mod report;
+pub mod request;
 pub mod runner;
 pub mod scan;
 pub mod scenarios;
 pub mod sources;
 pub mod spawn;
 pub mod target;
+pub mod trust;
 pub mod verdict;
 
 /// Process exit codes, part of the external contract.

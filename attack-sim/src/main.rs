@@ -1,25 +1,24 @@
-//! The `attack-sim` command line: `list`, `run`, `bench`.
+//! The `attack-sim` command line: `list`, `run`, `capacity`, `bench`. It only reads options
+//! (flags over a plan file over defaults) into a [`Config`]; the run itself is the library's
+//! [`campaign`].
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use attack_sim::bench::BenchConfig;
+use attack_sim::campaign::{self, CampaignError, Config, TargetSpec, capacity};
 use attack_sim::client::Client;
-use attack_sim::intensity::{Intensity, Preset};
-use attack_sim::outcome::Outcome;
-use attack_sim::probe::Mix;
-use attack_sim::probe::session::{self, AuthMode};
-use attack_sim::report::json::Report;
-use attack_sim::report::progress::Progress;
-use attack_sim::report::{html, junit, sarif, scorecard};
-use attack_sim::scan::{self, ScanCtx};
-use attack_sim::scenarios::Run;
+use attack_sim::intensity::Intensity;
+use attack_sim::login::AuthMode;
+use attack_sim::plan::Plan;
+use attack_sim::probe::Probe;
 use attack_sim::sources::{self, Sources};
-use attack_sim::spawn::{self, Spawned, sampler};
+use attack_sim::spawn;
 use attack_sim::target::Target;
+use attack_sim::trust::{Pin, Trust};
 use attack_sim::verdict::Slo;
-use attack_sim::{exit, runner, scenarios};
+use attack_sim::{exit, scenarios};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -39,6 +38,9 @@ enum Command {
     List,
     /// Run scenarios against a target.
     Run(RunArgs),
+    /// Search the load where a DoS scenario stops holding: a staircase (grow, then bisect),
+    /// each step judged by the SLO with the legitimate client.
+    Capacity(CapacityArgs),
     /// Measure handshake and request throughput and latency of a target.
     Bench(BenchArgs),
 }
@@ -66,52 +68,97 @@ struct BenchArgs {
     authorized_target: bool,
 }
 
+/// What `run` and `capacity` share: where the target is, how to trust it, how to run.
 #[derive(clap::Args)]
-struct RunArgs {
-    /// Scenario names or kinds; none means all.
-    selection: Vec<String>,
+struct Common {
+    /// A plan file (TOML): every option below as a key, plus probes with headers and bodies,
+    /// a login flow and setup steps; flags given here win over it.
+    #[arg(long)]
+    plan: Option<PathBuf>,
     /// The server: https://HOST:PORT (or --spawn).
-    #[arg(long, required_unless_present = "spawn", conflicts_with = "spawn")]
+    #[arg(long, conflicts_with = "spawn")]
     target: Option<String>,
-    /// PEM file of the CA that signed the target's certificate.
+    /// Trust: a PEM file of CAs that sign the target's certificate, or the certificate itself
+    /// (pinned exactly, self-signed or not).
     #[arg(long, conflicts_with = "spawn")]
     ca: Option<PathBuf>,
+    /// Trust: the SHA-256 of the target's public key, `sha256//BASE64` (curl's
+    /// --pinnedpubkey form); repeatable, `;` separates several.
+    #[arg(long = "pin", value_name = "sha256//BASE64")]
+    pins: Vec<String>,
+    /// Accept any certificate: the target's identity is not checked. Said in every report.
+    #[arg(long)]
+    insecure: bool,
     /// Start a fresh rampart (free port, temporary data, new dev certificates), sample its
     /// memory, descriptors and CPU, and stop it at the end.
     #[arg(long)]
     spawn: bool,
     /// The rampart binary for --spawn [default: `rampart` beside this executable].
-    #[arg(long, requires = "spawn")]
+    #[arg(long)]
     server_bin: Option<PathBuf>,
-    /// How hard and how long.
-    #[arg(long, value_enum, default_value = "standard")]
-    intensity: Intensity,
+    /// How hard and how long [default: standard].
+    #[arg(long, value_enum)]
+    intensity: Option<Intensity>,
     /// Attack phase length in seconds (overrides the intensity's).
     #[arg(long)]
     duration: Option<u64>,
-    /// Attack source network (loopback).
-    #[arg(long, default_value = sources::DEFAULT_NET)]
-    sources: ipnet::Ipv4Net,
+    /// Attack source network (loopback) [default: 127.77.0.0/16].
+    #[arg(long)]
+    sources: Option<ipnet::Ipv4Net>,
     /// Where report.json, junit.xml, report.html and report.sarif go (and rampart.log with
-    /// --spawn).
-    #[arg(long, default_value = "reports")]
-    report_dir: PathBuf,
+    /// --spawn) [default: reports].
+    #[arg(long)]
+    report_dir: Option<PathBuf>,
     /// TOML file overriding the verdict thresholds (min_success, max_p99_ratio,
     /// p99_floor_ms, denied_below).
     #[arg(long)]
     slo: Option<PathBuf>,
-    /// How to authenticate: `auto` uses rampart's flow (throwaway users; the legitimate
-    /// client mixes logins and GET /v1/accounts in) when the target's OpenAPI document has
-    /// it; `rampart`, `none`, `bearer:TOKEN` or `header:NAME=VALUE` (for the scanners).
-    #[arg(long, default_value = "auto")]
-    auth: AuthMode,
-    /// The target's OpenAPI document, for the injection and auth scans: a URL on the target
-    /// or a file [default: the target's /openapi.json].
+    /// How to authenticate: `auto` uses rampart's flow when the target's OpenAPI document has
+    /// it (or the plan's [login]); `rampart`, `none`, `bearer:TOKEN` or `header:NAME=VALUE`.
+    #[arg(long)]
+    auth: Option<AuthMode>,
+    /// The target's OpenAPI document, for the probe's default and the scans: a URL on the
+    /// target or a file [default: the target's /openapi.json].
     #[arg(long)]
     openapi: Option<String>,
+    /// The legitimate client's request, "METHOD PATH [STATUS]" (any 2xx or 3xx unless a
+    /// status is given); repeatable [default: GET /healthz when the OpenAPI document lists
+    /// it, else GET /].
+    #[arg(long = "probe", value_name = "METHOD PATH [STATUS]")]
+    probes: Vec<String>,
+    /// Seconds to wait, before each scenario, for the target to answer the legitimate client
+    /// again [default: the intensity's: 15, 60, 120].
+    #[arg(long)]
+    ready_wait: Option<u64>,
+    /// An earlier run's report.json: a new finding, a worse verdict or capacity down by more
+    /// than 20 % is a regression (exit 1).
+    #[arg(long)]
+    baseline: Option<PathBuf>,
     /// Allow a target that is not a loopback address (only hosts you may attack).
     #[arg(long)]
     authorized_target: bool,
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// Scenario names or kinds; none means all (or the plan's `run`).
+    selection: Vec<String>,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(clap::Args)]
+struct CapacityArgs {
+    /// The DoS scenario whose capacity is searched (or the plan's [capacity] scenario).
+    scenario: Option<String>,
+    /// The largest load (connections) tried [default: 4096].
+    #[arg(long)]
+    max: Option<u64>,
+    /// The first load tried [default: 32].
+    #[arg(long)]
+    start: Option<u64>,
+    #[command(flatten)]
+    common: Common,
 }
 
 fn main() -> ExitCode {
@@ -124,57 +171,20 @@ fn main() -> ExitCode {
             ExitCode::from(exit::OK)
         }
         Command::Run(args) => run(&args),
+        Command::Capacity(args) => capacity(&args),
         Command::Bench(args) => bench(&args),
     }
-}
-
-/// What the command line asked for, checked before anything starts.
-struct Plan {
-    preset: Preset,
-    selected: Vec<scenarios::Scenario>,
-    slo: Slo,
-}
-
-fn plan(args: &RunArgs) -> anyhow::Result<Plan> {
-    let selected = scenarios::select(&args.selection)?;
-    let slo = match &args.slo {
-        None => Slo::default(),
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("--slo {}", path.display()))?;
-            toml::from_str(&text).with_context(|| format!("--slo {}", path.display()))?
-        }
-    };
-    Ok(Plan {
-        preset: args.intensity.preset(args.duration),
-        selected,
-        slo,
-    })
-}
-
-/// The target and how to reach it.
-struct Reach {
-    target: Target,
-    client: Client,
-    sources: Sources,
-}
-
-fn reach(args: &RunArgs, url: &str, ca: Option<PathBuf>, preset: &Preset) -> anyhow::Result<Reach> {
-    let target = Target::resolve(url, ca, args.authorized_target)?;
-    let client = Client::new(&target, &[b"http/1.1"])?;
-    let sources = Sources::new(args.sources, preset.sources)?;
-    Ok(Reach {
-        target,
-        client,
-        sources,
-    })
 }
 
 fn bench(args: &BenchArgs) -> ExitCode {
     let setup = || -> anyhow::Result<(Target, Client, Sources)> {
         anyhow::ensure!(args.duration >= 1, "--duration must be at least 1 second");
-        let target = Target::resolve(&args.target, args.ca.clone(), args.authorized_target)?;
-        let client = Client::new(&target, &[b"http/1.1"])?;
+        let target = Target::resolve(&args.target, args.authorized_target)?;
+        let trust = Trust {
+            ca: args.ca.clone(),
+            ..Trust::default()
+        };
+        let client = Client::new(&target, &trust, &[b"http/1.1"])?;
         let sources = Sources::new(args.sources, 256)?;
         Ok((target, client, sources))
     };
@@ -225,207 +235,155 @@ fn usage_error(e: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(exit::USAGE)
 }
 
+/// The run's config: the plan file, then the flags over it, then the defaults.
+fn config(common: &Common, selection: &[String]) -> anyhow::Result<(Config, Plan)> {
+    let plan = match &common.plan {
+        Some(path) => Plan::load(path)?,
+        None => Plan::default(),
+    };
+    let spawn = common.spawn || (common.target.is_none() && plan.spawn == Some(true));
+    let target = if spawn {
+        let bin = common
+            .server_bin
+            .clone()
+            .or_else(|| plan.server_bin.clone())
+            .unwrap_or_else(spawn::default_binary);
+        TargetSpec::Spawn(bin)
+    } else {
+        match common.target.clone().or_else(|| plan.target.clone()) {
+            Some(url) => TargetSpec::Url(url),
+            None => anyhow::bail!(
+                "no target: give --target https://HOST:PORT, --spawn, or a plan with target"
+            ),
+        }
+    };
+    if spawn && (common.ca.is_some() || !common.pins.is_empty() || common.insecure) {
+        anyhow::bail!(
+            "--spawn trusts the spawned rampart's own CA: --ca, --pin and --insecure do not apply"
+        );
+    }
+    let mut pins = Vec::new();
+    for text in common.pins.iter().chain(&plan.pin) {
+        for one in text.split(';').filter(|p| !p.trim().is_empty()) {
+            pins.push(
+                one.trim()
+                    .parse::<Pin>()
+                    .map_err(|e| anyhow::anyhow!("--pin {e}"))?,
+            );
+        }
+    }
+    let mut cfg = Config::new(target, common.ca.clone().or_else(|| plan.ca.clone()));
+    cfg.trust = Trust {
+        pins,
+        insecure: common.insecure || plan.insecure == Some(true),
+        ..cfg.trust
+    };
+    cfg.selection = if selection.is_empty() {
+        plan.run.clone()
+    } else {
+        selection.to_vec()
+    };
+    cfg.authorized_target = common.authorized_target || plan.authorized_target == Some(true);
+    if let Some(i) = common.intensity.or(plan.intensity) {
+        cfg.intensity = i;
+    }
+    cfg.duration = common.duration.or(plan.duration);
+    if cfg.duration == Some(0) {
+        anyhow::bail!("--duration must be at least 1 second");
+    }
+    if let Some(s) = common.sources.or(plan.sources) {
+        cfg.sources = s;
+    }
+    if let Some(d) = common
+        .report_dir
+        .clone()
+        .or_else(|| plan.report_dir.clone())
+    {
+        cfg.report_dir = d;
+    }
+    cfg.slo = match (&common.slo, plan.slo) {
+        (Some(path), _) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("--slo {}", path.display()))?;
+            toml::from_str(&text).with_context(|| format!("--slo {}", path.display()))?
+        }
+        (None, Some(slo)) => slo,
+        (None, None) => Slo::default(),
+    };
+    cfg.auth = match (&common.auth, &plan.auth) {
+        (Some(a), _) => a.clone(),
+        (None, Some(text)) => text
+            .parse()
+            .map_err(|e| anyhow::anyhow!("--plan: auth: {e}"))?,
+        (None, None) => AuthMode::Auto,
+    };
+    cfg.login = plan.login.clone();
+    cfg.setup = plan.declared_setup();
+    cfg.openapi = common.openapi.clone().or_else(|| plan.openapi.clone());
+    cfg.probes = if common.probes.is_empty() {
+        plan.probe
+            .iter()
+            .enumerate()
+            .map(|(i, p)| Probe::from_spec(p, i + 1))
+            .collect::<Result<_, _>>()?
+    } else {
+        common
+            .probes
+            .iter()
+            .map(|line| Probe::from_line(line).map_err(|e| anyhow::anyhow!("--probe {e}")))
+            .collect::<Result<_, _>>()?
+    };
+    cfg.ready_wait = common
+        .ready_wait
+        .map(std::time::Duration::from_secs)
+        .or(plan.ready_wait);
+    cfg.baseline = common.baseline.clone().or_else(|| plan.baseline.clone());
+    Ok((cfg, plan))
+}
+
 fn run(args: &RunArgs) -> ExitCode {
-    let plan = match plan(args) {
-        Ok(p) => p,
+    let (cfg, _) = match config(&args.common, &args.selection) {
+        Ok(c) => c,
         Err(e) => return usage_error(format!("{e:#}")),
     };
     let runtime = match runtime() {
         Ok(r) => r,
         Err(code) => return code,
     };
-    let mut spawned = None;
-    let (url, ca) = if args.spawn {
-        let bin = args
-            .server_bin
-            .clone()
-            .unwrap_or_else(spawn::default_binary);
-        // The scanners' network skips rampart's rate limits (DESIGN: a scan runs at full
-        // speed while the DoS scenarios still meet every limit).
-        let scans = plan.selected.iter().any(|s| matches!(s.run, Run::Scan(_)));
-        let exempt: Vec<ipnet::IpNet> = if scans {
-            vec![sources::SCANNER_NET.parse().expect("a valid network")]
-        } else {
-            Vec::new()
-        };
-        match runtime.block_on(Spawned::start(&bin, &exempt)) {
-            Ok(s) => {
-                println!(
-                    "attack-sim: started {} (pid {}) at {}",
-                    bin.display(),
-                    s.pid,
-                    s.url
-                );
-                let target = (s.url.clone(), Some(s.ca.clone()));
-                spawned = Some(s);
-                target
-            }
-            Err(e) => return usage_error(e),
-        }
-    } else {
-        (args.target.clone().unwrap_or_default(), args.ca.clone())
-    };
-    let reach = match reach(args, &url, ca, &plan.preset) {
-        Ok(r) => r,
-        Err(e) => return usage_error(format!("{e:#}")),
-    };
-    // Only the DoS scenarios' legitimate client logs in: a TLS-only run registers nobody.
-    let needs_session = plan.selected.iter().any(|s| matches!(s.run, Run::Dos(_)));
-    let auth = if needs_session {
-        args.auth.clone()
-    } else {
-        AuthMode::None
-    };
-    let code = match runtime.block_on(session::establish(&reach.client, &auth)) {
-        Ok(session) => {
-            let mix = Mix {
-                session,
-                ..Mix::default()
-            };
-            if needs_session {
-                println!("attack-sim: legitimate client: {}", mix.describe());
-            }
-            runtime.block_on(run_scenarios(
-                args,
-                &plan,
-                &reach,
-                &mix,
-                spawned.as_ref().map(|s| s.pid),
-            ))
-        }
-        Err(e) => usage_error(e),
-    };
-    if let Some(s) = spawned {
-        let log = args.report_dir.join("rampart.log");
-        let ended = runtime.block_on(s.stop(Some(&log)));
-        println!(
-            "attack-sim: rampart stopped ({ended}); its log: {}",
-            log.display()
-        );
-    }
-    code
+    finish(runtime.block_on(campaign::run(&cfg)))
 }
 
-/// Descriptors above its idle count a spawned server may hold and be called settled (database
-/// and log files come and go).
-const SETTLE_MARGIN_FDS: u64 = 16;
-
-async fn run_scenarios(
-    args: &RunArgs,
-    plan: &Plan,
-    reach: &Reach,
-    mix: &Mix,
-    server_pid: Option<u32>,
-) -> ExitCode {
-    let preset = plan.preset;
-    match attack_sim::raise_open_files() {
-        Ok(limit) if limit < preset.connections as u64 + 256 => eprintln!(
-            "attack-sim: the open-files limit ({limit}) caps this run below {} connections",
-            preset.connections
-        ),
-        Ok(_) => {}
-        Err(e) => eprintln!("attack-sim: cannot raise the open-files limit: {e}"),
-    }
-    let started_at = time::OffsetDateTime::now_utc();
-    // The intensity sizes the DoS scenarios only; a run of scans does not name one.
-    let intensity = if plan.selected.iter().any(|s| matches!(s.run, Run::Dos(_))) {
-        format!(", intensity {:?}", args.intensity)
-    } else {
-        String::new()
+fn capacity(args: &CapacityArgs) -> ExitCode {
+    let (cfg, plan) = match config(&args.common, &[]) {
+        Ok(c) => c,
+        Err(e) => return usage_error(format!("{e:#}")),
     };
-    println!(
-        "attack-sim: {} scenario(s) against {} ({}){intensity}",
-        plan.selected.len(),
-        reach.target.url,
-        reach.target.addr,
-    );
-    let mut results = Vec::new();
-    let discovery = scan::SharedDiscovery::default();
-    // A spawned server's descriptors when idle: before each later scenario it is given time
-    // to close the last one's connections, so that they do not weigh on the next baseline.
-    let idle_fds = server_pid.and_then(sampler::read).map(|r| r.fds);
-    for (i, s) in plan.selected.iter().enumerate() {
-        if let (Some(pid), Some(fds), true) = (server_pid, idle_fds, i > 0)
-            && sampler::settle(pid, fds + SETTLE_MARGIN_FDS)
-                .await
-                .is_none()
-        {
-            println!(
-                "attack-sim: the server still holds more than {} descriptors after {} s; going on",
-                fds + SETTLE_MARGIN_FDS,
-                sampler::SETTLE_LIMIT.as_secs()
-            );
-        }
-        println!("running {} ({}) ...", s.name, s.kind);
-        let from = sources::probe_addr(i);
-        let outcome = match s.run {
-            Run::Dos(_) => {
-                let progress =
-                    Progress::start(s.name, preset.baseline + preset.attack + preset.recovery);
-                let mix = Mix {
-                    from,
-                    ..mix.clone()
-                };
-                let r = runner::run(
-                    s,
-                    &reach.client,
-                    &mix,
-                    &reach.sources,
-                    preset,
-                    &plan.slo,
-                    server_pid,
-                    progress.on_tick(),
-                )
-                .await;
-                progress.finish();
-                Outcome::Dos(Box::new(r))
-            }
-            Run::Scan(run) => {
-                let ctx = ScanCtx {
-                    client: reach.client.clone(),
-                    target: reach.target.clone(),
-                    from: sources::scanner_addr(i),
-                    openapi: args.openapi.clone(),
-                    auth: args.auth.clone(),
-                    discovery: discovery.clone(),
-                };
-                Outcome::Scan(scan::run(s.name, s.kind, run, ctx).await)
-            }
-        };
-        println!("{}", scorecard::line(&outcome));
-        results.push(outcome);
-    }
-    println!();
-    print!("{}", scorecard::table(&results));
-    let report = Report::new(
-        &reach.target.url,
-        started_at,
-        args.intensity,
-        plan.slo,
-        &results,
-    );
-    let dir = &args.report_dir;
-    let url = &reach.target.url;
-    let written = report.write(dir).and_then(|json| {
-        let junit = junit::write(dir, url, &results)?;
-        let intensity = format!("{:?}", args.intensity).to_lowercase();
-        let html = html::write(dir, url, report.started_at(), &intensity, &results)?;
-        let sarif = sarif::write(dir, url, &results)?;
-        Ok([json, junit, html, sarif])
-    });
-    match written {
-        Ok(paths) => println!(
-            "reports: {}",
-            paths.map(|p| p.display().to_string()).join(" ")
-        ),
+    let from_plan = plan.capacity.clone().unwrap_or_default();
+    let Some(scenario) = args.scenario.clone().or(from_plan.scenario) else {
+        return usage_error("capacity: name the DoS scenario to search (e.g. slowloris)");
+    };
+    let search = capacity::Search {
+        scenario,
+        max: args.max.or(from_plan.max).unwrap_or(capacity::DEFAULT_MAX),
+        start: args
+            .start
+            .or(from_plan.start)
+            .unwrap_or(capacity::DEFAULT_START),
+    };
+    let runtime = match runtime() {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    finish(runtime.block_on(capacity::run(&cfg, &search)))
+}
+
+/// The exit code of a campaign, its error said in words.
+fn finish(result: Result<u8, CampaignError>) -> ExitCode {
+    match result {
+        Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!(
-                "attack-sim: cannot write the reports in {}: {e}",
-                args.report_dir.display()
-            );
-            return ExitCode::from(exit::USAGE);
+            eprintln!("attack-sim: {e}");
+            ExitCode::from(e.exit_code())
         }
     }
-    let verdicts: Vec<_> = results.iter().map(Outcome::verdict).collect();
-    ExitCode::from(attack_sim::exit_code(&verdicts))
 }

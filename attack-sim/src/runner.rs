@@ -1,5 +1,7 @@
 //! Runs one DoS scenario: the legitimate client through baseline, attack and recovery, the
-//! attack in the middle, then the verdict.
+//! attack in the middle, then the verdict. A target that fails the baseline is not attacked:
+//! there is nothing to compare with, and attacking a server already down only keeps it down
+//! for the scenarios after.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,6 +11,7 @@ use tokio::time::Instant;
 
 use crate::client::Client;
 use crate::intensity::Preset;
+use crate::probe::readiness::Readiness;
 use crate::probe::{self, Availability, Mix, Phase, Sample, Schedule};
 use crate::scenarios::{AttackCounters, AttackCtx, AttackSample, AttackStats, Run, Scenario};
 use crate::sources::Sources;
@@ -17,6 +20,14 @@ use crate::verdict::{self, PhaseStats, Slo, Verdict};
 
 /// The health route the floods ask for (the one every legitimate mix has).
 pub const PROBE_PATH: &str = probe::HEALTH_PATH;
+
+/// The note of a scenario whose target failed the baseline.
+pub fn baseline_failed(b: &PhaseStats) -> String {
+    format!(
+        "the target failed the baseline ({} of {} legitimate requests answered as expected): not attacked",
+        b.ok, b.requests
+    )
+}
 
 /// The note of a scenario whose attack never got a connection or a byte through.
 pub const NEVER_RAN: &str = "the attack never got going: no connection it opened was usable \
@@ -74,6 +85,56 @@ pub struct ScenarioResult {
     pub samples: Vec<Sample>,
     /// The attack's counters every 250 ms (for charts).
     pub attack_samples: Vec<AttackSample>,
+    /// Waiting for the target to answer the probe before this scenario (null when the
+    /// harness did not wait: the first scenario of a run, or after one whose baseline the
+    /// probe did not pass).
+    pub before: Option<Readiness>,
+    /// Waiting for it after this scenario: how long this scenario left it down (null when
+    /// not checked).
+    pub after: Option<Readiness>,
+}
+
+impl ScenarioResult {
+    /// A scenario not run because the target did not answer the probe within `ready`'s bound.
+    pub fn not_run(
+        scenario: &Scenario,
+        ready: Readiness,
+        down_since: Option<&str>,
+    ) -> ScenarioResult {
+        let since = down_since.map_or(String::new(), |s| format!(" (down since {s})"));
+        ScenarioResult {
+            name: scenario.name,
+            kind: scenario.kind,
+            verdict: Verdict::Inconclusive,
+            elapsed_ms: ready.waited_ms,
+            attack_from_ms: 0.0,
+            attack_to_ms: 0.0,
+            note: Some(format!(
+                "the target did not answer the legitimate client within {:.0} s{since}: not attacked",
+                ready.limit_ms / 1000.0
+            )),
+            legit: Legit {
+                requests: 0,
+                success_rate: 0.0,
+                p50_ms: 0.0,
+                p99_ms: 0.0,
+                baseline_p99_ms: 0.0,
+                availability: Availability {
+                    time_to_denial_ms: None,
+                    recovery_ms: None,
+                },
+                baseline: PhaseStats::new(0, 0, 0.0, 0.0),
+                attack: PhaseStats::new(0, 0, 0.0, 0.0),
+                recovery: PhaseStats::new(0, 0, 0.0, 0.0),
+            },
+            attack: AttackStats::default(),
+            server: ServerStats::default(),
+            samples: Vec::new(),
+            attack_samples: Vec::new(),
+            before: Some(ready),
+            after: None,
+        }
+    }
 }
 
 /// What a progress display is told every [`sampler::EVERY`] while a scenario runs.
@@ -107,39 +168,75 @@ pub async fn run(
     on_tick: Option<OnTick>,
 ) -> ScenarioResult {
     let start = Instant::now() + Duration::from_millis(50);
-    let schedule = Schedule {
+    let planned = Schedule {
         start,
         attack: start + preset.baseline,
         recovery: start + preset.baseline + preset.attack,
         end: start + preset.baseline + preset.attack + preset.recovery,
     };
-    let probe = tokio::spawn(probe::run(
+    // The server and the attack counters are watched from the start to the latest end (the
+    // attack starts when the baseline's last request is answered).
+    let watch_end = planned.end + preset.probe_timeout;
+    let stop = sampler::Stop::default();
+    let server =
+        server_pid.map(|pid| tokio::spawn(sampler::sample(pid, start, watch_end, stop.clone())));
+    let counters = Arc::new(AttackCounters::default());
+    let watch = tokio::spawn(watch_attack(
+        counters.clone(),
+        planned,
+        watch_end,
+        stop.clone(),
+        on_tick,
+    ));
+    let mut samples = probe::run_window(
         client.clone(),
         mix.clone(),
         preset.probe_rate,
         preset.probe_timeout,
-        schedule,
-    ));
-    let server = server_pid.map(|pid| tokio::spawn(sampler::sample(pid, start, schedule.end)));
-    let counters = Arc::new(AttackCounters::default());
-    let watch = tokio::spawn(watch_attack(counters.clone(), schedule, on_tick));
-    tokio::time::sleep_until(schedule.attack).await;
-    let ctx = AttackCtx {
-        client: client.clone(),
-        sources: sources.clone(),
-        preset,
-        until: schedule.recovery,
+        planned,
+        start,
+        planned.attack,
+        0,
+    )
+    .await;
+    let baseline = probe::stats(&samples, Phase::Baseline);
+    let gated = verdict::baseline_holds(&baseline, slo);
+    let attack_start = Instant::now().max(planned.attack);
+    let schedule = Schedule {
+        start,
+        attack: attack_start,
+        recovery: attack_start + preset.attack,
+        end: attack_start + preset.attack + preset.recovery,
     };
-    if let Run::Dos(attack) = scenario.run {
-        attack(ctx, counters.clone()).await;
+    if gated {
+        let rest = tokio::spawn(probe::run_window(
+            client.clone(),
+            mix.clone(),
+            preset.probe_rate,
+            preset.probe_timeout,
+            schedule,
+            attack_start,
+            schedule.end,
+            samples.len() as u64,
+        ));
+        let ctx = AttackCtx {
+            client: client.clone(),
+            sources: sources.clone(),
+            preset,
+            until: schedule.recovery,
+        };
+        tokio::time::sleep_until(attack_start).await;
+        if let Run::Dos(attack) = scenario.run {
+            attack(ctx, counters.clone()).await;
+        }
+        samples.extend(rest.await.unwrap_or_default());
     }
-    let samples = probe.await.unwrap_or_default();
+    stop.set();
     let attack_samples = watch.await.unwrap_or_default();
     let server = match server {
         Some(task) => task.await.unwrap_or_default(),
         None => ServerStats::default(),
     };
-    let baseline = probe::stats(&samples, Phase::Baseline);
     let attack = probe::stats(&samples, Phase::Attack);
     let recovery = probe::stats(&samples, Phase::Recovery);
     let attack_stats = counters.snapshot();
@@ -147,7 +244,10 @@ pub async fn run(
     let attack_to_ms = (schedule.recovery - start).as_secs_f64() * 1000.0;
     let mut verdict = verdict::judge(&baseline, &attack, slo);
     let mut note = None;
-    if verdict == Verdict::Held && attack_stats.never_ran() {
+    if !gated {
+        verdict = Verdict::Inconclusive;
+        note = Some(baseline_failed(&baseline));
+    } else if verdict == Verdict::Held && attack_stats.never_ran() {
         // A target that was never under attack has not held it.
         verdict = Verdict::Inconclusive;
         note = Some(NEVER_RAN.to_string());
@@ -175,6 +275,8 @@ pub async fn run(
         server,
         samples,
         attack_samples,
+        before: None,
+        after: None,
     }
 }
 
@@ -183,10 +285,12 @@ pub async fn run(
 async fn watch_attack(
     counters: Arc<AttackCounters>,
     schedule: Schedule,
+    end: Instant,
+    stop: sampler::Stop,
     on_tick: Option<OnTick>,
 ) -> Vec<AttackSample> {
     let total_ms = (schedule.end - schedule.start).as_secs_f64() * 1000.0;
-    sampler::every_tick(schedule.start, schedule.end, |at_ms| {
+    sampler::every_tick(schedule.start, end, &stop, |at_ms| {
         let sample = counters.sample(at_ms);
         if let Some(f) = &on_tick {
             f(Tick {

@@ -1,9 +1,8 @@
-//! The target: an `https://HOST:PORT` URL resolved to one socket address, the name sent as SNI
-//! and the CA that verifies it. Attack traffic may only go to loopback unless the operator
+//! The target: an `https://HOST:PORT` URL resolved to one socket address, and the name sent as
+//! SNI (which certificates it may show is [`crate::trust`]'s business). Attack traffic may only go to loopback unless the operator
 //! says, with `--authorized-target`, that they are allowed to attack the host.
 
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::path::PathBuf;
 
 /// Why a target was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -31,17 +30,11 @@ pub struct Target {
     pub host: String,
     /// Where to connect.
     pub addr: SocketAddr,
-    /// PEM file of the CA to trust (None: the platform's roots are not used; see `client`).
-    pub ca: Option<PathBuf>,
 }
 
 impl Target {
     /// Parses and resolves `url`, refusing non-loopback addresses unless `authorized`.
-    pub fn resolve(
-        url: &str,
-        ca: Option<PathBuf>,
-        authorized: bool,
-    ) -> Result<Target, TargetError> {
+    pub fn resolve(url: &str, authorized: bool) -> Result<Target, TargetError> {
         let rest = url
             .strip_prefix("https://")
             .ok_or_else(|| TargetError::Syntax(url.to_string()))?;
@@ -74,7 +67,6 @@ impl Target {
             url: url.to_string(),
             host,
             addr,
-            ca,
         })
     }
 }
@@ -85,21 +77,21 @@ mod tests {
 
     #[test]
     fn loopback_targets_resolve() {
-        let t = Target::resolve("https://127.0.0.1:8443", None, false).expect("ok");
+        let t = Target::resolve("https://127.0.0.1:8443", false).expect("ok");
         assert_eq!(t.addr, "127.0.0.1:8443".parse().expect("addr"));
         assert_eq!(t.host, "127.0.0.1");
-        let t = Target::resolve("https://localhost:9/", None, false).expect("ok");
+        let t = Target::resolve("https://localhost:9/", false).expect("ok");
         assert!(t.addr.ip().is_loopback());
-        let t = Target::resolve("https://[::1]:8443", None, false).expect("ok");
+        let t = Target::resolve("https://[::1]:8443", false).expect("ok");
         assert_eq!(t.addr, "[::1]:8443".parse().expect("addr"));
     }
 
     #[test]
     fn other_hosts_need_authorization() {
-        let e = Target::resolve("https://192.0.2.1:443", None, false).expect_err("refused");
+        let e = Target::resolve("https://192.0.2.1:443", false).expect_err("refused");
         assert!(matches!(e, TargetError::NotLoopback(_)));
         assert!(e.to_string().contains("--authorized-target"));
-        Target::resolve("https://192.0.2.1:443", None, true).expect("authorized");
+        Target::resolve("https://192.0.2.1:443", true).expect("authorized");
     }
 
     #[test]
@@ -111,7 +103,7 @@ mod tests {
             "https://h:1/x",
             "https://h:port",
         ] {
-            let e = Target::resolve(bad, None, false).expect_err(bad);
+            let e = Target::resolve(bad, false).expect_err(bad);
             assert!(e.to_string().contains(bad), "{e}");
         }
     }

@@ -144,6 +144,12 @@ pub fn percentile(sorted: &[f64], q: f64) -> Option<f64> {
     sorted.get(index.min(last)).copied()
 }
 
+/// Whether the baseline was good enough to attack: requests were made and at least
+/// `min_success` of them answered as expected.
+pub fn baseline_holds(baseline: &PhaseStats, slo: &Slo) -> bool {
+    baseline.requests > 0 && baseline.success_rate >= slo.min_success
+}
+
 /// Judges one scenario.
 pub fn judge(baseline: &PhaseStats, attack: &PhaseStats, slo: &Slo) -> Verdict {
     if baseline.requests == 0 || attack.requests == 0 || baseline.success_rate < slo.min_success {

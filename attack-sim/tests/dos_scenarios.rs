@@ -110,7 +110,11 @@ async fn rampart_holds(scenario: &str) -> serde_json::Value {
     );
     assert!(s["findings"].as_array().expect("findings").is_empty());
     // The legitimate mix on rampart: logins (one in the baseline) and authenticated reads.
-    assert!(text.contains("legitimate client: GET /healthz, GET /v1/accounts as probe_"));
+    assert!(
+        text.contains(
+            "legitimate client: GET /healthz (2 in 3 requests), GET /v1/accounts as probe_"
+        )
+    );
     let samples = s["samples"].as_array().expect("samples");
     let of = |route: &'static str| samples.iter().filter(move |x| x["route"] == route);
     assert!(of("login").count() >= 2, "{samples:?}");

@@ -7,17 +7,14 @@ use crate::common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use attack_sim::client::Client;
 use attack_sim::intensity::Intensity;
 use attack_sim::scenarios::{AttackCounters, AttackCtx, h2_requests};
 use attack_sim::sources::Sources;
-use attack_sim::target::Target;
 use common::Rampart;
 
 fn ctx(rampart: &Rampart, secs: u64) -> AttackCtx {
-    let target = Target::resolve(&rampart.url, Some(rampart.ca.clone()), false).expect("target");
     AttackCtx {
-        client: Client::new(&target, &[b"http/1.1"]).expect("client"),
+        client: common::client_for(&rampart.url, &rampart.ca),
         sources: Sources::new("127.78.0.0/16".parse().expect("net"), 16).expect("sources"),
         preset: Intensity::Smoke.preset(None),
         until: tokio::time::Instant::now() + Duration::from_secs(secs),

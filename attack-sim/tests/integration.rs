@@ -10,12 +10,17 @@ mod common;
 
 mod auth;
 mod bench;
+mod campaign;
 mod cli;
 mod dos_scenarios;
+mod flows;
 mod h2_attacks;
 mod injection;
 mod input_abuse;
+mod real_servers;
+mod regression;
 mod scans_on_postgres;
 mod slowhttptest;
 mod sqlmap;
 mod tls_policy;
+mod trust;

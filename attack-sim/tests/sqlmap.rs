@@ -155,21 +155,29 @@ async fn sqlmap_agrees_on_the_weak_target_and_on_rampart() {
 /// Registers a user on `rampart`, logs in, opens an account with a deposit and a transfer;
 /// returns the token and the account id.
 async fn rampart_session(rampart: &Rampart) -> (String, String) {
-    use attack_sim::client::Client;
-    use attack_sim::discovery::fixtures::{login, open_account, register, throwaway};
+    use attack_sim::declared::random_hex;
+    use attack_sim::login::Flow;
     use attack_sim::scan::http::{Http, Request};
-    let target = attack_sim::target::Target::resolve(&rampart.url, Some(rampart.ca.clone()), false)
-        .expect("target");
     let http = Http::new(
-        Client::new(&target, &[b"http/1.1"]).expect("client"),
+        common::client_for(&rampart.url, &rampart.ca),
         "127.0.0.1".parse().expect("addr"),
     );
-    let (name, password) = throwaway();
-    register(&http, &name, &password).await.expect("register");
-    let token = login(&http, &name, &password).await.expect("login");
+    let session = Flow::rampart()
+        .establish(&http, "scan")
+        .await
+        .expect("register and log in");
+    let token = session.token().to_string();
     let bearer = format!("Bearer {token}");
-    let a = open_account(&http, &bearer, "a").await.expect("account");
-    let b = open_account(&http, &bearer, "b").await.expect("account");
+    let mut accounts = Vec::new();
+    for name in ["a", "b"] {
+        let open = Request::post_json("/v1/accounts", &serde_json::json!({ "name": name }))
+            .with_header("Authorization", &bearer);
+        let reply = http.send(&open).await.expect("account");
+        let account: serde_json::Value =
+            serde_json::from_slice(&reply.response.body).expect("JSON");
+        accounts.push(account["id"].as_str().expect("id").to_string());
+    }
+    let (a, b) = (accounts[0].clone(), accounts[1].clone());
     let deposit = Request::post_json(
         format!("/v1/accounts/{a}/deposits"),
         &serde_json::json!({"amount": "100.00"}),
@@ -182,7 +190,7 @@ async fn rampart_session(rampart: &Rampart) -> (String, String) {
             &serde_json::json!({"from_account": a, "to_account": b, "amount": amount, "memo": memo}),
         )
         .with_header("Authorization", &bearer)
-        .with_header("Idempotency-Key", &throwaway().0);
+        .with_header("Idempotency-Key", &random_hex(8));
         assert_eq!(http.send(&transfer).await.expect("transfer").status(), 201);
     }
     (token, a)

@@ -30,7 +30,7 @@ pub enum DiscoveryError {
         detail: String,
     },
     /// The login flow failed.
-    #[error("--auth: {step}: {detail}")]
+    #[error("{step}: {detail}")]
     Flow {
         /// Which step.
         step: String,
@@ -139,7 +139,7 @@ async fn discover_now(ctx: &ScanCtx, http: &Http) -> Result<Discovered, Discover
         },
         detail: e.to_string(),
     })?;
-    let fixtures = fixtures::establish(http, &doc, &ctx.auth).await?;
+    let fixtures = fixtures::establish(http, &ops, &ctx.auth, &ctx.setup).await?;
     Ok(Discovered { doc, ops, fixtures })
 }
 
@@ -149,7 +149,7 @@ mod tests {
 
     #[test]
     fn the_document_must_describe_the_target() {
-        let t = Target::resolve("https://localhost:8443", None, false).expect("target");
+        let t = Target::resolve("https://localhost:8443", false).expect("target");
         assert_eq!(
             source(&t, None),
             Ok(Source::OnTarget("/openapi.json".into()))

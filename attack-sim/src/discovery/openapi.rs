@@ -1,5 +1,5 @@
 //! The operations of an OpenAPI 3.x document and every input each takes: path, query, header
-//! and cookie parameters, and the top-level fields of a JSON request body (`$ref`s into
+//! and cookie parameters, and the top-level fields of a JSON or form request body (`$ref`s into
 //! `components/schemas` followed). What an injection scan needs to know of a route, nothing
 //! more: names, where they go, their declared type, whether the route needs authentication.
 
@@ -18,6 +18,8 @@ pub enum Location {
     Cookie,
     /// A member of the JSON body.
     Body,
+    /// A field of a form body (`application/x-www-form-urlencoded`).
+    Form,
 }
 
 impl Location {
@@ -29,6 +31,7 @@ impl Location {
             Location::Header => "header",
             Location::Cookie => "cookie",
             Location::Body => "body",
+            Location::Form => "form",
         }
     }
 }
@@ -115,6 +118,8 @@ pub struct Operation {
     pub inputs: Vec<Input>,
     /// It takes a JSON body.
     pub json_body: bool,
+    /// It takes a form body (`application/x-www-form-urlencoded`), and no JSON one.
+    pub form_body: bool,
     /// It declares a security requirement (needs the session).
     pub secured: bool,
 }
@@ -198,8 +203,15 @@ pub fn operations(doc: &Value) -> Result<Vec<Operation>, DocError> {
                 });
             }
             let body = resolve(doc, &op["requestBody"]);
-            let schema = resolve(doc, &body["content"]["application/json"]["schema"]);
             let json_body = body["content"]["application/json"].is_object();
+            let form_body =
+                !json_body && body["content"]["application/x-www-form-urlencoded"].is_object();
+            let (media, field_location) = if form_body {
+                ("application/x-www-form-urlencoded", Location::Form)
+            } else {
+                ("application/json", Location::Body)
+            };
+            let schema = resolve(doc, &body["content"][media]["schema"]);
             if let Some(props) = schema["properties"].as_object() {
                 let required: Vec<&str> = schema["required"]
                     .as_array()
@@ -209,7 +221,7 @@ pub fn operations(doc: &Value) -> Result<Vec<Operation>, DocError> {
                     let field = resolve(doc, field);
                     inputs.push(Input {
                         name: name.clone(),
-                        location: Location::Body,
+                        location: field_location,
                         kind: Kind::of(field),
                         required: required.contains(&name.as_str()),
                         example: example_of(None, field),
@@ -227,6 +239,7 @@ pub fn operations(doc: &Value) -> Result<Vec<Operation>, DocError> {
                 path: path.clone(),
                 inputs,
                 json_body,
+                form_body,
                 secured,
             });
         }
@@ -328,6 +341,28 @@ mod tests {
         assert!(!users.secured, "an empty requirement means optional");
         assert_eq!(users.inputs[0].name, "username");
         assert!(!ops[0].secured && ops[0].inputs.is_empty());
+    }
+
+    #[test]
+    fn form_bodies_are_inputs_too() {
+        let doc = json!({"openapi": "3.0.3", "paths": {"/signin": {"post": {"requestBody": {
+            "content": {"application/x-www-form-urlencoded": {"schema": {
+                "required": ["login"],
+                "properties": {"login": {"type": "string"}, "pass": {"type": "string"}}}}}}}}}});
+        let ops = operations(&doc).expect("document");
+        assert!(ops[0].form_body && !ops[0].json_body);
+        let fields: Vec<_> = ops[0]
+            .inputs
+            .iter()
+            .map(|i| (i.name.as_str(), i.location, i.required))
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                ("login", Location::Form, true),
+                ("pass", Location::Form, false)
+            ]
+        );
     }
 
     #[test]

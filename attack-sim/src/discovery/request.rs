@@ -1,39 +1,50 @@
 //! One request for an operation: every input at its fixture value, except the one injected,
 //! which carries the payload. Besides the documented inputs, every operation takes
-//! `X-Forwarded-For` and every authenticated one its `Authorization` (or `--auth header:`)
-//! header as inputs: both are read by servers and both have carried injections.
+//! `X-Forwarded-For` and every authenticated one the session's header (`Authorization`,
+//! `--auth header:`) or cookie as inputs: servers read them, and they have carried injections.
 
 use serde_json::{Map, Value};
 
 use super::fixtures::Fixtures;
 use super::openapi::{Input, Kind, Location, Operation};
+use crate::login::Present;
 use crate::scan::http::{Request, encode};
 
 /// The value `X-Forwarded-For` has when not injected.
 pub const FORWARDED_FOR: &str = "203.0.113.7";
 
-/// The inputs a scan tries on `op`: the documented ones, then the implicit headers.
+/// The inputs a scan tries on `op`: the documented ones, then the implicit ones: the
+/// `X-Forwarded-For` header, and on a secured operation the session's header or cookie.
 pub fn inputs(op: &Operation, fixtures: &Fixtures) -> Vec<Input> {
     let mut all = op.inputs.clone();
-    let header = |name: &str, example: &str| Input {
+    let implicit = |name: &str, location, example: &str| Input {
         name: name.to_string(),
-        location: Location::Header,
+        location,
         kind: Kind::String,
         required: false,
         example: Some(example.to_string()),
     };
-    let has = |all: &[Input], name: &str| {
+    let has = |all: &[Input], name: &str, location| {
         all.iter()
-            .any(|i| i.location == Location::Header && i.name.eq_ignore_ascii_case(name))
+            .any(|i| i.location == location && i.name.eq_ignore_ascii_case(name))
     };
-    if !has(&all, "X-Forwarded-For") {
-        all.push(header("X-Forwarded-For", FORWARDED_FOR));
+    if !has(&all, "X-Forwarded-For", Location::Header) {
+        all.push(implicit("X-Forwarded-For", Location::Header, FORWARDED_FOR));
     }
-    if op.secured
-        && let Some((name, value)) = &fixtures.auth_header
-        && !has(&all, name)
-    {
-        all.push(header(name, value));
+    if op.secured {
+        match (&fixtures.session, fixtures.auth_header()) {
+            (Some(s), _) if matches!(s.present(), Present::Cookie(_)) => {
+                if let Present::Cookie(name) = s.present()
+                    && !has(&all, name, Location::Cookie)
+                {
+                    all.push(implicit(name, Location::Cookie, s.token()));
+                }
+            }
+            (_, Some((name, value))) if !has(&all, &name, Location::Header) => {
+                all.push(implicit(&name, Location::Header, &value));
+            }
+            _ => {}
+        }
     }
     all
 }
@@ -42,11 +53,13 @@ pub fn inputs(op: &Operation, fixtures: &Fixtures) -> Vec<Input> {
 pub fn build(op: &Operation, fixtures: &Fixtures, target: Option<(&Input, &str)>) -> Request {
     let is_target =
         |i: &Input| target.is_some_and(|(t, _)| t.name == i.name && t.location == i.location);
+    let secret = fixtures.secret();
     let mut path = op.path.clone();
     let mut query = Vec::new();
     let mut headers = Vec::new();
     let mut cookies = Vec::new();
     let mut body = Map::new();
+    let mut form = Vec::new();
     for input in inputs(op, fixtures) {
         let value = match target {
             Some((_, payload)) if is_target(&input) => Some(payload.to_string()),
@@ -64,7 +77,13 @@ pub fn build(op: &Operation, fixtures: &Fixtures, target: Option<(&Input, &str)>
             Location::Header => {
                 headers.push((input.name.clone(), value.replace(['\r', '\n'], " ")))
             }
+            // The session's cookie goes as it came (a server does not decode it); others
+            // percent-encoded.
+            Location::Cookie if !is_target(&input) && secret.as_deref() == Some(value.as_str()) => {
+                cookies.push(format!("{}={value}", input.name))
+            }
             Location::Cookie => cookies.push(format!("{}={}", input.name, encode(&value))),
+            Location::Form => form.push((input.name.clone(), value)),
             Location::Body => {
                 // Fixture values of numeric and boolean fields go as JSON numbers and
                 // booleans; a payload always as a string.
@@ -81,8 +100,7 @@ pub fn build(op: &Operation, fixtures: &Fixtures, target: Option<(&Input, &str)>
     if !op.secured {
         headers.retain(|(n, _)| {
             !fixtures
-                .auth_header
-                .as_ref()
+                .auth_header()
                 .is_some_and(|(a, _)| a.eq_ignore_ascii_case(n))
         });
     }
@@ -94,12 +112,25 @@ pub fn build(op: &Operation, fixtures: &Fixtures, target: Option<(&Input, &str)>
     } else {
         format!("{path}?{}", query.join("&"))
     };
+    let (body, content_type) = if op.form_body || !form.is_empty() {
+        (
+            Some(crate::request::form(&form).into_bytes()),
+            Some(crate::request::FORM.to_string()),
+        )
+    } else {
+        (
+            (op.json_body || !body.is_empty())
+                .then(|| Value::Object(body).to_string().into_bytes()),
+            None,
+        )
+    };
     Request {
         method: op.method.clone(),
         target: target_path,
         headers,
-        body: (op.json_body || !body.is_empty())
-            .then(|| Value::Object(body).to_string().into_bytes()),
+        body,
+        content_type,
+        secrets: secret.into_iter().collect(),
     }
 }
 
@@ -118,6 +149,11 @@ pub fn build_raw(op: &Operation, fixtures: &Fixtures, target: &Input, raw: &[u8]
         Location::Body => {
             if let Some(body) = req.body.take() {
                 req.body = Some(replace_once(&body, format!("\"{MARKER}\"").as_bytes(), raw));
+            }
+        }
+        Location::Form => {
+            if let Some(body) = req.body.take() {
+                req.body = Some(replace_once(&body, MARKER.as_bytes(), raw));
             }
         }
         Location::Path | Location::Query | Location::Cookie => {
@@ -165,6 +201,7 @@ mod tests {
                 input("count", Location::Body, Kind::Integer),
             ],
             json_body: true,
+            form_body: false,
             secured: true,
         }
     }
@@ -177,7 +214,7 @@ mod tests {
             ("amount", "1.00"),
             ("count", "3"),
         ]);
-        f.auth_header = Some(("Authorization".into(), "Bearer t".into()));
+        f.static_auth = Some(("Authorization".into(), "Bearer t".into()));
         let op = op();
         let all = inputs(&op, &f);
         assert_eq!(
@@ -218,7 +255,7 @@ mod tests {
     #[test]
     fn public_operations_carry_no_credentials() {
         let mut f = Fixtures::default();
-        f.auth_header = Some(("Authorization".into(), "Bearer t".into()));
+        f.static_auth = Some(("Authorization".into(), "Bearer t".into()));
         let mut op = op();
         op.secured = false;
         assert_eq!(inputs(&op, &f).len(), 6);

@@ -3,64 +3,150 @@
 //! address, with latency measured from the intended send time so that a stalled server is not
 //! hidden by a stalled client (coordinated omission).
 //!
-//! The requests are a mix ([`Mix`]): `GET /healthz`, and on targets with rampart's auth flow
-//! (see [`session`]) also `GET /v1/accounts` with the probe's session and, every
-//! [`LOGIN_EVERY`], a login.
+//! What it asks for is a mix ([`Mix`]) of probes ([`Probe`]): `--probe "METHOD PATH
+//! [STATUS]"` or the plan's `[[probe]]` tables, else `GET /healthz` when the target's OpenAPI
+//! document lists it and `GET /` when not. With a login flow ([`crate::login`]) the client
+//! has a session of its own: probes marked `auth` carry it, and it logs in again every
+//! `login_every` (rampart's preset: `GET /v1/accounts` for every third request and a login
+//! every 6 s).
 
-pub mod session;
+pub mod readiness;
 
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
-use crate::client::{self, Client};
+use crate::client::{self, Client, Response};
+use crate::declared::Declared;
+use crate::login::{Flow, Session, Transport};
+use crate::request::Request;
 use crate::sources::PROBE_ADDR;
 use crate::verdict::{self, PhaseStats};
-use session::Session;
 
-/// The health route: every target has one.
+/// The health route: rampart's, and the default probe's when a target's document lists it.
 pub const HEALTH_PATH: &str = "/healthz";
 
-/// How often the probe logs in when it has a session: 10 a minute, rampart's default
-/// per-client login budget (each scenario's probe has an address of its own, see
-/// [`crate::sources::probe_addr`]).
-pub const LOGIN_EVERY: Duration = Duration::from_secs(6);
+/// The probe's `User-Agent`.
+pub const PROBE_AGENT: &str = "attack-sim probe";
 
-/// What one legitimate request asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Route {
-    /// `GET /healthz`.
-    Health,
-    /// `GET /v1/accounts` with the probe's session.
-    Accounts,
-    /// `POST /v1/sessions` with the probe's credentials.
-    Login,
+/// One kind of legitimate request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Probe {
+    /// As reports name it (`health`, `accounts`, `login`, or `METHOD PATH`).
+    pub label: Arc<str>,
+    /// The request and the status it expects.
+    pub request: Declared,
+    /// Sent with the client's session.
+    pub auth: bool,
+    /// Its share of the mix against the others' (at least 1).
+    pub weight: u32,
 }
 
-impl Route {
-    /// Every route, in the order reports list them.
-    pub const ALL: [Route; 3] = [Route::Health, Route::Accounts, Route::Login];
+/// `[[probe]]` in a plan: a declared request (see [`Declared`]) and how it joins the mix.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProbeSpec {
+    /// Its name in reports (default: `METHOD PATH`).
+    pub name: Option<String>,
+    /// Sent with the legitimate client's session (needs a `[login]`).
+    #[serde(default)]
+    pub auth: bool,
+    /// Its share of the mix (default 1).
+    #[serde(default = "one")]
+    pub weight: u32,
+    /// The request.
+    #[serde(flatten)]
+    pub request: Declared,
+}
 
-    /// What it asks for.
-    pub fn describe(self) -> &'static str {
-        match self {
-            Route::Health => "GET /healthz",
-            Route::Accounts => "GET /v1/accounts",
-            Route::Login => "POST /v1/sessions",
+fn one() -> u32 {
+    1
+}
+
+impl Probe {
+    /// From `METHOD PATH [STATUS]` (`--probe`).
+    pub fn from_line(line: &str) -> Result<Probe, crate::declared::DeclaredError> {
+        let request = Declared::parse_line(line)?;
+        Ok(Probe::plain(request))
+    }
+
+    /// An unauthenticated probe of weight 1, labelled `health` for `GET /healthz`, else by its
+    /// method and path.
+    pub fn plain(request: Declared) -> Probe {
+        let label = if request.method == "GET" && request.path == HEALTH_PATH {
+            "health".into()
+        } else {
+            request.describe().into()
+        };
+        Probe {
+            label,
+            request,
+            auth: false,
+            weight: 1,
+        }
+    }
+
+    /// From a plan's `[[probe]]` (the `n`th).
+    pub fn from_spec(spec: &ProbeSpec, n: usize) -> Result<Probe, crate::declared::DeclaredError> {
+        spec.request.check(&format!("[[probe]] {n}"), &[])?;
+        if spec.weight == 0 {
+            return Err(crate::declared::DeclaredError::Invalid(format!(
+                "[[probe]] {n}: weight must be at least 1"
+            )));
+        }
+        let mut p = Probe::plain(spec.request.clone());
+        if let Some(name) = &spec.name {
+            p.label = name.as_str().into();
+        }
+        p.auth = spec.auth;
+        p.weight = spec.weight;
+        Ok(p)
+    }
+
+    /// The default: `GET /healthz` when `doc` lists it, else `GET /`.
+    pub fn default_for(doc: Option<&serde_json::Value>) -> Probe {
+        let listed = doc.is_some_and(|d| d["paths"][HEALTH_PATH]["get"].is_object());
+        Probe::plain(Declared::new(
+            "GET",
+            if listed { HEALTH_PATH } else { "/" },
+            None,
+        ))
+    }
+
+    /// Rampart's authenticated read: `GET /v1/accounts` with the session.
+    pub fn rampart_accounts() -> Probe {
+        Probe {
+            label: "accounts".into(),
+            request: Declared::new("GET", ACCOUNTS_PATH, Some(200)),
+            auth: true,
+            weight: 1,
         }
     }
 }
 
-/// The legitimate requests: with a session, a login every [`LOGIN_EVERY`] (the first half
-/// way through the baseline, so that the baseline has one), `GET /v1/accounts` for every
-/// third of the others, `GET /healthz` for the rest; without, `GET /healthz` only.
+/// Rampart's authenticated read.
+pub const ACCOUNTS_PATH: &str = "/v1/accounts";
+
+/// What one request of the mix is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pick {
+    /// The `n`th probe.
+    Probe(usize),
+    /// A login of the client's user.
+    Login,
+}
+
+/// The legitimate requests: the probes, weighted; with a session, also a login every
+/// `login_every` (the first half way through the baseline, so that the baseline has one).
 #[derive(Debug, Clone)]
 pub struct Mix {
-    /// The probe's session, if the target has the flow.
-    pub session: Option<Session>,
+    /// The probes (at least one).
+    pub probes: Vec<Probe>,
+    /// The client's session and the flow it came from.
+    pub session: Option<(Arc<Flow>, Session)>,
     /// The address the requests come from.
     pub from: IpAddr,
 }
@@ -68,6 +154,7 @@ pub struct Mix {
 impl Default for Mix {
     fn default() -> Self {
         Mix {
+            probes: vec![Probe::plain(Declared::new("GET", HEALTH_PATH, None))],
             session: None,
             from: PROBE_ADDR,
         }
@@ -75,44 +162,137 @@ impl Default for Mix {
 }
 
 impl Mix {
-    /// The route of request `k` at `rate` per second, for a baseline of `baseline`.
-    pub fn route(&self, k: u64, rate: u32, baseline: Duration) -> Route {
-        if self.session.is_none() {
-            return Route::Health;
-        }
-        let rate = u64::from(rate.max(1));
-        let first_login = (baseline.as_secs_f64() / 2.0 * rate as f64) as u64;
-        let every = (LOGIN_EVERY.as_secs() * rate).max(1);
-        if k >= first_login && (k - first_login).is_multiple_of(every) {
-            Route::Login
-        } else if k % 3 == 1 {
-            Route::Accounts
-        } else {
-            Route::Health
-        }
+    /// The probes that can be sent: all, less the authenticated ones when there is no session.
+    fn usable(&self) -> impl Iterator<Item = (usize, &Probe)> {
+        self.probes
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| !p.auth || self.session.is_some())
     }
 
-    /// One whole request for `route`.
-    fn request(&self, route: Route, host: &str) -> Vec<u8> {
-        match (route, &self.session) {
-            (Route::Accounts, Some(s)) => s.accounts_request(host),
-            (Route::Login, Some(s)) => s.login_request(host),
-            _ => format!(
-                "GET {HEALTH_PATH} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: attack-sim probe\r\n\r\n"
-            )
-            .into_bytes(),
+    /// The order probes take, one cycle: smooth weighted round robin (nginx's), so that a
+    /// probe of weight 2 beside one of weight 1 goes a, b, a.
+    fn cycle(&self) -> Vec<usize> {
+        let usable: Vec<(usize, u32)> = self.usable().map(|(i, p)| (i, p.weight.max(1))).collect();
+        let total: i64 = usable.iter().map(|(_, w)| i64::from(*w)).sum();
+        let mut current = vec![0i64; usable.len()];
+        let mut order = Vec::new();
+        for _ in 0..total {
+            for (c, (_, w)) in current.iter_mut().zip(&usable) {
+                *c += i64::from(*w);
+            }
+            let Some((best, _)) = current
+                .iter()
+                .enumerate()
+                .max_by_key(|(i, c)| (**c, -(*i as i64)))
+            else {
+                break;
+            };
+            current[best] -= total;
+            order.push(usable[best].0);
+        }
+        order
+    }
+
+    /// What request `k` is, at `rate` per second, for a baseline of `baseline`.
+    pub fn pick(&self, k: u64, rate: u32, baseline: Duration) -> Pick {
+        if let Some((flow, _)) = &self.session
+            && let Some(every) = flow.login_every
+        {
+            let rate = u64::from(rate.max(1));
+            let first_login = (baseline.as_secs_f64() / 2.0 * rate as f64) as u64;
+            let every = ((every.as_secs_f64() * rate as f64) as u64).max(1);
+            if k >= first_login && (k - first_login).is_multiple_of(every) {
+                return Pick::Login;
+            }
+        }
+        let cycle = self.cycle();
+        if cycle.is_empty() {
+            return Pick::Probe(0);
+        }
+        Pick::Probe(cycle[(k % cycle.len() as u64) as usize])
+    }
+
+    /// The label, request and expectation of `pick`.
+    fn request(&self, pick: Pick) -> (Arc<str>, Request, Declared) {
+        match (pick, &self.session) {
+            (Pick::Login, Some((flow, session))) => (
+                "login".into(),
+                flow.login_request(&session.credentials),
+                flow.login.clone(),
+            ),
+            (Pick::Probe(i), session) => {
+                let p = &self.probes[i.min(self.probes.len() - 1)];
+                let mut req = p.request.render(&Default::default());
+                if p.auth
+                    && let Some((_, s)) = session
+                {
+                    req = s.authorize(req);
+                }
+                (p.label.clone(), req, p.request.clone())
+            }
+            (Pick::Login, None) => self.request(Pick::Probe(0)),
         }
     }
 
     /// What the mix is, in a line.
     pub fn describe(&self) -> String {
+        let cycle = self.cycle();
+        let parts: Vec<String> = self
+            .usable()
+            .map(|(i, p)| {
+                let mut text = p.request.describe();
+                if p.auth
+                    && let Some((_, s)) = &self.session
+                {
+                    text += &format!(" as {}", s.credentials.username);
+                }
+                let share = cycle.iter().filter(|&&c| c == i).count();
+                if share < cycle.len() && self.probes.len() > 1 {
+                    text += &format!(" ({share} in {} requests)", cycle.len());
+                }
+                text
+            })
+            .collect();
         match &self.session {
-            Some(s) => format!(
-                "GET /healthz, GET /v1/accounts as {} (every third request), and a login every {} s",
-                s.username,
-                LOGIN_EVERY.as_secs()
-            ),
-            None => "GET /healthz only".to_string(),
+            Some((flow, _)) => match flow.login_every {
+                Some(every) => format!(
+                    "{}, and a login every {} s",
+                    parts.join(", "),
+                    every.as_secs_f64()
+                ),
+                None => parts.join(", "),
+            },
+            None if parts.len() == 1 => format!("{} only", parts[0]),
+            None => parts.join(", "),
+        }
+    }
+}
+
+/// Requests on a fresh connection each, from one address: how the legitimate client logs in
+/// (a [`Transport`] for the login flow).
+pub struct FreshConnections {
+    /// The TLS client.
+    pub client: Client,
+    /// The source address.
+    pub from: IpAddr,
+}
+
+/// How long one of the client's own setup requests (registration, login) may take.
+const SETUP_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl Transport for FreshConnections {
+    async fn exchange(&self, req: &Request) -> Result<Response, String> {
+        let work = async {
+            let mut tls = self.client.tls_from(self.from).await?;
+            client::exchange_full(&mut tls, &req.to_bytes(self.client.host(), PROBE_AGENT)).await
+        };
+        match tokio::time::timeout(SETUP_TIMEOUT, work).await {
+            Ok(Ok(r)) => Ok(r),
+            Ok(Err(e)) => {
+                Err(crate::trust::explain(&e, self.client.host()).unwrap_or_else(|| e.to_string()))
+            }
+            Err(_) => Err(format!("no answer within {} s", SETUP_TIMEOUT.as_secs())),
         }
     }
 }
@@ -130,24 +310,26 @@ pub enum Phase {
 }
 
 /// One legitimate request.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Sample {
     /// Intended start, in ms from the start of the run.
     pub at_ms: f64,
     /// Its phase.
     pub phase: Phase,
-    /// What it asked for.
-    pub route: Route,
+    /// What it asked for: the probe's label.
+    pub route: Arc<str>,
     /// HTTP status, if a response came in time.
     pub status: Option<u16>,
+    /// The status was the one expected (any 2xx or 3xx, unless the probe names one), in time.
+    pub ok: bool,
     /// From the intended start to the end of the response (or the timeout).
     pub latency_ms: f64,
 }
 
 impl Sample {
-    /// A 2xx in time.
+    /// Answered as expected, in time.
     pub fn ok(&self) -> bool {
-        matches!(self.status, Some(200..=299))
+        self.ok
     }
 }
 
@@ -185,21 +367,45 @@ pub async fn run(
     timeout: Duration,
     schedule: Schedule,
 ) -> Vec<Sample> {
-    let mut tick = tokio::time::interval_at(
+    run_window(
+        client,
+        mix,
+        rate,
+        timeout,
+        schedule,
         schedule.start,
-        Duration::from_secs_f64(1.0 / f64::from(rate.max(1))),
-    );
+        schedule.end,
+        0,
+    )
+    .await
+}
+
+/// [`run`] over `from..until` only, the first request numbered `k0` (the mix's order counts
+/// from the schedule's start).
+#[allow(clippy::too_many_arguments)]
+pub async fn run_window(
+    client: Client,
+    mix: Mix,
+    rate: u32,
+    timeout: Duration,
+    schedule: Schedule,
+    from: Instant,
+    until: Instant,
+    k0: u64,
+) -> Vec<Sample> {
+    let mut tick =
+        tokio::time::interval_at(from, Duration::from_secs_f64(1.0 / f64::from(rate.max(1))));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let mut tasks = Vec::new();
     let baseline = schedule.attack - schedule.start;
-    for k in 0u64.. {
+    for k in k0.. {
         let at = tick.tick().await;
-        if at >= schedule.end {
+        if at >= until {
             break;
         }
         let (client, from) = (client.clone(), mix.from);
-        let route = mix.route(k, rate, baseline);
-        let request = mix.request(route, client.host());
+        let (route, request, expect) = mix.request(mix.pick(k, rate, baseline));
+        let request = request.to_bytes(client.host(), PROBE_AGENT);
         tasks.push(tokio::spawn(async move {
             let work = async {
                 let mut tls = client.tls_from(from).await.ok()?;
@@ -211,6 +417,7 @@ pub async fn run(
                 phase: schedule.phase(at),
                 route,
                 status,
+                ok: status.is_some_and(|s| expect.expects(s)),
                 latency_ms: at.elapsed().as_secs_f64() * 1000.0,
             }
         }));
@@ -280,23 +487,89 @@ pub fn availability(samples: &[Sample], attack_from_ms: f64, attack_to_ms: f64) 
 mod tests {
     use super::*;
 
+    fn rampart_mix() -> Mix {
+        let session = Session::for_tests(crate::login::Present::Header {
+            name: "Authorization".into(),
+            prefix: "Bearer ".into(),
+        });
+        let mut health = Probe::plain(Declared::new("GET", HEALTH_PATH, None));
+        health.weight = 2;
+        Mix {
+            probes: vec![health, Probe::rampart_accounts()],
+            session: Some((Arc::new(Flow::rampart()), session)),
+            ..Mix::default()
+        }
+    }
+
     #[test]
     fn the_mix_logs_in_in_the_baseline_and_every_six_seconds() {
         let none = Mix::default();
-        assert!((0..100).all(|k| none.route(k, 10, Duration::from_secs(2)) == Route::Health));
+        assert!((0..100).all(|k| none.pick(k, 10, Duration::from_secs(2)) == Pick::Probe(0)));
+        let mix = rampart_mix();
+        let picks: Vec<_> = (0..200)
+            .map(|k| mix.pick(k, 10, Duration::from_secs(2)))
+            .collect();
+        let logins: Vec<_> = (0..200).filter(|&k| picks[k] == Pick::Login).collect();
+        assert_eq!(logins, [10, 70, 130, 190]);
+        let accounts = picks.iter().filter(|r| **r == Pick::Probe(1)).count();
+        assert!((60..=67).contains(&accounts), "{accounts}");
+        let (label, req, _) = mix.request(Pick::Probe(0));
+        assert_eq!(&*label, "health");
+        let req = String::from_utf8(req.to_bytes("h", PROBE_AGENT)).expect("utf-8");
+        assert!(req.starts_with("GET /healthz HTTP/1.1\r\nHost: h\r\n"));
+        let (label, req, _) = mix.request(Pick::Probe(1));
+        assert_eq!(&*label, "accounts");
+        assert!(!req.describe("h").contains("not-a-real-token"));
+        assert!(
+            String::from_utf8_lossy(&req.to_bytes("h", "a")).contains("Bearer not-a-real-token")
+        );
+        assert!(
+            mix.describe().starts_with("GET /healthz (2 in 3 requests), GET /v1/accounts as probe_test (1 in 3 requests), and a login every 6 s"),
+            "{}",
+            mix.describe()
+        );
+    }
+
+    #[test]
+    fn weights_share_the_mix_and_authenticated_probes_wait_for_a_session() {
+        let mut a = Probe::from_line("GET /").expect("probe");
+        a.weight = 3;
+        let b = Probe::from_line("GET /about 200").expect("probe");
+        let mut c = Probe::from_line("GET /me").expect("probe");
+        c.auth = true;
         let mix = Mix {
-            session: Some(Session::for_tests()),
+            probes: vec![a, b, c],
             ..Mix::default()
         };
-        let routes: Vec<_> = (0..200)
-            .map(|k| mix.route(k, 10, Duration::from_secs(2)))
+        let picks: Vec<_> = (0..8)
+            .map(|k| mix.pick(k, 10, Duration::from_secs(2)))
             .collect();
-        let logins: Vec<_> = (0..200).filter(|&k| routes[k] == Route::Login).collect();
-        assert_eq!(logins, [10, 70, 130, 190]);
-        let accounts = routes.iter().filter(|r| **r == Route::Accounts).count();
-        assert!((60..=67).contains(&accounts), "{accounts}");
-        let req = String::from_utf8(mix.request(Route::Health, "h")).expect("utf-8");
-        assert!(req.starts_with("GET /healthz HTTP/1.1\r\nHost: h\r\n"));
+        assert_eq!(picks.iter().filter(|p| **p == Pick::Probe(0)).count(), 6);
+        assert_eq!(picks.iter().filter(|p| **p == Pick::Probe(1)).count(), 2);
+        assert!(!picks.contains(&Pick::Probe(2)), "no session: {picks:?}");
+        assert_eq!(
+            mix.describe(),
+            "GET / (3 in 4 requests), GET /about (1 in 4 requests)"
+        );
+    }
+
+    #[test]
+    fn the_default_probe_follows_the_document() {
+        let doc = serde_json::json!({"paths": {"/healthz": {"get": {}}}});
+        assert_eq!(Probe::default_for(Some(&doc)).request.path, "/healthz");
+        assert_eq!(&*Probe::default_for(Some(&doc)).label, "health");
+        assert_eq!(Probe::default_for(None).request.path, "/");
+        let other = serde_json::json!({"paths": {"/status": {"get": {}}}});
+        assert_eq!(&*Probe::default_for(Some(&other)).label, "GET /");
+        assert_eq!(Mix::default().describe(), "GET /healthz only");
+    }
+
+    #[test]
+    fn probes_expect_what_they_say() {
+        let any = Probe::from_line("GET /").expect("probe");
+        assert!(any.request.expects(301) && !any.request.expects(404));
+        let exact = Probe::from_line("GET /missing 404").expect("probe");
+        assert!(exact.request.expects(404) && !exact.request.expects(200));
     }
 
     #[test]
@@ -310,8 +583,9 @@ mod tests {
             } else {
                 Phase::Recovery
             },
-            route: Route::Health,
+            route: "health".into(),
             status: ok.then_some(200),
+            ok,
             latency_ms: 1.0,
         };
         let run = |pattern: &[(f64, bool)]| {
@@ -351,11 +625,12 @@ mod tests {
 
     #[test]
     fn stats_count_failures_but_time_only_successes() {
-        let s = |phase, status, latency_ms| Sample {
+        let s = |phase, status: Option<u16>, latency_ms| Sample {
             at_ms: 0.0,
             phase,
-            route: Route::Health,
+            route: "health".into(),
             status,
+            ok: status.is_some_and(|s| (200..300).contains(&s)),
             latency_ms,
         };
         let samples = [

@@ -7,9 +7,12 @@
 use std::fmt::Write;
 use std::path::Path;
 
+use super::RunInfo;
 use super::svg::{Chart, Series, esc};
+use crate::campaign::capacity::Capacity;
+use crate::campaign::regression::Comparison;
 use crate::outcome::Outcome;
-use crate::probe::{Availability, Phase, Route, Sample};
+use crate::probe::{Availability, Phase, Sample};
 use crate::runner::ScenarioResult;
 use crate::scan::ScanResult;
 use crate::verdict::{self, PhaseStats, Verdict};
@@ -26,10 +29,21 @@ pre{white-space:pre-wrap;word-break:break-all;background:#f4f4f4;padding:6px 8px
 .sev{font-weight:600}.critical,.high{color:#c62828}.medium{color:#ef6c00}.low,.info{color:#555}\
 .charts{display:flex;flex-wrap:wrap;gap:8px}svg{background:#fafafa;border:1px solid #e4e4e4}\
 .t{font-size:13px;font-weight:600}.yl{font-size:10px;text-anchor:end;fill:#555}.xl{font-size:10px;text-anchor:middle;fill:#555}\
-.lg{font-size:11px}.grid{stroke:#e4e4e4}.attack{fill:#c62828;fill-opacity:.08}.meta{color:#555}";
+.lg{font-size:11px}.grid{stroke:#e4e4e4}.attack{fill:#c62828;fill-opacity:.08}.meta{color:#555}\
+.warn{background:#fff3e0;border-left:4px solid #ef6c00;padding:8px 12px}";
 
-/// The page for `results`.
-pub fn render(target: &str, started_at: &str, intensity: &str, results: &[Outcome]) -> String {
+/// The page for `results`, with the capacity search's chart and the comparison with a
+/// baseline when there are.
+pub fn render(
+    run: &RunInfo,
+    results: &[Outcome],
+    capacity: Option<&Capacity>,
+    comparison: Option<&Comparison>,
+) -> String {
+    let target = run.target.as_str();
+    let started_at = run.started_at.as_str();
+    let intensity = format!("{:?}", run.intensity).to_lowercase();
+    let intensity = intensity.as_str();
     let mut h = String::new();
     let _ = write!(
         h,
@@ -37,7 +51,7 @@ pub fn render(target: &str, started_at: &str, intensity: &str, results: &[Outcom
         esc(target)
     );
     // The intensity and the charts are the DoS scenarios'; a run of scans has neither.
-    let dos = results.iter().any(|o| o.dos().is_some());
+    let dos = results.iter().any(|o| o.dos().is_some()) || capacity.is_some();
     let (intensity, band) = if dos {
         (
             format!(", intensity {}", esc(intensity)),
@@ -54,6 +68,39 @@ pub fn render(target: &str, started_at: &str, intensity: &str, results: &[Outcom
         env!("CARGO_PKG_NAME"),
         env!("CARGO_PKG_VERSION")
     );
+    if !run.tls_verified {
+        let _ = write!(
+            h,
+            "<p class=\"warn\"><b>TLS not verified:</b> {} The target's identity was not checked; a result here says nothing about who answered.</p>",
+            esc(&run.trust)
+        );
+    } else {
+        let _ = write!(h, "<p class=\"meta\">TLS: {}.</p>", esc(&run.trust));
+    }
+    if let Some(legit) = &run.legit_client {
+        let _ = write!(
+            h,
+            "<p class=\"meta\">Legitimate client: {}.</p>",
+            esc(legit)
+        );
+    }
+    if !run.notes.is_empty() {
+        h.push_str("<ul class=\"meta\">");
+        for n in &run.notes {
+            let _ = write!(h, "<li>{}</li>", esc(n));
+        }
+        h.push_str("</ul>");
+    }
+    if let Some(c) = comparison {
+        comparison_section(&mut h, c);
+    }
+    if let Some(c) = capacity {
+        capacity_section(&mut h, c);
+    }
+    if results.is_empty() {
+        h.push_str("</body></html>\n");
+        return h;
+    }
     h.push_str("<table><tr><th>scenario</th><th>kind</th><th>verdict</th><th>legit success</th><th>p50 ms</th><th>p99 ms</th><th>baseline p99 ms</th><th>first failure</th><th>recovered</th><th>server RSS peak</th><th>fds peak</th></tr>");
     for o in results {
         let Some(r) = o.dos() else {
@@ -95,6 +142,149 @@ pub fn render(target: &str, started_at: &str, intensity: &str, results: &[Outcom
     }
     h.push_str("</body></html>\n");
     h
+}
+
+/// The comparison with an earlier run: its regressions first, then every scenario side by
+/// side, then the findings gone since.
+fn comparison_section(h: &mut String, c: &Comparison) {
+    let _ = write!(
+        h,
+        "<h2 id=\"baseline\">Against the baseline {}</h2><p class=\"meta\">Run of {}.</p>",
+        esc(&c.report),
+        esc(&c.started_at)
+    );
+    if c.regressions.is_empty() {
+        h.push_str("<p><span class=\"v passed\">no regression</span></p>");
+    } else {
+        h.push_str("<table><tr><th>regression</th><th>scenario</th><th>what</th></tr>");
+        for r in &c.regressions {
+            let _ = write!(
+                h,
+                "<tr><td><span class=\"v denied\">{}</span></td><td>{}</td><td style=\"text-align:left\">{}</td></tr>",
+                esc(r.kind),
+                esc(&r.scenario),
+                esc(&r.detail)
+            );
+        }
+        h.push_str("</table>");
+    }
+    if !c.scenarios.is_empty() {
+        h.push_str("<table><tr><th>scenario</th><th>verdict then</th><th>now</th><th>legit success then</th><th>now</th><th>p99 / baseline then</th><th>now</th></tr>");
+        let pct = |v: Option<f64>| v.map_or("-".into(), |v| format!("{:.2}%", v * 100.0));
+        let ratio = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:.2}x"));
+        for d in &c.scenarios {
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&d.scenario),
+                esc(&d.verdict_before),
+                esc(&d.verdict_now),
+                pct(d.success_before),
+                pct(d.success_now),
+                ratio(d.p99_ratio_before),
+                ratio(d.p99_ratio_now),
+            );
+        }
+        h.push_str("</table>");
+    }
+    if !c.absent.is_empty() {
+        h.push_str("<p>Findings of the earlier run not found now:</p><ul>");
+        for f in &c.absent {
+            let _ = write!(
+                h,
+                "<li>{} {} on {}{}</li>",
+                esc(&f.severity),
+                esc(&f.technique),
+                esc(&f.endpoint),
+                f.parameter
+                    .as_deref()
+                    .map_or(String::new(), |p| format!(" ({})", esc(p)))
+            );
+        }
+        h.push_str("</ul>");
+    }
+}
+
+/// The capacity search: the result, a chart of each step's legitimate success and p99
+/// against the load, and the steps.
+fn capacity_section(h: &mut String, c: &Capacity) {
+    let _ = write!(
+        h,
+        "<h2 id=\"capacity\">Capacity: {}</h2><p class=\"meta\">{}{}</p>",
+        esc(c.scenario),
+        esc(&c.describe()),
+        c.note
+            .as_deref()
+            .map_or(String::new(), |n| format!(" {}", esc(n)))
+    );
+    let mut steps: Vec<&crate::campaign::capacity::Step> = c.steps.iter().collect();
+    steps.sort_by_key(|s| s.load);
+    let x_max = steps.last().map_or(1.0, |s| s.load as f64);
+    let band = (
+        c.held_up_to.unwrap_or(0) as f64,
+        c.failed_at.map_or(x_max, |f| f as f64),
+    );
+    let chart = |title, unit, y_max, series| {
+        Chart {
+            title,
+            unit,
+            x_max,
+            shade: band,
+            series,
+            y_max,
+            x_suffix: "",
+        }
+        .render()
+    };
+    h.push_str("<div class=\"charts\">");
+    h.push_str(&chart(
+        "Legitimate success by load (shaded: between held and failed)",
+        "%",
+        Some(100.0),
+        vec![Series {
+            label: "success",
+            color: "#2e7d32",
+            points: steps
+                .iter()
+                .map(|s| (s.load as f64, s.success_rate * 100.0))
+                .collect(),
+        }],
+    ));
+    h.push_str(&chart(
+        "Legitimate p99 by load",
+        "ms",
+        None,
+        vec![
+            Series {
+                label: "p99 under attack",
+                color: "#c62828",
+                points: steps.iter().map(|s| (s.load as f64, s.p99_ms)).collect(),
+            },
+            Series {
+                label: "baseline p99",
+                color: "#1565c0",
+                points: steps
+                    .iter()
+                    .map(|s| (s.load as f64, s.baseline_p99_ms))
+                    .collect(),
+            },
+        ],
+    ));
+    h.push_str("</div><table><tr><th>step</th><th>load</th><th>verdict</th><th>legit success</th><th>p99 ms</th><th>baseline p99 ms</th></tr>");
+    for (i, s) in c.steps.iter().enumerate() {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{} {}</td><td>{}</td><td>{:.2}%</td><td>{:.1}</td><td>{:.1}</td></tr>",
+            i + 1,
+            s.load,
+            esc(c.unit),
+            badge(s.verdict),
+            s.success_rate * 100.0,
+            s.p99_ms,
+            s.baseline_p99_ms
+        );
+    }
+    h.push_str("</table>");
 }
 
 /// A scan: its checks, then each finding with its evidence.
@@ -151,6 +341,9 @@ fn section(h: &mut String, r: &ScenarioResult) {
         badge(r.verdict),
         esc(&super::scorecard::dos_line(r))
     );
+    if let Some(words) = crate::campaign::aftermath(r) {
+        let _ = write!(h, "<p class=\"warn\">{}</p>", esc(&words));
+    }
     h.push_str("<table><tr><th>phase</th><th>requests</th><th>ok</th><th>success</th><th>p50 ms</th><th>p99 ms</th></tr>");
     for (name, p) in [
         ("baseline", &r.legit.baseline),
@@ -172,6 +365,7 @@ fn section(h: &mut String, r: &ScenarioResult) {
             shade,
             series,
             y_max,
+            x_suffix: "s",
         }
         .render()
     };
@@ -314,11 +508,18 @@ fn recovered(av: &Availability) -> String {
     }
 }
 
-/// The legitimate requests by route: how many, how many succeeded, and during the attack.
+/// The legitimate requests by probe (in the order first sent): how many, how many were
+/// answered as expected, and during the attack.
 fn route_table(h: &mut String, samples: &[Sample]) {
     h.push_str("<table><tr><th>request</th><th>requests</th><th>ok</th><th>during the attack</th><th>attack p99 ms</th></tr>");
-    for route in Route::ALL {
-        let all: Vec<&Sample> = samples.iter().filter(|s| s.route == route).collect();
+    let mut routes: Vec<&str> = Vec::new();
+    for s in samples {
+        if !routes.contains(&&*s.route) {
+            routes.push(&s.route);
+        }
+    }
+    for route in routes {
+        let all: Vec<&Sample> = samples.iter().filter(|s| &*s.route == route).collect();
         if all.is_empty() {
             continue;
         }
@@ -337,7 +538,7 @@ fn route_table(h: &mut String, samples: &[Sample]) {
         let _ = write!(
             h,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{} of {}</td><td>{p99}</td></tr>",
-            route.describe(),
+            esc(route),
             all.len(),
             all.iter().filter(|s| s.ok()).count(),
             ok_ms.len(),
@@ -393,12 +594,12 @@ fn legit_buckets(samples: &[Sample]) -> Vec<Bucket> {
 /// Writes `report.html` into `dir`, atomically.
 pub fn write(
     dir: &Path,
-    target: &str,
-    started_at: &str,
-    intensity: &str,
+    run: &RunInfo,
     results: &[Outcome],
+    capacity: Option<&Capacity>,
+    comparison: Option<&Comparison>,
 ) -> std::io::Result<std::path::PathBuf> {
-    let page = render(target, started_at, intensity, results);
+    let page = render(run, results, capacity, comparison);
     super::write_atomically(dir, "report.html", page.as_bytes())
 }
 
@@ -408,11 +609,12 @@ mod tests {
 
     #[test]
     fn buckets_split_successes_from_failures() {
-        let s = |at_ms, status, latency_ms| Sample {
+        let s = |at_ms, status: Option<u16>, latency_ms| Sample {
             at_ms,
             phase: Phase::Attack,
-            route: Route::Health,
+            route: "health".into(),
             status,
+            ok: status.is_some_and(|s| (200..300).contains(&s)),
             latency_ms,
         };
         let b = legit_buckets(&[
@@ -438,28 +640,29 @@ mod tests {
 
     #[test]
     fn routes_are_tabled_with_their_attack_share_and_failures_are_timed() {
-        let s = |phase, route, status: Option<u16>, latency_ms| Sample {
+        let s = |phase, route: &str, status: Option<u16>, latency_ms| Sample {
             at_ms: 0.0,
             phase,
-            route,
+            route: route.into(),
             status,
+            ok: status.is_some_and(|s| (200..300).contains(&s)),
             latency_ms,
         };
         let mut h = String::new();
         route_table(
             &mut h,
             &[
-                s(Phase::Baseline, Route::Login, Some(201), 80.0),
-                s(Phase::Attack, Route::Login, Some(503), 3.0),
-                s(Phase::Attack, Route::Login, Some(201), 90.0),
-                s(Phase::Attack, Route::Health, Some(200), 2.0),
+                s(Phase::Baseline, "login", Some(201), 80.0),
+                s(Phase::Attack, "login", Some(503), 3.0),
+                s(Phase::Attack, "login", Some(201), 90.0),
+                s(Phase::Attack, "GET /", Some(200), 2.0),
             ],
         );
         assert!(
-            h.contains("<tr><td>POST /v1/sessions</td><td>3</td><td>2</td><td>1 of 2</td><td>90.0</td></tr>"),
+            h.contains("<tr><td>login</td><td>3</td><td>2</td><td>1 of 2</td><td>90.0</td></tr>"),
             "{h}"
         );
-        assert!(h.contains("<td>GET /healthz</td><td>1</td><td>1</td><td>1 of 1</td>"));
+        assert!(h.contains("<td>GET /</td><td>1</td><td>1</td><td>1 of 1</td>"));
         assert!(
             !h.contains("/v1/accounts"),
             "no row for a route never asked"

@@ -6,62 +6,150 @@
 use std::fmt::Write;
 use std::path::Path;
 
+use super::RunInfo;
+use crate::campaign::capacity::Capacity;
+use crate::campaign::regression::Comparison;
 use crate::outcome::Outcome;
 use crate::verdict::Verdict;
 
-/// The document for `results`.
-pub fn render(target: &str, results: &[Outcome]) -> String {
-    let count =
-        |rs: &[&Outcome], f: fn(Verdict) -> bool| rs.iter().filter(|r| f(r.verdict())).count();
-    let failed = |v: Verdict| v.failed();
-    let errored = |v| v == Verdict::Inconclusive;
-    let secs = |rs: &[&Outcome]| rs.iter().map(|r| r.elapsed_ms()).sum::<f64>() / 1000.0;
-    let all: Vec<&Outcome> = results.iter().collect();
+/// How a test case ended.
+enum Status {
+    Passed,
+    /// type, message, body
+    Failure(String, String, String),
+    /// message, body
+    Error(String, String),
+}
+
+/// One test case.
+struct Case {
+    name: String,
+    secs: f64,
+    status: Status,
+}
+
+fn case_of(r: &Outcome) -> Case {
+    let status = match r.verdict() {
+        Verdict::Held | Verdict::Passed => Status::Passed,
+        v if v.failed() => Status::Failure(v.as_str().into(), message(r), details(r)),
+        _ => Status::Error(message(r), details(r)),
+    };
+    Case {
+        name: r.name().into(),
+        secs: r.elapsed_ms() / 1000.0,
+        status,
+    }
+}
+
+/// The document for `results`, with a `capacity` suite (one case, passed when the search
+/// completed) and a `regressions` suite (one failed case per regression against the
+/// baseline, or one passed case when there is none).
+pub fn render(
+    target: &str,
+    results: &[Outcome],
+    capacity: Option<&Capacity>,
+    comparison: Option<&Comparison>,
+) -> String {
+    let mut suites: Vec<(String, Vec<Case>)> = Vec::new();
+    for r in results {
+        match suites.iter_mut().find(|(k, _)| k == r.kind()) {
+            Some((_, cases)) => cases.push(case_of(r)),
+            None => suites.push((r.kind().into(), vec![case_of(r)])),
+        }
+    }
+    if let Some(c) = capacity {
+        let status = match &c.note {
+            Some(note) => Status::Error(note.clone(), c.describe()),
+            None => Status::Passed,
+        };
+        suites.push((
+            "capacity".into(),
+            vec![Case {
+                name: format!("{}: {}", c.scenario, c.describe()),
+                secs: 0.0,
+                status,
+            }],
+        ));
+    }
+    if let Some(cmp) = comparison {
+        let cases = if cmp.regressions.is_empty() {
+            vec![Case {
+                name: format!("no regression against {}", cmp.report),
+                secs: 0.0,
+                status: Status::Passed,
+            }]
+        } else {
+            cmp.regressions
+                .iter()
+                .map(|r| Case {
+                    name: format!("{}: {}", r.kind, r.scenario),
+                    secs: 0.0,
+                    status: Status::Failure(
+                        "regression".into(),
+                        r.detail.clone(),
+                        format!("against the baseline {} ({})", cmp.report, cmp.started_at),
+                    ),
+                })
+                .collect()
+        };
+        suites.push(("regressions".into(), cases));
+    }
+    let count = |cases: &[&Case], failures: bool| {
+        cases
+            .iter()
+            .filter(|c| match c.status {
+                Status::Failure(..) => failures,
+                Status::Error(..) => !failures,
+                Status::Passed => false,
+            })
+            .count()
+    };
+    let secs = |cases: &[&Case]| cases.iter().map(|c| c.secs).sum::<f64>();
+    let all: Vec<&Case> = suites.iter().flat_map(|(_, c)| c).collect();
     let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         x,
         "<testsuites name=\"attack-sim {}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" time=\"{:.3}\">",
         escape(target),
         all.len(),
-        count(&all, failed),
-        count(&all, errored),
+        count(&all, true),
+        count(&all, false),
         secs(&all)
     );
-    let mut kinds: Vec<&str> = results.iter().map(|r| r.kind()).collect();
-    kinds.dedup();
-    for kind in kinds {
-        let suite: Vec<&Outcome> = results.iter().filter(|r| r.kind() == kind).collect();
+    for (kind, cases) in &suites {
+        let refs: Vec<&Case> = cases.iter().collect();
         let _ = writeln!(
             x,
             "  <testsuite name=\"{kind}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" time=\"{:.3}\">",
-            suite.len(),
-            count(&suite, failed),
-            count(&suite, errored),
-            secs(&suite)
+            refs.len(),
+            count(&refs, true),
+            count(&refs, false),
+            secs(&refs)
         );
-        for r in suite {
+        for c in cases {
             let _ = write!(
                 x,
                 "    <testcase classname=\"attack-sim.{kind}\" name=\"{}\" time=\"{:.3}\"",
-                escape(r.name()),
-                r.elapsed_ms() / 1000.0
+                escape(&c.name),
+                c.secs
             );
-            let summary = escape(&details(r));
-            match r.verdict() {
-                Verdict::Held | Verdict::Passed => x.push_str("/>\n"),
-                v if v.failed() => {
+            match &c.status {
+                Status::Passed => x.push_str("/>\n"),
+                Status::Failure(ty, message, body) => {
                     let _ = writeln!(
                         x,
-                        ">\n      <failure type=\"{}\" message=\"{}\">{summary}</failure>\n    </testcase>",
-                        v.as_str(),
-                        message(r)
+                        ">\n      <failure type=\"{}\" message=\"{}\">{}</failure>\n    </testcase>",
+                        escape(ty),
+                        escape(message),
+                        escape(body)
                     );
                 }
-                _ => {
+                Status::Error(message, body) => {
                     let _ = writeln!(
                         x,
-                        ">\n      <error type=\"inconclusive\" message=\"{}\">{summary}</error>\n    </testcase>",
-                        message(r)
+                        ">\n      <error type=\"inconclusive\" message=\"{}\">{}</error>\n    </testcase>",
+                        escape(message),
+                        escape(body)
                     );
                 }
             }
@@ -73,7 +161,7 @@ pub fn render(target: &str, results: &[Outcome]) -> String {
 }
 
 fn message(o: &Outcome) -> String {
-    escape(&match o {
+    match o {
         Outcome::Dos(r) => format!(
             "{}: legitimate success {:.2}%, p99 {:.1} ms against a baseline p99 of {:.1} ms",
             r.verdict.as_str(),
@@ -86,7 +174,7 @@ fn message(o: &Outcome) -> String {
             r.verdict.as_str(),
             super::scorecard::scan_summary(r)
         ),
-    })
+    }
 }
 
 /// The body of a failure or error: the scorecard line, and a scan's findings with evidence.
@@ -122,8 +210,15 @@ fn escape(s: &str) -> String {
 }
 
 /// Writes `junit.xml` into `dir`, atomically.
-pub fn write(dir: &Path, target: &str, results: &[Outcome]) -> std::io::Result<std::path::PathBuf> {
-    super::write_atomically(dir, "junit.xml", render(target, results).as_bytes())
+pub fn write(
+    dir: &Path,
+    run: &RunInfo,
+    results: &[Outcome],
+    capacity: Option<&Capacity>,
+    comparison: Option<&Comparison>,
+) -> std::io::Result<std::path::PathBuf> {
+    let x = render(&run.target, results, capacity, comparison);
+    super::write_atomically(dir, "junit.xml", x.as_bytes())
 }
 
 #[cfg(test)]
@@ -160,6 +255,8 @@ mod tests {
             server: Default::default(),
             samples: Vec::new(),
             attack_samples: Vec::new(),
+            before: None,
+            after: None,
         }))
     }
 
@@ -172,6 +269,8 @@ mod tests {
                 result("slow-body", Verdict::Denied),
                 result("slow-read", Verdict::Inconclusive),
             ],
+            None,
+            None,
         );
         assert!(x.contains("tests=\"3\" failures=\"1\" errors=\"1\""), "{x}");
         assert!(x.contains("name=\"slowloris\" time=\"1.500\"/>"), "{x}");
@@ -215,6 +314,8 @@ mod tests {
                 scan("tls-legacy-versions", Verdict::Vulnerable, vec![finding]),
                 scan("security-headers", Verdict::Passed, Vec::new()),
             ],
+            None,
+            None,
         );
         assert!(
             x.contains("<testsuite name=\"tls\" tests=\"2\" failures=\"1\""),

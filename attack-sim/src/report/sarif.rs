@@ -8,6 +8,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
+use crate::campaign::regression::Comparison;
 use crate::findings::{Finding, Severity};
 use crate::outcome::Outcome;
 use crate::scenarios::tls_policy::{
@@ -71,24 +72,10 @@ pub fn location_uri(target: &str, endpoint: &str) -> String {
     }
 }
 
-/// FNV-1a, 64 bits: a stable fingerprint (not a secret, not a defence).
-fn fingerprint(f: &Finding) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let key = format!(
-        "{}\u{0}{}\u{0}{}",
-        f.technique,
-        f.endpoint,
-        f.parameter.as_deref().unwrap_or("")
-    );
-    for b in key.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("{h:016x}")
-}
-
-/// The document for `results`.
-pub fn render(target: &str, results: &[Outcome]) -> Value {
+/// The document for `results`; against a baseline, each result carries its
+/// `baselineState` (`new` or `unchanged`) and the earlier run's findings not found now are
+/// listed as `absent`.
+pub fn render(target: &str, results: &[Outcome], comparison: Option<&Comparison>) -> Value {
     let findings: Vec<(&str, &Finding)> = results
         .iter()
         .flat_map(|o| o.findings().iter().map(move |f| (o.name(), f)))
@@ -117,11 +104,11 @@ pub fn render(target: &str, results: &[Outcome]) -> Value {
             })
         })
         .collect();
-    let results_json: Vec<Value> = findings
+    let mut results_json: Vec<Value> = findings
         .iter()
         .map(|(scenario, f)| {
             let rule_index = rule_ids.iter().position(|id| *id == f.technique);
-            json!({
+            let mut r = json!({
                 "ruleId": f.technique,
                 "ruleIndex": rule_index,
                 "level": level(f.severity),
@@ -131,7 +118,7 @@ pub fn render(target: &str, results: &[Outcome]) -> Value {
                         "artifactLocation": { "uri": location_uri(target, &f.endpoint) }
                     }
                 }],
-                "partialFingerprints": { "attackSimFinding/v1": fingerprint(f) },
+                "partialFingerprints": { "attackSimFinding/v2": f.fingerprint() },
                 "properties": {
                     "scenario": scenario,
                     "severity": f.severity,
@@ -141,9 +128,39 @@ pub fn render(target: &str, results: &[Outcome]) -> Value {
                     "security-severity": score(f.severity),
                     "evidence": f.evidence,
                 },
-            })
+            });
+            if let Some(c) = comparison {
+                let state = if c.earlier_fingerprints.contains(&f.fingerprint()) {
+                    "unchanged"
+                } else {
+                    "new"
+                };
+                r["baselineState"] = json!(state);
+            }
+            r
         })
         .collect();
+    if let Some(c) = comparison {
+        for f in &c.absent {
+            results_json.push(json!({
+                "ruleId": f.technique,
+                "level": "none",
+                "message": { "text": format!("no longer found: {}", f.summary) },
+                "locations": [{
+                    "physicalLocation": {
+                        "artifactLocation": { "uri": location_uri(target, &f.endpoint) }
+                    }
+                }],
+                "partialFingerprints": { "attackSimFinding/v2": f.fingerprint },
+                "baselineState": "absent",
+                "properties": {
+                    "scenario": f.scenario,
+                    "endpoint": f.endpoint,
+                    "parameter": f.parameter,
+                },
+            }));
+        }
+    }
     json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
@@ -160,9 +177,14 @@ pub fn render(target: &str, results: &[Outcome]) -> Value {
 }
 
 /// Writes `report.sarif` into `dir`, atomically.
-pub fn write(dir: &Path, target: &str, results: &[Outcome]) -> std::io::Result<std::path::PathBuf> {
-    let text =
-        serde_json::to_vec_pretty(&render(target, results)).map_err(std::io::Error::other)?;
+pub fn write(
+    dir: &Path,
+    target: &str,
+    results: &[Outcome],
+    comparison: Option<&Comparison>,
+) -> std::io::Result<std::path::PathBuf> {
+    let text = serde_json::to_vec_pretty(&render(target, results, comparison))
+        .map_err(std::io::Error::other)?;
     super::write_atomically(dir, "report.sarif", &text)
 }
 
@@ -200,7 +222,7 @@ mod tests {
                 finding(wrong_sni::TECHNIQUE, "tls://localhost:8443", Severity::Low),
             ],
         });
-        let doc = render("https://localhost:8443/", &[scan]);
+        let doc = render("https://localhost:8443/", &[scan], None);
         assert_eq!(doc["version"], "2.1.0");
         let run = &doc["runs"][0];
         let rules = run["tool"]["driver"]["rules"].as_array().expect("rules");
@@ -226,7 +248,7 @@ mod tests {
 
     #[test]
     fn a_clean_run_is_a_valid_empty_log() {
-        let doc = render("https://localhost:1", &[]);
+        let doc = render("https://localhost:1", &[], None);
         assert_eq!(doc["runs"][0]["results"], json!([]));
         assert_eq!(doc["runs"][0]["tool"]["driver"]["name"], "attack-sim");
     }

@@ -34,6 +34,8 @@ pub struct Chart<'a> {
     pub series: Vec<Series<'a>>,
     /// A fixed top of the y axis (for percentages); otherwise from the data.
     pub y_max: Option<f64>,
+    /// What follows an x label: `s` for time; empty for a count.
+    pub x_suffix: &'a str,
 }
 
 /// A "nice" upper bound for an axis: 1, 2 or 5 times a power of ten, at least `v`.
@@ -102,10 +104,11 @@ impl Chart<'_> {
         while t <= x_max + 1e-9 {
             let _ = write!(
                 s,
-                "<text x=\"{:.1}\" y=\"{:.1}\" class=\"xl\">{}s</text>",
+                "<text x=\"{:.1}\" y=\"{:.1}\" class=\"xl\">{}{}</text>",
                 x(t),
                 HEIGHT - BOTTOM + 16.0,
-                short(t)
+                short(t),
+                esc(self.x_suffix)
             );
             t += step;
         }
@@ -194,6 +197,7 @@ mod tests {
             x_max: 10.0,
             shade: (2.0, 8.0),
             y_max: None,
+            x_suffix: "s",
             series: vec![Series {
                 label: "p99",
                 color: "#c00",

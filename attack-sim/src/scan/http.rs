@@ -16,88 +16,7 @@ use tokio::time::Instant;
 use tokio_rustls::client::TlsStream;
 
 use crate::client::{self, Client, Response};
-
-/// A request to send.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Request {
-    /// `GET`, `POST`, ...
-    pub method: String,
-    /// The path with its query string, already percent-encoded.
-    pub target: String,
-    /// Header fields besides `Host`, `User-Agent`, `Content-Type` and `Content-Length`.
-    pub headers: Vec<(String, String)>,
-    /// A JSON body.
-    pub body: Option<Vec<u8>>,
-}
-
-impl Request {
-    /// `GET target`.
-    pub fn get(target: impl Into<String>) -> Request {
-        Request {
-            method: "GET".into(),
-            target: target.into(),
-            ..Request::default()
-        }
-    }
-
-    /// `POST target` with the JSON `body`.
-    pub fn post_json(target: impl Into<String>, body: &serde_json::Value) -> Request {
-        Request {
-            method: "POST".into(),
-            target: target.into(),
-            body: Some(body.to_string().into_bytes()),
-            ..Request::default()
-        }
-    }
-
-    /// With the header `name: value` added.
-    pub fn with_header(mut self, name: &str, value: &str) -> Request {
-        self.headers.push((name.to_string(), value.to_string()));
-        self
-    }
-
-    /// The bytes on the wire.
-    pub fn to_bytes(&self, host: &str) -> Vec<u8> {
-        let mut head = format!(
-            "{} {} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: attack-sim scanner\r\n",
-            self.method, self.target
-        );
-        for (name, value) in &self.headers {
-            head += &format!("{name}: {value}\r\n");
-        }
-        let mut bytes = match &self.body {
-            Some(body) => {
-                head += &format!(
-                    "Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-                    body.len()
-                );
-                let mut b = head.into_bytes();
-                b.extend_from_slice(body);
-                b
-            }
-            None => {
-                head += "\r\n";
-                head.into_bytes()
-            }
-        };
-        bytes.shrink_to_fit();
-        bytes
-    }
-
-    /// For evidence: the request as text, with a bearer token masked.
-    pub fn describe(&self, host: &str) -> String {
-        let text = String::from_utf8_lossy(&self.to_bytes(host)).into_owned();
-        text.lines()
-            .map(|l| match l.split_once(": ") {
-                Some((name, _)) if name.eq_ignore_ascii_case("authorization") => {
-                    format!("{name}: Bearer (the scanner's token)")
-                }
-                _ => l.to_string(),
-            })
-            .collect::<Vec<_>>()
-            .join("\r\n")
-    }
-}
+pub use crate::request::{Request, encode};
 
 /// An answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,6 +58,9 @@ pub enum SendError {
     #[error("throttled (429/503) {0} times in a row")]
     Starved(u32),
 }
+
+/// The scanners' `User-Agent`.
+pub const SCANNER_AGENT: &str = "attack-sim scanner";
 
 /// How long one request may take (time-based checks make the target wait on purpose).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -223,7 +145,7 @@ impl Http {
 
     /// One exchange on the kept connection, or on a fresh one when the kept one has gone.
     async fn once(&self, req: &Request) -> Result<Reply, SendError> {
-        let bytes = req.to_bytes(self.client.host());
+        let bytes = req.to_bytes(self.client.host(), SCANNER_AGENT);
         let mut conn = self.conn.lock().await;
         for fresh in [false, true] {
             if fresh || conn.is_none() {
@@ -272,46 +194,18 @@ impl Http {
     }
 }
 
-/// Percent-encodes `s` for a path segment or a query value: everything but RFC 3986's
-/// unreserved characters.
-pub fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out += &format!("%{b:02X}");
-        }
+impl crate::login::Transport for Http {
+    async fn exchange(&self, req: &Request) -> Result<Response, String> {
+        self.send(req)
+            .await
+            .map(|r| r.response)
+            .map_err(|e| e.to_string())
     }
-    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn requests_are_written_as_built() {
-        let r = Request::post_json("/v1/x?q=a%27", &serde_json::json!({"a": "b'"}))
-            .with_header("Authorization", "Bearer secret-token")
-            .with_header("X-Forwarded-For", "1.2.3.4");
-        let text = String::from_utf8(r.to_bytes("localhost")).expect("utf-8");
-        assert!(text.starts_with("POST /v1/x?q=a%27 HTTP/1.1\r\nHost: localhost\r\n"));
-        assert!(text.contains("X-Forwarded-For: 1.2.3.4\r\n"));
-        assert!(
-            text.ends_with("Content-Length: 10\r\n\r\n{\"a\":\"b'\"}"),
-            "{text}"
-        );
-        let shown = r.describe("localhost");
-        assert!(!shown.contains("secret-token"), "{shown}");
-        assert!(Request::get("/").to_bytes("h").ends_with(b"\r\n\r\n"));
-    }
-
-    #[test]
-    fn inputs_are_percent_encoded() {
-        assert_eq!(encode("a b'%/é"), "a%20b%27%25%2F%C3%A9");
-        assert_eq!(encode("Az09-._~"), "Az09-._~");
-    }
 
     #[test]
     fn retry_after_is_honoured_within_bounds() {

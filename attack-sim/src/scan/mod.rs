@@ -18,9 +18,9 @@ use serde::Serialize;
 use tokio::time::Instant;
 
 use crate::client::Client;
+use crate::discovery::fixtures::{Auth, Setup};
 use crate::discovery::{Discovered, DiscoveryError};
 use crate::findings::Finding;
-use crate::probe::session::AuthMode;
 use crate::target::Target;
 use crate::verdict::Verdict;
 
@@ -36,8 +36,10 @@ pub struct ScanCtx {
     /// Where the OpenAPI document is (`--openapi`: a URL on the target or a file; none:
     /// the target's `/openapi.json`).
     pub openapi: Option<String>,
-    /// How to authenticate (`--auth`).
-    pub auth: AuthMode,
+    /// How to authenticate (`--auth`, or the plan's `[login]`).
+    pub auth: Auth,
+    /// The data to make after the login (rampart's preset, or the plan's `[[setup]]`).
+    pub setup: Arc<Setup>,
     /// What the run's first scan that needed it discovered (the document, its operations,
     /// the flow's session and data), shared by every scan of the run: one document fetch and
     /// one login flow per run, not one per scan.
@@ -162,6 +164,21 @@ pub struct ScanResult {
     pub checks: Vec<Check>,
     /// What the failed checks found.
     pub findings: Vec<Finding>,
+}
+
+impl ScanResult {
+    /// A scan not made, and why.
+    pub fn not_run(scenario: &crate::scenarios::Scenario, why: String) -> ScanResult {
+        ScanResult {
+            name: scenario.name,
+            kind: scenario.kind,
+            verdict: Verdict::Inconclusive,
+            note: Some(why),
+            elapsed_ms: 0.0,
+            checks: Vec::new(),
+            findings: Vec::new(),
+        }
+    }
 }
 
 /// The longest a scan may take before it is cut off and judged on what it had found.

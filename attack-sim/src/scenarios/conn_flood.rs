@@ -1,7 +1,7 @@
 //! `conn-flood`: idle TCP connections, no byte sent, from many addresses. A server that gives
 //! each accepted socket a slot and no deadline before the handshake runs out of slots.
 
-use super::{Run, Scenario, hold};
+use super::{Load, Run, Scenario, hold};
 
 /// The registry entry.
 pub const SCENARIO: Scenario = Scenario {
@@ -13,4 +13,5 @@ pub const SCENARIO: Scenario = Scenario {
             ctx.client.tcp_from(src).await.ok()
         }))
     }),
+    load: Load::Connections,
 };

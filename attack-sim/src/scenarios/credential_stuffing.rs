@@ -4,7 +4,7 @@
 //! argon2 for each, while per-account backoff refuses them before any hashing.
 
 use super::login_flood::login_request;
-use super::{Run, Scenario, flood};
+use super::{Load, Run, Scenario, flood};
 
 /// The account attacked.
 pub const USERNAME: &str = "alice";
@@ -20,4 +20,5 @@ pub const SCENARIO: Scenario = Scenario {
             login_request(host, USERNAME, &format!("leaked-password-{n:x}"))
         }))
     }),
+    load: Load::FloodConnections,
 };

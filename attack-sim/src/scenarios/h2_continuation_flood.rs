@@ -4,7 +4,7 @@
 //! block until it ends, with no bound, grows or burns CPU for as long as the attacker writes;
 //! a bounded one closes the connection once the block passes its header-list limit.
 
-use super::{Run, Scenario, h2_abuse};
+use super::{Load, Run, Scenario, h2_abuse};
 use crate::h2wire::{self, CONTINUATION, HEADERS, MAX_FRAME};
 use crate::runner::PROBE_PATH;
 
@@ -23,6 +23,7 @@ pub const SCENARIO: Scenario = Scenario {
             h2_abuse::Abuse { round, read: true },
         ))
     }),
+    load: Load::H2Connections,
 };
 
 /// One CONTINUATION payload: header fields `x-attack-sim-N: aaa...` filling a frame.

@@ -5,7 +5,7 @@
 //! write spends its CPU on a client that gives nothing back. A bounded server stops reading
 //! such a client and cuts it at its write timeout.
 
-use super::{Run, Scenario, h2_abuse};
+use super::{Load, Run, Scenario, h2_abuse};
 use crate::h2wire::{self, PING, SETTINGS};
 
 /// SETTINGS + PING pairs per write.
@@ -23,6 +23,7 @@ pub const SCENARIO: Scenario = Scenario {
             h2_abuse::Abuse { round, read: false },
         ))
     }),
+    load: Load::H2Connections,
 };
 
 /// Each round: [`PAIRS`] empty SETTINGS frames and PINGs (opaque data: the round and pair).

@@ -5,7 +5,7 @@
 //! write. A bounded server closes the connection after a few dozen (GOAWAY
 //! ENHANCE_YOUR_CALM).
 
-use super::{Run, Scenario, h2_abuse};
+use super::{Load, Run, Scenario, h2_abuse};
 use crate::h2wire::{self, CANCEL, END_HEADERS, END_STREAM, HEADERS, RST_STREAM};
 use crate::runner::PROBE_PATH;
 
@@ -24,6 +24,7 @@ pub const SCENARIO: Scenario = Scenario {
             h2_abuse::Abuse { round, read: true },
         ))
     }),
+    load: Load::H2Connections,
 };
 
 /// Round `r`: streams `BATCH * r ..` (client stream ids are odd), each HEADERS then

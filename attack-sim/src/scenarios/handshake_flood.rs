@@ -5,7 +5,7 @@
 
 use std::sync::atomic::Ordering;
 
-use super::{Run, Scenario, workers};
+use super::{Load, Run, Scenario, workers};
 
 /// The registry entry.
 pub const SCENARIO: Scenario = Scenario {
@@ -30,4 +30,5 @@ pub const SCENARIO: Scenario = Scenario {
             },
         ))
     }),
+    load: Load::FloodConnections,
 };

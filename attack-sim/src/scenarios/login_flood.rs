@@ -4,7 +4,7 @@
 //! that hashes without a concurrency bound or per-client login budget is starved of CPU and
 //! memory. Unknown usernames also defeat per-account backoff.
 
-use super::{Run, Scenario, flood};
+use super::{Load, Run, Scenario, flood};
 
 /// The login route.
 pub const PATH: &str = "/v1/sessions";
@@ -21,6 +21,7 @@ pub const SCENARIO: Scenario = Scenario {
             login_request(host, &user, &format!("not the password, attempt {n}"))
         }))
     }),
+    load: Load::FloodConnections,
 };
 
 /// A login request (`POST /v1/sessions` with a JSON body) for `username` and `password`,

@@ -174,6 +174,53 @@ pub enum Run {
     Scan(Scan),
 }
 
+/// Which number of a [`Preset`] sizes a DoS scenario's attack: what `attack-sim capacity`
+/// grows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Load {
+    /// Not a DoS scenario.
+    None,
+    /// [`Preset::connections`]: connections held open (slow attacks, request floods).
+    Connections,
+    /// [`Preset::flood_connections`]: closed-loop connections of the expensive floods.
+    FloodConnections,
+    /// [`Preset::h2_connections`]: abusive HTTP/2 connections.
+    H2Connections,
+}
+
+impl Load {
+    /// The preset with this number set to `n`.
+    pub fn apply(self, mut preset: Preset, n: usize) -> Preset {
+        match self {
+            Load::None => {}
+            Load::Connections => preset.connections = n,
+            Load::FloodConnections => preset.flood_connections = n,
+            Load::H2Connections => preset.h2_connections = n,
+        }
+        preset
+    }
+
+    /// The number in `preset`.
+    pub fn of(self, preset: &Preset) -> usize {
+        match self {
+            Load::None => 0,
+            Load::Connections => preset.connections,
+            Load::FloodConnections => preset.flood_connections,
+            Load::H2Connections => preset.h2_connections,
+        }
+    }
+
+    /// What the number counts, as reports say it.
+    pub fn unit(self) -> &'static str {
+        match self {
+            Load::None => "",
+            Load::Connections => "connections",
+            Load::FloodConnections => "flood connections",
+            Load::H2Connections => "HTTP/2 connections",
+        }
+    }
+}
+
 /// One scenario of `attack-sim list`.
 #[derive(Clone, Copy)]
 pub struct Scenario {
@@ -185,6 +232,8 @@ pub struct Scenario {
     pub description: &'static str,
     /// The attack or scan itself.
     pub run: Run,
+    /// What sizes its attack.
+    pub load: Load,
 }
 
 /// Every scenario this build can run.

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
 
-use super::{AttackCounters, AttackCtx, Run, Scenario, workers};
+use super::{AttackCounters, AttackCtx, Load, Run, Scenario, workers};
 use crate::client;
 
 /// The path the bodies are posted to.
@@ -46,6 +46,7 @@ pub const SCENARIO: Scenario = Scenario {
     kind: "dos",
     description: "1 MiB header, 10,000 headers, 16 MiB body, JSON nested 8,000 deep",
     run: Run::Dos(|ctx, counters| Box::pin(attack(ctx, counters))),
+    load: Load::FloodConnections,
 };
 
 /// The four kinds of oversized request.

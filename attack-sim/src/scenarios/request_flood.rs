@@ -4,7 +4,7 @@
 //! HTTP/2 connections, [`h2_requests::STREAMS`] in flight on each. A server without
 //! per-client request budgets and a bounded in-flight count spends everything on it.
 
-use super::{Run, Scenario, flood, h2_requests};
+use super::{Load, Run, Scenario, flood, h2_requests};
 use crate::runner::PROBE_PATH;
 
 /// The registry entry.
@@ -24,4 +24,5 @@ pub const SCENARIO: Scenario = Scenario {
             tokio::join!(h1_flood, h2_flood);
         })
     }),
+    load: Load::Connections,
 };

@@ -4,7 +4,7 @@
 //! A server with no body deadline or minimum rate keeps every such connection for ever.
 
 use super::drip::{self, Drip};
-use super::{Run, Scenario};
+use super::{Load, Run, Scenario};
 
 /// The path posted to: the login route.
 pub const PATH: &str = super::login_flood::PATH;
@@ -19,6 +19,7 @@ pub const SCENARIO: Scenario = Scenario {
     kind: "dos",
     description: "many connections sending a request body one byte at a time (R-U-Dead-Yet)",
     run: Run::Dos(|ctx, counters| Box::pin(drip::run(ctx, counters, DRIP))),
+    load: Load::Connections,
 };
 
 const DRIP: Drip = Drip {

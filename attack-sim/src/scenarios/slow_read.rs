@@ -13,7 +13,7 @@ use std::sync::atomic::Ordering;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::{AttackCounters, AttackCtx, Run, Scenario, workers};
+use super::{AttackCounters, AttackCtx, Load, Run, Scenario, workers};
 use crate::client::Buffers;
 
 /// The large response asked for.
@@ -36,6 +36,7 @@ pub const SCENARIO: Scenario = Scenario {
     kind: "dos",
     description: "connections with a tiny receive window reading a large response a few bytes at a time",
     run: Run::Dos(|ctx, counters| Box::pin(attack(ctx, counters))),
+    load: Load::Connections,
 };
 
 async fn attack(ctx: AttackCtx, counters: Arc<AttackCounters>) {

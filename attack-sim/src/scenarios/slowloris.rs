@@ -3,7 +3,7 @@
 //! with a bounded pool of connections and no header deadline runs out of room for anyone else.
 
 use super::drip::{self, Drip};
-use super::{Run, Scenario};
+use super::{Load, Run, Scenario};
 
 /// The registry entry.
 pub const SCENARIO: Scenario = Scenario {
@@ -11,6 +11,7 @@ pub const SCENARIO: Scenario = Scenario {
     kind: "dos",
     description: "many connections sending a request head one header line at a time, forever",
     run: Run::Dos(|ctx, counters| Box::pin(drip::run(ctx, counters, DRIP))),
+    load: Load::Connections,
 };
 
 const DRIP: Drip = Drip {

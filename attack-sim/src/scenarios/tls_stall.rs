@@ -4,7 +4,7 @@
 
 use tokio::io::AsyncWriteExt;
 
-use super::{Run, Scenario, hold};
+use super::{Load, Run, Scenario, hold};
 
 /// A TLS record header announcing a 512-byte handshake message, and its first bytes.
 const PARTIAL_HELLO: &[u8] = &[
@@ -23,4 +23,5 @@ pub const SCENARIO: Scenario = Scenario {
             Some(tcp)
         }))
     }),
+    load: Load::Connections,
 };

@@ -108,6 +108,7 @@ fn parse_cpu_ticks(stat: &str) -> Option<u64> {
 pub async fn every_tick<T>(
     start: Instant,
     end: Instant,
+    stop: &Stop,
     mut read: impl FnMut(f64) -> Option<T>,
 ) -> Vec<T> {
     let mut tick = tokio::time::interval_at(start, EVERY);
@@ -115,13 +116,29 @@ pub async fn every_tick<T>(
     let mut out = Vec::new();
     loop {
         let at = tick.tick().await;
-        if at > end {
+        if at > end || stop.is_set() {
             return out;
         }
         match read((at - start).as_secs_f64() * 1000.0) {
             Some(v) => out.push(v),
             None => return out,
         }
+    }
+}
+
+/// Tells a sampling loop to end at its next tick, what it has read kept.
+#[derive(Debug, Clone, Default)]
+pub struct Stop(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Stop {
+    /// Ends the loops that hold a clone.
+    pub fn set(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether [`Stop::set`] was called.
+    pub fn is_set(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 
@@ -146,9 +163,9 @@ pub async fn settle(pid: u32, fds: u64) -> Option<Duration> {
 }
 
 /// Samples `pid` every [`EVERY`] from `start` until `end` or until it exits.
-pub async fn sample(pid: u32, start: Instant, end: Instant) -> ServerStats {
+pub async fn sample(pid: u32, start: Instant, end: Instant, stop: Stop) -> ServerStats {
     let mut last: Option<(Instant, u64)> = None;
-    let samples = every_tick(start, end, |at_ms| {
+    let samples = every_tick(start, end, &stop, |at_ms| {
         let r = read(pid)?;
         let now = Instant::now();
         let cpu_percent = match last {

@@ -4,12 +4,16 @@
 
 #![allow(dead_code, missing_docs)]
 
+pub mod fragile;
 pub mod legacy;
 /// The test PostgreSQL (`TEST_POSTGRES_URL`), as rampart's own suites use it.
 #[path = "../../../server/tests/common/pg.rs"]
 pub mod pg;
+pub mod real;
+pub mod static_site;
 pub mod weak;
 pub mod weak_bank;
+pub mod weak_notes;
 pub mod weak_raw;
 pub mod weak_sql;
 
@@ -89,6 +93,16 @@ pub fn dev_tls(dir: &Path, alpn: &[&[u8]]) -> (TlsAcceptor, PathBuf) {
     (TlsAcceptor::from(Arc::new(cfg)), paths.ca_cert)
 }
 
+/// The harness's TLS client for `url`, trusting `ca`.
+pub fn client_for(url: &str, ca: &Path) -> attack_sim::client::Client {
+    let target = attack_sim::target::Target::resolve(url, false).expect("target");
+    let trust = attack_sim::trust::Trust {
+        ca: Some(ca.to_path_buf()),
+        ..attack_sim::trust::Trust::default()
+    };
+    attack_sim::client::Client::new(&target, &trust, &[b"http/1.1"]).expect("client")
+}
+
 /// Puts the scanners' network in `limits.exempt`, as `--spawn` does when a scan is selected.
 pub fn exempt_scanners(c: &mut rampart::config::Config) {
     c.limits.exempt = vec![attack_sim::sources::SCANNER_NET.parse().expect("net")];
@@ -135,12 +149,22 @@ pub async fn attack_sim(args: &[&str]) -> (Option<i32>, String) {
 
 /// [`attack_sim`] with extra environment variables.
 pub async fn attack_sim_with_env(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
+    attack_sim_within(args, env, Duration::from_secs(120)).await
+}
+
+/// [`attack_sim_with_env`] bounded by `limit` rather than two minutes (whole runs at the
+/// standard intensity, capacity searches).
+pub async fn attack_sim_within(
+    args: &[&str],
+    env: &[(&str, &str)],
+    limit: Duration,
+) -> (Option<i32>, String) {
     let run = tokio::process::Command::new(env!("CARGO_BIN_EXE_attack-sim"))
         .args(args)
         .envs(env.iter().copied())
         .kill_on_drop(true)
         .output();
-    let out = tokio::time::timeout(Duration::from_secs(120), run)
+    let out = tokio::time::timeout(limit, run)
         .await
         .expect("attack-sim finished in time")
         .expect("attack-sim runs");

@@ -4,13 +4,13 @@
 //! every place a name is shown. Registering a look-alike must be refused (as taken, or as
 //! malformed); if it is accepted, the scan logs in with it to show the second user exists.
 
-use super::{flow_user, ok, prepare};
-use crate::discovery::fixtures::{self, login, register};
+use super::{flow_user, prepare};
+use crate::declared::random_hex;
 use crate::findings::{Confidence, Evidence, Finding, Severity};
-use crate::probe::session::USERS_PATH;
-use crate::scan::http::{Http, Request};
+use crate::login::Credentials;
+use crate::scan::http::Http;
 use crate::scan::{ScanCtx, Scanned};
-use crate::scenarios::{Run, Scenario};
+use crate::scenarios::{Load, Run, Scenario};
 
 /// `user-confusables`.
 pub const SCENARIO: Scenario = Scenario {
@@ -18,6 +18,7 @@ pub const SCENARIO: Scenario = Scenario {
     kind: "auth",
     description: "look-alike usernames (fullwidth, mathematical bold, upper case) must not become second users",
     run: Run::Scan(|ctx| Box::pin(scan(ctx))),
+    load: Load::None,
 };
 
 /// The finding's technique.
@@ -50,14 +51,19 @@ async fn scan(ctx: ScanCtx) -> Scanned {
     let Some(d) = prepare(&ctx, &http, &mut s).await else {
         return s;
     };
-    if flow_user(&d, &mut s, "a user to imitate").is_none() {
+    let Some((flow, _)) = flow_user(&ctx, &d, &mut s, "a user to imitate") else {
         return s;
-    }
-    let (name, password) = fixtures::throwaway();
-    if let Err(e) = register(&http, &name, &password).await {
+    };
+    let Some(registration) = flow.register.clone() else {
+        s.unmade("a user to imitate", "the login flow has no registration");
+        return s;
+    };
+    let original = Credentials::throwaway("scan");
+    if let Err(e) = flow.register(&http, &original).await {
         s.unmade("a user to imitate", e.to_string());
         return s;
     }
+    let name = original.username.clone();
     let variants = [
         ("fullwidth", fullwidth(&name)),
         ("mathematical bold", bold(&name)),
@@ -65,11 +71,11 @@ async fn scan(ctx: ScanCtx) -> Scanned {
     ];
     for (kind, variant) in variants {
         let check = format!("a {kind} look-alike of an existing name refused");
-        let other_password = fixtures::random_hex(16);
-        let req = Request::post_json(
-            USERS_PATH,
-            &serde_json::json!({"username": variant, "password": other_password}),
-        );
+        let look_alike = Credentials {
+            username: variant.clone(),
+            password: random_hex(16),
+        };
+        let req = registration.render(&look_alike.vars());
         let answer = match http.send(&req).await {
             Ok(r) => r,
             Err(e) => {
@@ -77,21 +83,21 @@ async fn scan(ctx: ScanCtx) -> Scanned {
                 continue;
             }
         };
-        if !ok(answer.status()) {
+        if !registration.expects(answer.status()) {
             s.passed(check, format!("refused with {}", answer.status()));
             continue;
         }
         // Registered: is it a second user? Its own password logs it in.
-        let second = login(&http, &variant, &other_password).await.is_ok();
-        let first = login(&http, &name, &password).await.is_ok();
+        let second = flow.login(&http, &look_alike).await.is_ok();
+        let first = flow.login(&http, &original).await.is_ok();
         if second && first {
             s.failed(
                 check,
                 Finding {
                     severity: Severity::High,
                     confidence: Confidence::Confirmed,
-                    endpoint: format!("POST {USERS_PATH}"),
-                    parameter: Some("body username".into()),
+                    endpoint: registration.describe(),
+                    parameter: Some("the registration's username".into()),
                     technique: TECHNIQUE,
                     summary: format!(
                         "`{variant}` ({kind}) registered as a second user beside `{name}`, and both log in with their own passwords"

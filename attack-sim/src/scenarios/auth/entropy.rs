@@ -9,12 +9,10 @@
 use std::collections::HashSet;
 
 use super::{flow_user, prepare};
-use crate::discovery::fixtures::login;
 use crate::findings::{Confidence, Evidence, Finding, Severity};
-use crate::probe::session::SESSIONS_PATH;
 use crate::scan::http::Http;
 use crate::scan::{ScanCtx, Scanned};
-use crate::scenarios::{Run, Scenario};
+use crate::scenarios::{Load, Run, Scenario};
 
 /// `token-entropy`.
 pub const SCENARIO: Scenario = Scenario {
@@ -22,6 +20,7 @@ pub const SCENARIO: Scenario = Scenario {
     kind: "auth",
     description: "session tokens from 16 logins: all different, and varying in enough places to be unguessable",
     run: Run::Scan(|ctx| Box::pin(scan(ctx))),
+    load: Load::None,
 };
 
 /// The finding's technique.
@@ -49,13 +48,13 @@ async fn scan(ctx: ScanCtx) -> Scanned {
     let Some(d) = prepare(&ctx, &http, &mut s).await else {
         return s;
     };
-    let Some((user, password)) = flow_user(&d, &mut s, "tokens from logins") else {
+    let Some((flow, user)) = flow_user(&ctx, &d, &mut s, "tokens from logins") else {
         return s;
     };
     let mut tokens = Vec::new();
     for _ in 0..LOGINS {
-        match login(&http, &user, &password).await {
-            Ok(t) => tokens.push(t),
+        match flow.login(&http, &user).await {
+            Ok(session) => tokens.push(session.token().to_string()),
             Err(e) => {
                 s.unmade("tokens from logins", e.to_string());
                 return s;
@@ -65,7 +64,7 @@ async fn scan(ctx: ScanCtx) -> Scanned {
     let finding = |summary: String| Finding {
         severity: Severity::High,
         confidence: Confidence::Confirmed,
-        endpoint: format!("POST {SESSIONS_PATH}"),
+        endpoint: flow.login.describe(),
         parameter: Some("token".into()),
         technique: TECHNIQUE,
         summary,
@@ -123,9 +122,7 @@ mod tests {
             "{}",
             positional_bits(&counters)
         );
-        let random: Vec<String> = (0..16)
-            .map(|_| crate::discovery::fixtures::random_hex(16))
-            .collect();
+        let random: Vec<String> = (0..16).map(|_| crate::declared::random_hex(16)).collect();
         // 32 hex places, each showing 8 to 16 of 16 digits over 16 samples.
         assert!(
             positional_bits(&random) > 90.0,

@@ -8,17 +8,15 @@
 //! [`USERS`] accounts per sample so that none passes the failures a server lets through free
 //! (rampart: five), which would turn the comparison into one against throttling.
 
-use serde_json::json;
-
 use super::{flow_user, prepare};
-use crate::discovery::fixtures::{self, register};
+use crate::declared::random_hex;
 use crate::findings::{Confidence, Evidence, Finding, Severity};
-use crate::probe::session::SESSIONS_PATH;
+use crate::login::{Credentials, Flow};
 use crate::scan::compare::same_page;
 use crate::scan::http::{Http, Reply, Request, SendError};
 use crate::scan::stats::{mann_whitney_p, median};
 use crate::scan::{ScanCtx, Scanned};
-use crate::scenarios::{Run, Scenario};
+use crate::scenarios::{Load, Run, Scenario};
 
 /// `user-enumeration`.
 pub const SCENARIO: Scenario = Scenario {
@@ -26,6 +24,7 @@ pub const SCENARIO: Scenario = Scenario {
     kind: "auth",
     description: "existing usernames told apart from unknown ones by the login's answer or its timing",
     run: Run::Scan(|ctx| Box::pin(scan(ctx))),
+    load: Load::None,
 };
 
 /// By message.
@@ -42,19 +41,19 @@ pub const P_MAX: f64 = 0.001;
 /// The least median gap that counts, in ms.
 pub const MIN_GAP_MS: f64 = 2.0;
 
-fn attempt(user: &str, password: &str) -> Request {
-    Request::post_json(
-        SESSIONS_PATH,
-        &json!({"username": user, "password": password}),
-    )
+fn attempt(flow: &Flow, user: &str, password: &str) -> Request {
+    flow.login_request(&Credentials {
+        username: user.into(),
+        password: password.into(),
+    })
 }
 
-fn finding(technique: &'static str, summary: String, evidence: Evidence) -> Finding {
+fn finding(flow: &Flow, technique: &'static str, summary: String, evidence: Evidence) -> Finding {
     Finding {
         severity: Severity::Medium,
         confidence: Confidence::Confirmed,
-        endpoint: format!("POST {SESSIONS_PATH}"),
-        parameter: Some("body username".into()),
+        endpoint: flow.login.describe(),
+        parameter: Some("the login's username".into()),
         technique,
         summary,
         evidence,
@@ -73,31 +72,37 @@ async fn scan(ctx: ScanCtx) -> Scanned {
     let Some(d) = prepare(&ctx, &http, &mut s).await else {
         return s;
     };
-    if flow_user(&d, &mut s, "existing users").is_none() {
+    let Some((flow, _)) = flow_user(&ctx, &d, &mut s, "existing users") else {
         return s;
-    }
+    };
     // USERS for the timing, one more for the messages.
     let mut users = Vec::new();
     for _ in 0..=USERS {
-        let (name, password) = fixtures::throwaway();
-        if let Err(e) = register(&http, &name, &password).await {
+        let user = Credentials::throwaway("scan");
+        if let Err(e) = flow.register(&http, &user).await {
             s.unmade("existing users", e.to_string());
             return s;
         }
-        users.push(name);
+        users.push(user.username);
     }
-    by_message(&http, &users[USERS], &mut s).await;
-    by_timing(&http, &users[..USERS], &mut s).await;
+    by_message(&http, &flow, &users[USERS], &mut s).await;
+    by_timing(&http, &flow, &users[..USERS], &mut s).await;
     s
 }
 
-async fn by_message(http: &Http, existing: &str, s: &mut Scanned) {
+async fn by_message(http: &Http, flow: &Flow, existing: &str, s: &mut Scanned) {
     let name = "one answer for a wrong password, an unknown user and a malformed name";
-    let wrong = fixtures::random_hex(12);
+    let wrong = random_hex(12);
     let cases = [
-        ("a wrong password", attempt(existing, &wrong)),
-        ("an unknown user", attempt(&fixtures::throwaway().0, &wrong)),
-        ("a malformed username", attempt("Not A Valid Name!", &wrong)),
+        ("a wrong password", attempt(flow, existing, &wrong)),
+        (
+            "an unknown user",
+            attempt(flow, &Credentials::throwaway("scan").username, &wrong),
+        ),
+        (
+            "a malformed username",
+            attempt(flow, "Not A Valid Name!", &wrong),
+        ),
     ];
     let mut answers: Vec<(&str, &Request, Reply)> = Vec::new();
     for (case, req) in &cases {
@@ -112,6 +117,7 @@ async fn by_message(http: &Http, existing: &str, s: &mut Scanned) {
         Some((case, req, r)) => s.failed(
             name,
             finding(
+                flow,
                 BY_MESSAGE,
                 format!(
                     "{first_case} and {case} get different answers ({} and {}): the login says whether a username exists",
@@ -129,16 +135,24 @@ async fn by_message(http: &Http, existing: &str, s: &mut Scanned) {
 
 /// One sample: [`SAMPLES`] failed logins of each kind, interleaved, spread over `existing`;
 /// (existing, unknown) latencies in ms.
-async fn sample(http: &Http, existing: &[String]) -> Result<(Vec<f64>, Vec<f64>), SendError> {
-    let wrong = fixtures::random_hex(12);
+async fn sample(
+    http: &Http,
+    flow: &Flow,
+    existing: &[String],
+) -> Result<(Vec<f64>, Vec<f64>), SendError> {
+    let wrong = random_hex(12);
     let (mut known, mut unknown) = (Vec::new(), Vec::new());
     for i in 0..SAMPLES {
         let k = http
-            .send(&attempt(&existing[i % existing.len()], &wrong))
+            .send(&attempt(flow, &existing[i % existing.len()], &wrong))
             .await?;
         known.push(k.elapsed.as_secs_f64() * 1000.0);
         let u = http
-            .send(&attempt(&fixtures::throwaway().0, &wrong))
+            .send(&attempt(
+                flow,
+                &Credentials::throwaway("scan").username,
+                &wrong,
+            ))
             .await?;
         unknown.push(u.elapsed.as_secs_f64() * 1000.0);
     }
@@ -169,9 +183,9 @@ fn reproduces(slower: bool, second: &Gap) -> bool {
     second.found == Some(slower)
 }
 
-async fn by_timing(http: &Http, existing: &[String], s: &mut Scanned) {
+async fn by_timing(http: &Http, flow: &Flow, existing: &[String], s: &mut Scanned) {
     let name = "failed logins of existing and unknown users take as long";
-    let first = match sample(http, existing).await {
+    let first = match sample(http, flow, existing).await {
         Ok(v) => judge(&v),
         Err(e) => return s.unmade(name, e.to_string()),
     };
@@ -181,13 +195,13 @@ async fn by_timing(http: &Http, existing: &[String], s: &mut Scanned) {
     // Again, on existing users of its own (the first ones have had their free failures).
     let mut again_users = Vec::new();
     for _ in 0..USERS {
-        let (user, password) = fixtures::throwaway();
-        if let Err(e) = register(http, &user, &password).await {
+        let user = Credentials::throwaway("scan");
+        if let Err(e) = flow.register(http, &user).await {
             return s.unmade(name, format!("a second sample's users: {e}"));
         }
-        again_users.push(user);
+        again_users.push(user.username);
     }
-    let second = match sample(http, &again_users).await {
+    let second = match sample(http, flow, &again_users).await {
         Ok(v) => judge(&v),
         Err(e) => return s.unmade(name, e.to_string()),
     };
@@ -204,10 +218,11 @@ async fn by_timing(http: &Http, existing: &[String], s: &mut Scanned) {
     s.failed(
         name,
         finding(
+            flow,
             BY_TIMING,
             format!("failed logins tell existing users apart by time: {detail}"),
             Evidence::new(
-                format!("POST {SESSIONS_PATH} with a wrong password, {SAMPLES} times for existing users and {SAMPLES} for unknown ones, interleaved; twice, on different existing users"),
+                format!("{} with a wrong password, {SAMPLES} times for existing users and {SAMPLES} for unknown ones, interleaved; twice, on different existing users", flow.login.describe()),
                 detail,
             ),
         ),

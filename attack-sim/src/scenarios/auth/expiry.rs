@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
@@ -15,11 +15,10 @@ use time::macros::format_description;
 use super::tokens::{EXPIRY, must_be_refused};
 use crate::client::Response;
 use crate::discovery::Discovered;
-use crate::discovery::fixtures::{self, register};
 use crate::discovery::openapi::Operation;
-use crate::probe::session::SESSIONS_PATH;
+use crate::login::{Credentials, Flow};
 use crate::scan::Scanned;
-use crate::scan::http::{Http, Request};
+use crate::scan::http::Http;
 
 /// The longest lifetime waited out.
 pub const EXPIRY_WAIT: Duration = Duration::from_secs(90);
@@ -54,22 +53,17 @@ pub fn lifetime(r: &Response, answer: &Value, now: OffsetDateTime) -> Result<Dur
 
 /// Logs a user of its own in, waits out the token's lifetime when it is short, and reads
 /// with the token: it must be refused.
-pub async fn check(http: &Http, d: &Discovered, read: &Operation, s: &mut Scanned) {
-    let (user, password) = fixtures::throwaway();
-    if let Err(e) = register(http, &user, &password).await {
+pub async fn check(http: &Http, d: &Discovered, read: &Operation, flow: &Flow, s: &mut Scanned) {
+    let user = Credentials::throwaway("scan");
+    if let Err(e) = flow.register(http, &user).await {
         return s.unmade(NAME, e.to_string());
     }
-    let creds = json!({"username": user, "password": password});
-    let reply = match http.send(&Request::post_json(SESSIONS_PATH, &creds)).await {
-        Ok(r) if r.status() == 201 => r,
-        Ok(r) => return s.unmade(NAME, format!("the login was refused ({})", r.status())),
+    let (session, reply) = match flow.login_answer(http, &user).await {
+        Ok(v) => v,
         Err(e) => return s.unmade(NAME, e.to_string()),
     };
-    let answer: Value = serde_json::from_slice(&reply.response.body).unwrap_or_default();
-    let Some(token) = answer["token"].as_str() else {
-        return s.unmade(NAME, "no token in the login answer");
-    };
-    let life = match lifetime(&reply.response, &answer, OffsetDateTime::now_utc()) {
+    let answer: Value = serde_json::from_slice(&reply.body).unwrap_or_default();
+    let life = match lifetime(&reply, &answer, OffsetDateTime::now_utc()) {
         Ok(l) => l,
         Err(why) => return s.skipped(NAME, why),
     };
@@ -89,17 +83,7 @@ pub async fn check(http: &Http, d: &Discovered, read: &Operation, s: &mut Scanne
         life.as_secs(),
         (life + MARGIN).as_secs()
     );
-    must_be_refused(
-        http,
-        d,
-        read,
-        &format!("Bearer {token}"),
-        NAME,
-        EXPIRY,
-        &why,
-        s,
-    )
-    .await;
+    must_be_refused(http, d, read, &session.header().1, NAME, EXPIRY, &why, s).await;
 }
 
 #[cfg(test)]
@@ -116,6 +100,8 @@ mod tests {
             body: Vec::new(),
         }
     }
+
+    use serde_json::json;
 
     #[test]
     fn the_lifetime_is_the_targets_own() {

@@ -4,12 +4,12 @@
 //! direct object reference: one user read or moved another's money.
 
 use super::{flow_user, ok, prepare, with_auth};
-use crate::discovery::fixtures::{self, login, open_account, register};
+use crate::discovery::fixtures::run_setup;
 use crate::findings::{Confidence, Evidence, Finding, Severity};
 use crate::scan::http::Http;
 use crate::scan::{ScanCtx, Scanned};
 use crate::scenarios::injection::sqli::scannable;
-use crate::scenarios::{Run, Scenario};
+use crate::scenarios::{Load, Run, Scenario};
 
 /// `idor`.
 pub const SCENARIO: Scenario = Scenario {
@@ -17,6 +17,7 @@ pub const SCENARIO: Scenario = Scenario {
     kind: "auth",
     description: "every operation taking a user's ids, sent with a second user's session: must be refused",
     run: Run::Scan(|ctx| Box::pin(scan(ctx))),
+    load: Load::None,
 };
 
 /// The finding's technique.
@@ -28,25 +29,22 @@ async fn scan(ctx: ScanCtx) -> Scanned {
     let Some(d) = prepare(&ctx, &http, &mut s).await else {
         return s;
     };
-    if flow_user(&d, &mut s, "a second user").is_none() {
+    let Some((flow, _)) = flow_user(&ctx, &d, &mut s, "a second user") else {
         return s;
-    }
-    let second = async {
-        let (name, password) = fixtures::throwaway();
-        register(&http, &name, &password).await?;
-        let bearer = format!("Bearer {}", login(&http, &name, &password).await?);
-        open_account(&http, &bearer, "attack-sim intruder").await?;
-        Ok::<_, crate::discovery::DiscoveryError>(bearer)
     };
-    let intruder = match second.await {
-        Ok(b) => b,
+    // A second user with data of its own, as the first has.
+    let intruder = match flow.establish(&http, "scan").await {
+        Ok(session) => {
+            run_setup(&http, &d.ops, &ctx.setup, &session).await;
+            session.header().1
+        }
         Err(e) => {
             s.unmade("a second user", e.to_string());
             return s;
         }
     };
-    let owner = d.fixtures.auth_header.as_ref().map(|(_, v)| v.clone());
-    let ids = &d.fixtures.accounts;
+    let owner = d.fixtures.auth_header().map(|(_, v)| v);
+    let ids = &d.fixtures.owned;
     for op in d.ops.iter().filter(|o| o.secured && scannable(o)) {
         let owned: Vec<&str> = op
             .inputs

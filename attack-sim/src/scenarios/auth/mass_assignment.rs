@@ -12,7 +12,7 @@ use crate::findings::{Confidence, Evidence, Finding, Severity};
 use crate::scan::http::Http;
 use crate::scan::{ScanCtx, Scanned};
 use crate::scenarios::injection::sqli::scannable;
-use crate::scenarios::{Run, Scenario};
+use crate::scenarios::{Load, Run, Scenario};
 
 /// `mass-assignment`.
 pub const SCENARIO: Scenario = Scenario {
@@ -20,6 +20,7 @@ pub const SCENARIO: Scenario = Scenario {
     kind: "auth",
     description: "fields a client must not set (balance, owner, role, id, ...) added to every authenticated JSON POST",
     run: Run::Scan(|ctx| Box::pin(scan(ctx))),
+    load: Load::None,
 };
 
 /// The finding's technique.
@@ -54,7 +55,7 @@ async fn scan(ctx: ScanCtx) -> Scanned {
     let Some(d) = prepare(&ctx, &http, &mut s).await else {
         return s;
     };
-    if d.fixtures.auth_header.is_none() {
+    if d.fixtures.auth_header().is_none() {
         s.unmade(
             "a session",
             "no session to test (--auth none, or no login flow)",

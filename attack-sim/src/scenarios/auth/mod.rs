@@ -5,7 +5,8 @@
 //! unguessable), [`mass_assignment`] (fields a client must not set) and [`confusables`]
 //! (look-alike usernames as second users). All but the token
 //! checks on a given `--auth bearer:` token need a login flow the harness can drive
-//! (rampart's: `POST /v1/users`, `POST /v1/sessions`); without one they are not made.
+//! (rampart's preset, or a plan's `[login]`: see [`crate::login`]); without one they are not
+//! made.
 
 pub mod confusables;
 pub mod entropy;
@@ -15,22 +16,33 @@ pub mod idor;
 pub mod mass_assignment;
 pub mod tokens;
 
+use std::sync::Arc;
+
+use crate::discovery::fixtures::Auth;
 use crate::discovery::openapi::{Location, Operation};
 pub use crate::discovery::prepare;
 use crate::discovery::{Discovered, request};
-use crate::scan::Scanned;
+use crate::login::{Credentials, Flow};
 use crate::scan::http::Request;
+use crate::scan::{ScanCtx, Scanned};
 
 /// Why a check that needs the login flow was not made.
-pub const NEEDS_FLOW: &str = "needs a login flow the harness can drive (rampart's POST /v1/users and POST /v1/sessions in the OpenAPI document, with --auth auto or rampart)";
+pub const NEEDS_FLOW: &str = "needs a login flow the harness can drive (rampart's, found in the OpenAPI document with --auth auto or rampart, or a plan's [login])";
 
-/// The flow's user, or the check `name` recorded as not made.
-pub fn flow_user(d: &Discovered, s: &mut Scanned, name: &str) -> Option<(String, String)> {
-    let user = d.fixtures.user.clone();
-    if user.is_none() {
-        s.unmade(name, NEEDS_FLOW);
+/// The run's login flow and its user, or the check `name` recorded as not made.
+pub fn flow_user(
+    ctx: &ScanCtx,
+    d: &Discovered,
+    s: &mut Scanned,
+    name: &str,
+) -> Option<(Arc<Flow>, Credentials)> {
+    match (&ctx.auth, d.fixtures.user()) {
+        (Auth::Flow(flow), Some(user)) => Some((flow.clone(), user.clone())),
+        _ => {
+            s.unmade(name, NEEDS_FLOW);
+            None
+        }
     }
-    user
 }
 
 /// The authenticated read the token checks use: a secured GET without path inputs (the
@@ -47,10 +59,8 @@ pub fn with_auth(d: &Discovered, op: &Operation, auth: Option<&str>) -> Request 
     let mut req = request::build(op, &d.fixtures, None);
     let name = d
         .fixtures
-        .auth_header
-        .as_ref()
-        .map_or("Authorization", |(n, _)| n.as_str())
-        .to_string();
+        .auth_header()
+        .map_or_else(|| "Authorization".to_string(), |(n, _)| n);
     req.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(&name));
     if let Some(v) = auth {
         req.headers.push((name, v.to_string()));
@@ -83,6 +93,7 @@ mod tests {
                 .into_iter()
                 .collect(),
             json_body: false,
+            form_body: false,
             secured,
         }
     }

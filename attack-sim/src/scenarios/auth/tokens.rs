@@ -8,14 +8,14 @@
 use serde_json::json;
 
 use super::{authenticated_read, flow_user, ok, prepare, with_auth};
+use crate::declared::random_hex;
 use crate::discovery::Discovered;
-use crate::discovery::fixtures::{self, login, register};
 use crate::findings::{Confidence, Evidence, Finding, Severity};
-use crate::probe::session::SESSIONS_PATH;
+use crate::login::{Credentials, Flow};
 use crate::scan::compare::same_page;
 use crate::scan::http::{Http, Reply, Request};
 use crate::scan::{ScanCtx, Scanned};
-use crate::scenarios::{Run, Scenario};
+use crate::scenarios::{Load, Run, Scenario};
 
 /// `session-tokens`.
 pub const SCENARIO: Scenario = Scenario {
@@ -23,6 +23,7 @@ pub const SCENARIO: Scenario = Scenario {
     kind: "auth",
     description: "missing, forged, truncated and tampered tokens refused alike; tokens dead after logout, password change and expiry",
     run: Run::Scan(|ctx| Box::pin(scan(ctx))),
+    load: Load::None,
 };
 
 /// A bad token was accepted.
@@ -51,7 +52,7 @@ fn tampered(token: &str) -> String {
 /// A random token of `len` characters (at least 16).
 fn forged(len: usize) -> String {
     let n = len.max(16);
-    fixtures::random_hex(n.div_ceil(2))[..n].to_string()
+    random_hex(n.div_ceil(2))[..n].to_string()
 }
 
 /// A case of [`cases`] as words: "a missing token", "an empty token", ...
@@ -63,12 +64,28 @@ fn phrase(case: &str) -> String {
     }
 }
 
-/// The bad credentials tried, as (case, header value) (none: no header).
-fn cases(real: &str) -> Vec<(&'static str, Option<String>)> {
-    let (scheme, token) = match real.split_once(' ') {
-        Some((s, t)) if s.eq_ignore_ascii_case("bearer") => ("Bearer ", t),
+/// The credentials header's value `real` as what precedes the token (`Bearer `, `sid=`) and
+/// the token, `secret` being the token when known.
+fn split<'a>(real: &'a str, secret: Option<&str>) -> (&'a str, &'a str) {
+    if let Some(t) = secret
+        && real.len() > t.len()
+        && real.ends_with(t)
+    {
+        return real.split_at(real.len() - t.len());
+    }
+    match real.split_once(' ') {
+        Some((s, t)) if s.eq_ignore_ascii_case("bearer") => (&real[..s.len() + 1], t),
         _ => ("", real),
-    };
+    }
+}
+
+/// The bad credentials tried, as (case, header value) (none: no header).
+#[cfg(test)]
+fn cases(real: &str) -> Vec<(&'static str, Option<String>)> {
+    cases_of(split(real, None))
+}
+
+fn cases_of((scheme, token): (&str, &str)) -> Vec<(&'static str, Option<String>)> {
     let cut = token.len().saturating_sub(4).max(1).min(token.len());
     let mut out = vec![
         ("missing", None),
@@ -77,7 +94,7 @@ fn cases(real: &str) -> Vec<(&'static str, Option<String>)> {
         ("truncated", Some(format!("{scheme}{}", &token[..cut]))),
         ("tampered", Some(format!("{scheme}{}", tampered(token)))),
     ];
-    if !scheme.is_empty() {
+    if scheme.to_ascii_lowercase().starts_with("bearer") {
         out.push((
             "another scheme",
             Some("Basic YXR0YWNrLXNpbTphdHRhY2stc2lt".into()),
@@ -96,9 +113,8 @@ fn finding(
 ) -> Finding {
     let parameter = d
         .fixtures
-        .auth_header
-        .as_ref()
-        .map_or("Authorization", |(n, _)| n.as_str());
+        .auth_header()
+        .map_or_else(|| "Authorization".to_string(), |(n, _)| n);
     Finding {
         severity,
         confidence: Confidence::Confirmed,
@@ -116,7 +132,7 @@ async fn scan(ctx: ScanCtx) -> Scanned {
     let Some(d) = prepare(&ctx, &http, &mut s).await else {
         return s;
     };
-    let Some((_, real)) = d.fixtures.auth_header.clone() else {
+    let Some((_, real)) = d.fixtures.auth_header() else {
         s.unmade(
             "a session",
             "no session to test (--auth none, or no login flow)",
@@ -152,7 +168,8 @@ async fn scan(ctx: ScanCtx) -> Scanned {
         }
     }
     let mut refusals: Vec<(&str, Request, Reply)> = Vec::new();
-    for (case, value) in cases(&real) {
+    let token = d.fixtures.session.as_ref().map(|s| s.token().to_string());
+    for (case, value) in cases_of(split(&real, token.as_deref())) {
         let name = format!("{endpoint} with {} refused", phrase(case));
         let req = with_auth(&d, read, value.as_deref());
         match http.send(&req).await {
@@ -216,10 +233,10 @@ async fn scan(ctx: ScanCtx) -> Scanned {
             }
         }
     }
-    if let Some((user, password)) = flow_user(&d, &mut s, "a token after its logout") {
-        after_logout(&http, &d, read, &user, &password, &mut s).await;
-        after_password_change(&http, &d, read, &mut s).await;
-        super::expiry::check(&http, &d, read, &mut s).await;
+    if let Some((flow, user)) = flow_user(&ctx, &d, &mut s, "a token after its logout") {
+        after_logout(&http, &d, read, &flow, &user, &mut s).await;
+        after_password_change(&http, &d, read, &flow, &mut s).await;
+        super::expiry::check(&http, &d, read, &flow, &mut s).await;
     }
     s
 }
@@ -228,8 +245,8 @@ async fn after_logout(
     http: &Http,
     d: &Discovered,
     read: &crate::discovery::openapi::Operation,
-    user: &str,
-    password: &str,
+    flow: &Flow,
+    user: &Credentials,
     s: &mut Scanned,
 ) {
     let name = "a token after its logout refused";
@@ -241,19 +258,15 @@ async fn after_logout(
         s.unmade(name, format!("no DELETE {LOGOUT_PATH} in the document"));
         return;
     }
-    let token = match login(http, user, password).await {
-        Ok(t) => format!("Bearer {t}"),
+    let session = match flow.login(http, user).await {
+        Ok(t) => t,
         Err(e) => {
             s.unmade(name, e.to_string());
             return;
         }
     };
-    let logout = Request {
-        method: "DELETE".into(),
-        target: LOGOUT_PATH.into(),
-        ..Request::default()
-    }
-    .with_header("Authorization", &token);
+    let token = session.header().1;
+    let logout = session.authorize(Request::new("DELETE", LOGOUT_PATH));
     match http.send(&logout).await {
         Ok(r) if ok(r.status()) => {}
         Ok(r) => return s.unmade(name, format!("the logout was refused ({})", r.status())),
@@ -298,6 +311,7 @@ async fn after_password_change(
     http: &Http,
     d: &Discovered,
     read: &crate::discovery::openapi::Operation,
+    flow: &Flow,
     s: &mut Scanned,
 ) {
     let name = "another session's token after a password change refused";
@@ -311,22 +325,21 @@ async fn after_password_change(
     }
     // A user of its own: the flow's must keep its password for the other scans.
     let sessions = async {
-        let (user, password) = fixtures::throwaway();
-        register(http, &user, &password).await?;
-        let changer = login(http, &user, &password).await?;
-        let other = login(http, &user, &password).await?;
-        Ok::<_, crate::discovery::DiscoveryError>((user, password, changer, other))
+        let user = Credentials::throwaway("scan");
+        flow.register(http, &user).await?;
+        let changer = flow.login(http, &user).await?;
+        let other = flow.login(http, &user).await?;
+        Ok::<_, crate::login::FlowError>((user, changer, other))
     };
-    let (user, password, changer, other) = match sessions.await {
+    let (user, changer, other) = match sessions.await {
         Ok(v) => v,
         Err(e) => return s.unmade(name, e.to_string()),
     };
-    let new_password = fixtures::random_hex(16);
-    let change = Request::post_json(
+    let new_password = random_hex(16);
+    let change = changer.authorize(Request::post_json(
         PASSWORD_PATH,
-        &json!({"current_password": password, "new_password": new_password}),
-    )
-    .with_header("Authorization", &format!("Bearer {changer}"));
+        &json!({"current_password": user.password, "new_password": new_password}),
+    ));
     match http.send(&change).await {
         Ok(r) if ok(r.status()) => {}
         Ok(r) => {
@@ -338,31 +351,21 @@ async fn after_password_change(
         Err(e) => return s.unmade(name, e.to_string()),
     }
     let why = "a session opened before a password change still works after it";
-    must_be_refused(
-        http,
-        d,
-        read,
-        &format!("Bearer {other}"),
-        name,
-        REUSE,
-        why,
-        s,
-    )
-    .await;
+    must_be_refused(http, d, read, &other.header().1, name, REUSE, why, s).await;
     let old = "the old password refused after the change";
-    let creds = json!({"username": user, "password": password});
-    match http.send(&Request::post_json(SESSIONS_PATH, &creds)).await {
+    let login = flow.login_request(&user);
+    match http.send(&login).await {
         Ok(r) if ok(r.status()) => s.failed(
             old,
             Finding {
                 severity: Severity::High,
                 confidence: Confidence::Confirmed,
-                endpoint: format!("POST {SESSIONS_PATH}"),
-                parameter: Some("body password".into()),
+                endpoint: flow.login.describe(),
+                parameter: Some("the login's password".into()),
                 technique: REUSE,
                 summary: "the password a user changed away from still logs in".into(),
                 evidence: Evidence::new(
-                    format!("POST {SESSIONS_PATH} with the old password"),
+                    format!("{} with the old password", flow.login.describe()),
                     r.describe(),
                 ),
             },
@@ -396,5 +399,16 @@ mod tests {
         assert!(get("another scheme").expect("scheme").starts_with("Basic "));
         // A bare header value (--auth header:) has no scheme to keep.
         assert!(cases("s3cret").iter().all(|(c, _)| *c != "another scheme"));
+        // A session cookie keeps its name and changes its value.
+        let cookie = cases_of(split(
+            "sid=0123456789abcdef0123",
+            Some("0123456789abcdef0123"),
+        ));
+        let forged = cookie
+            .iter()
+            .find(|(c, _)| *c == "forged")
+            .and_then(|(_, v)| v.clone());
+        assert!(forged.expect("forged").starts_with("sid="));
+        assert!(cookie.iter().all(|(c, _)| *c != "another scheme"));
     }
 }

@@ -21,14 +21,14 @@
 use std::time::Duration;
 
 use super::payloads::{self, Context, Delay, Template};
-use crate::discovery::fixtures::{self, Fixtures};
+use crate::discovery::fixtures::Fixtures;
 use crate::discovery::openapi::{Input, Kind, Location, Operation};
 use crate::discovery::{self, request};
 use crate::findings::{Confidence, Evidence, Finding, Severity};
 use crate::scan::compare::{SAME_PAGE, same_page, similarity};
 use crate::scan::http::{Http, Reply, Request, SendError};
 use crate::scan::{ScanCtx, Scanned};
-use crate::scenarios::{Run, Scenario};
+use crate::scenarios::{Load, Run, Scenario};
 
 /// `sql-injection`.
 pub const SCENARIO: Scenario = Scenario {
@@ -36,6 +36,7 @@ pub const SCENARIO: Scenario = Scenario {
     kind: "injection",
     description: "SQL injection into every documented input: error, boolean, UNION and time-based, sqlmap's way",
     run: Run::Scan(|ctx| Box::pin(scan(ctx))),
+    load: Load::None,
 };
 
 /// Error-based (tentative).
@@ -60,7 +61,7 @@ const MAX_COLUMNS: usize = 6;
 pub fn scannable(op: &Operation) -> bool {
     op.method != "DELETE"
         && !op.inputs.iter().any(|i| {
-            i.location == Location::Body
+            matches!(i.location, Location::Body | Location::Form)
                 && matches!(
                     i.name.to_ascii_lowercase().as_str(),
                     "new_password" | "current_password"
@@ -153,7 +154,7 @@ impl Point<'_> {
 }
 
 fn random_number() -> u32 {
-    let hex = fixtures::random_hex(2);
+    let hex = crate::declared::random_hex(2);
     1000 + u32::from_str_radix(&hex, 16).unwrap_or(0) % 9000
 }
 
@@ -283,8 +284,8 @@ async fn union_based(
     templates: &[Template],
 ) -> Option<Finding> {
     let (left, right) = (
-        format!("cnry{}", fixtures::random_hex(3)),
-        fixtures::random_hex(3),
+        format!("cnry{}", crate::declared::random_hex(3)),
+        crate::declared::random_hex(3),
     );
     let canary = format!("{left}{right}");
     let before = String::from_utf8_lossy(&base.first.response.body).contains(&canary);
@@ -412,6 +413,18 @@ async fn scan(ctx: ScanCtx) -> Scanned {
                 continue;
             }
         };
+        if op.secured && matches!(base.first.status(), 401 | 403) {
+            // Refused before any input is read: payloads would meet the same refusal, and
+            // a page that never changes proves nothing.
+            s.unmade(
+                op.endpoint(),
+                format!(
+                    "the original request was refused ({}): no session reaches it (a login flow: --auth, or the plan's [login])",
+                    base.first.status()
+                ),
+            );
+            continue;
+        }
         for input in request::inputs(op, fixtures) {
             let point = Point {
                 op,
@@ -523,6 +536,7 @@ mod tests {
                 example: None,
             }],
             json_body: true,
+            form_body: false,
             secured: true,
         };
         assert!(scannable(&op("POST", "memo")));

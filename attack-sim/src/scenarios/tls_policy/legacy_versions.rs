@@ -4,7 +4,7 @@
 use super::hello::{self, Answer, MODERN, NON_AEAD, Offer, SSL3, TLS10, TLS11, version_name};
 use crate::findings::{Confidence, Evidence, Finding, Severity};
 use crate::scan::{ScanCtx, Scanned};
-use crate::scenarios::{Run, Scenario};
+use crate::scenarios::{Load, Run, Scenario};
 
 /// `tls-legacy-versions`.
 pub const SCENARIO: Scenario = Scenario {
@@ -12,6 +12,7 @@ pub const SCENARIO: Scenario = Scenario {
     kind: "tls",
     description: "ClientHellos offering only SSL 3.0, TLS 1.0 or TLS 1.1: each must be refused",
     run: Run::Scan(|ctx| Box::pin(scan(ctx))),
+    load: Load::None,
 };
 
 /// The finding's technique (SARIF rule id).

@@ -9,7 +9,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::findings::{Confidence, Evidence, Finding, Severity};
 use crate::scan::{ScanCtx, Scanned};
-use crate::scenarios::{Run, Scenario};
+use crate::scenarios::{Load, Run, Scenario};
 
 /// `tls-plaintext`.
 pub const SCENARIO: Scenario = Scenario {
@@ -17,6 +17,7 @@ pub const SCENARIO: Scenario = Scenario {
     kind: "tls",
     description: "plaintext HTTP/1.1 and HTTP/2 sent to the TLS port: neither may be answered",
     run: Run::Scan(|ctx| Box::pin(scan(ctx))),
+    load: Load::None,
 };
 
 /// The finding's technique.

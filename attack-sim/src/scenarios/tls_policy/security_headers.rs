@@ -10,7 +10,7 @@ use crate::findings::{Confidence, Evidence, Finding, Severity};
 use crate::probe::HEALTH_PATH;
 use crate::scan::http::{Http, Request};
 use crate::scan::{ScanCtx, Scanned};
-use crate::scenarios::{Run, Scenario};
+use crate::scenarios::{Load, Run, Scenario};
 
 /// `security-headers`.
 pub const SCENARIO: Scenario = Scenario {
@@ -18,6 +18,7 @@ pub const SCENARIO: Scenario = Scenario {
     kind: "tls",
     description: "HSTS, nosniff, no-store, CSP, no framing and no Server version on every response, errors included",
     run: Run::Scan(|ctx| Box::pin(scan(ctx))),
+    load: Load::None,
 };
 
 /// The finding's technique.

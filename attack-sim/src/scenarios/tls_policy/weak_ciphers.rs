@@ -5,7 +5,7 @@
 use super::hello::{self, Answer, NO_FORWARD_SECRECY, NON_AEAD, Offer, TLS12, suite_name};
 use crate::findings::{Confidence, Evidence, Finding, Severity};
 use crate::scan::{ScanCtx, Scanned};
-use crate::scenarios::{Run, Scenario};
+use crate::scenarios::{Load, Run, Scenario};
 
 /// `tls-weak-ciphers`.
 pub const SCENARIO: Scenario = Scenario {
@@ -13,6 +13,7 @@ pub const SCENARIO: Scenario = Scenario {
     kind: "tls",
     description: "TLS 1.2 offers of only non-AEAD suites, and of only RSA key exchange: each must be refused",
     run: Run::Scan(|ctx| Box::pin(scan(ctx))),
+    load: Load::None,
 };
 
 /// Technique of a non-AEAD suite accepted.

@@ -7,15 +7,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rustls::DigitallySignedStruct;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::CryptoProvider;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::pki_types::ServerName;
 use tokio_rustls::TlsConnector;
 
 use crate::findings::{Confidence, Evidence, Finding, Severity};
 use crate::scan::{ScanCtx, Scanned};
-use crate::scenarios::{Run, Scenario};
+use crate::scenarios::{Load, Run, Scenario};
+use crate::trust::{self, Trust};
 
 /// `tls-wrong-sni`.
 pub const SCENARIO: Scenario = Scenario {
@@ -23,6 +21,7 @@ pub const SCENARIO: Scenario = Scenario {
     kind: "tls",
     description: "a handshake for a host name the server does not hold must be refused",
     run: Run::Scan(|ctx| Box::pin(scan(ctx))),
+    load: Load::None,
 };
 
 /// The finding's technique.
@@ -31,62 +30,20 @@ pub const TECHNIQUE: &str = "tls-unknown-sni-served";
 /// The name asked for: under `.invalid` (RFC 2606), so it is nobody's.
 pub const WRONG_NAME: &str = "unknown-name.attack-sim.invalid";
 
-/// Accepts whatever certificate the server shows (its handshake signature is still checked,
-/// so the handshake is a real one).
-#[derive(Debug)]
-struct AnyCertificate(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for AnyCertificate {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
-}
-
+/// A connector that accepts whatever certificate the server shows (its handshake signature is
+/// still checked, so the handshake is a real one).
 fn connector() -> Result<TlsConnector, rustls::Error> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let cfg = rustls::ClientConfig::builder_with_provider(provider.clone())
+    let any = Trust {
+        insecure: true,
+        ..Trust::default()
+    };
+    let verifier =
+        trust::verifier(&any, &provider).map_err(|e| rustls::Error::General(e.to_string()))?;
+    let cfg = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
         .dangerous()
-        .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider)))
+        .with_custom_certificate_verifier(verifier)
         .with_no_client_auth();
     Ok(TlsConnector::from(Arc::new(cfg)))
 }

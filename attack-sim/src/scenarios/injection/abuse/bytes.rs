@@ -22,7 +22,7 @@ pub const NOT_UTF8: &[u8] = b"\xc0\xaf\xff";
 
 /// The probes for `p`.
 pub fn probes(p: &Point<'_>) -> Vec<Probe> {
-    let in_body = p.input.location == Location::Body;
+    let in_body = matches!(p.input.location, Location::Body | Location::Form);
     let judged = |refuse: bool| {
         if refuse && in_body && p.writes() {
             Expect::Refused
@@ -40,7 +40,7 @@ pub fn probes(p: &Point<'_>) -> Vec<Probe> {
             b.push(b'"');
             Some(b)
         }
-        Location::Path | Location::Query | Location::Cookie => {
+        Location::Path | Location::Query | Location::Cookie | Location::Form => {
             let escaped: String = NOT_UTF8.iter().map(|b| format!("%{b:02X}")).collect();
             Some(format!("{}{escaped}", encode(&p.orig)).into_bytes())
         }

@@ -6,7 +6,7 @@
 use std::sync::LazyLock;
 
 use super::{Expect, Point, Probe};
-use crate::discovery::fixtures::random_hex;
+use crate::declared::random_hex;
 use crate::discovery::openapi::Location;
 use crate::findings::Severity;
 use crate::scenarios::injection::payloads::{data, fill};

@@ -27,7 +27,7 @@ use crate::findings::{Confidence, Evidence, Finding, Severity};
 use crate::scan::http::{Http, Reply, Request};
 use crate::scan::{ScanCtx, Scanned};
 use crate::scenarios::injection::sqli::scannable;
-use crate::scenarios::{Run, Scenario};
+use crate::scenarios::{Load, Run, Scenario};
 
 /// `input-abuse`.
 pub const SCENARIO: Scenario = Scenario {
@@ -35,6 +35,7 @@ pub const SCENARIO: Scenario = Scenario {
     kind: "injection",
     description: "CRLF in values, path traversal, JSON type confusion and duplicate keys, abusive amounts, NUL bytes and invalid UTF-8 in every documented input",
     run: Run::Scan(|ctx| Box::pin(scan(ctx))),
+    load: Load::None,
 };
 
 /// A 5xx the original request did not get.
@@ -256,6 +257,16 @@ async fn scan(ctx: ScanCtx) -> Scanned {
                 continue;
             }
         };
+        if op.secured && matches!(base.status(), 401 | 403) {
+            s.unmade(
+                op.endpoint(),
+                format!(
+                    "the original request was refused ({}): no session reaches it (a login flow: --auth, or the plan's [login])",
+                    base.status()
+                ),
+            );
+            continue;
+        }
         for input in request::inputs(op, fixtures) {
             let point = Point {
                 op,
