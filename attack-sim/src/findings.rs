@@ -35,7 +35,7 @@ impl Severity {
 }
 
 /// How sure the harness is: a confirmed finding makes its scenario `vulnerable`, a tentative
-/// one `suspected` (DESIGN: an error signature alone is `suspected`; a differential or a delay
+/// one `suspected` (the contract: an error signature alone is `suspected`; a differential or a delay
 /// that reproduces is `vulnerable`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]

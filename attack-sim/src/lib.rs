@@ -1,19 +1,26 @@
 //! `attack-sim`: an attack harness for HTTPS servers (DoS floods from many source addresses,
 //! slow attacks, HTTP/2 abuse, injection, authentication and TLS-policy attacks) that measures
 //! a legitimate client's availability throughout and ends in a verdict, reports and an exit
-//! code. See `../shared/DESIGN.md`, "The harness".
+//! code. The repository's ARCHITECTURE.md maps it and holds its contracts.
 //!
-//! The parts: [`target`] (what to attack, and the loopback guard), [`sources`] (the attack's
-//! source addresses), [`client`] (TLS from a chosen address), [`h2wire`] (HTTP/2 frames by
-//! hand, for the abuse a client library will not send), [`probe`] (the legitimate
-//! client), [`scenarios`] (one module per attack), [`runner`] (phases of one scenario),
-//! [`verdict`] and [`report`]; [`bench`] measures a target's capacity.
+//! A run is a [`campaign`] (the command line only fills in its [`campaign::Config`], from
+//! flags and a [`plan`] file): it reaches the [`target`] with the [`trust`] it was given
+//! through a [`client`], learns the target from its OpenAPI document ([`discovery`]) and a
+//! [`login`] flow, then runs each scenario of the catalogue in [`scenarios`]: the DoS wing,
+//! [`dos`], through its runner (the legitimate client, [`probe`], around the attack from
+//! [`sources`], judged by [`verdict`]); the scan wing, [`scans`] (checks and [`findings`],
+//! reached through the target's document and fixtures, `scans::discovery`); each ends as
+//! an [`outcome`], and [`report`] writes them. [`bench`] measures
+//! a target's capacity as an attacker's budget; [`spawn`] starts a rampart to attack.
+//! Smaller parts: [`request`] and [`declared`] (requests built field by field, or declared
+//! in a plan), [`intensity`] (the presets), [`h2wire`] (HTTP/2 frames by hand, for the
+//! abuse a client library will not send).
 
 pub mod bench;
 pub mod campaign;
 pub mod client;
 pub mod declared;
-pub mod discovery;
+pub mod dos;
 pub mod findings;
 pub mod h2wire;
 pub mod intensity;
@@ -23,8 +30,7 @@ pub mod plan;
 pub mod probe;
 pub mod report;
 pub mod request;
-pub mod runner;
-pub mod scan;
+pub mod scans;
 pub mod scenarios;
 pub mod sources;
 pub mod spawn;

@@ -4,9 +4,9 @@
 use serde::Serialize;
 use serde::ser::SerializeMap;
 
+use crate::dos::runner::ScenarioResult;
 use crate::findings::Finding;
-use crate::runner::ScenarioResult;
-use crate::scan::ScanResult;
+use crate::scans::ScanResult;
 use crate::verdict::Verdict;
 
 /// A scenario's outcome.

@@ -17,7 +17,7 @@
 //! method = "GET"
 //! path = "/"
 //! [login]                                  # see crate::login
-//! [[setup]]                                # see crate::discovery::fixtures
+//! [[setup]]                                # see crate::scans::discovery::fixtures
 //! [values]
 //! [capacity]                               # for `attack-sim capacity`
 //! scenario = "slowloris"
@@ -30,10 +30,10 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::discovery::fixtures::{Setup, SetupStep};
 use crate::intensity::Intensity;
 use crate::login::FlowSpec;
 use crate::probe::ProbeSpec;
+use crate::scans::discovery::fixtures::{Setup, SetupStep};
 use crate::verdict::Slo;
 
 /// A plan file, as written.

@@ -1,4 +1,4 @@
-//! Verdicts. For DoS scenarios, from the legitimate client's numbers (DESIGN: "held" when
+//! Verdicts. For DoS scenarios, from the legitimate client's numbers (the contract in ARCHITECTURE.md: "held" when
 //! the success rate during the attack is at least 99 % and its p99 at most 3x the baseline
 //! p99); for the scanners (`injection`, `auth`, `tls`), from their findings.
 
@@ -101,7 +101,7 @@ impl Verdict {
 pub struct PhaseStats {
     /// Requests started in the phase.
     pub requests: u64,
-    /// Of which answered 2xx in time.
+    /// Of which answered as the probe expects, in time.
     pub ok: u64,
     /// `ok / requests` (0 when nothing was sent).
     pub success_rate: f64,

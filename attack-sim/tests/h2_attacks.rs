@@ -7,8 +7,8 @@ use crate::common;
 use std::sync::Arc;
 use std::time::Duration;
 
+use attack_sim::dos::{AttackCounters, AttackCtx, h2_requests};
 use attack_sim::intensity::Intensity;
-use attack_sim::scenarios::{AttackCounters, AttackCtx, h2_requests};
 use attack_sim::sources::Sources;
 use common::Rampart;
 

@@ -157,7 +157,7 @@ async fn sqlmap_agrees_on_the_weak_target_and_on_rampart() {
 async fn rampart_session(rampart: &Rampart) -> (String, String) {
     use attack_sim::declared::random_hex;
     use attack_sim::login::Flow;
-    use attack_sim::scan::http::{Http, Request};
+    use attack_sim::scans::http::{Http, Request};
     let http = Http::new(
         common::client_for(&rampart.url, &rampart.ca),
         "127.0.0.1".parse().expect("addr"),

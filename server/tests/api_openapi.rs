@@ -6,7 +6,7 @@ use crate::common;
 use common::{TestServer, bounded, get_once};
 use hyper::StatusCode;
 
-/// The routes of ../shared/DESIGN.md's API table.
+/// The routes of ARCHITECTURE.md's API table.
 const CONTRACT: [(&str, &str); 15] = [
     ("get", "/healthz"),
     ("get", "/readyz"),

@@ -11,12 +11,12 @@
 use serde::Serialize;
 
 use super::{CampaignError, Config, Known, Reach};
+use crate::dos::runner;
 use crate::intensity::Preset;
 use crate::probe::Mix;
 use crate::probe::readiness;
 use crate::report::RunInfo;
 use crate::report::progress::Progress;
-use crate::runner;
 use crate::scenarios::Load;
 use crate::scenarios::Scenario;
 use crate::sources;

@@ -15,8 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::client::Client;
-use crate::discovery::fixtures::{Auth, Setup};
-use crate::discovery::{self, Source};
+use crate::dos::runner::{self, ScenarioResult};
 use crate::exit;
 use crate::intensity::{Intensity, Preset};
 use crate::login::{AuthMode, Flow, FlowSpec};
@@ -26,9 +25,10 @@ use crate::probe::{FreshConnections, Mix, Probe};
 use crate::report::json::Report;
 use crate::report::progress::Progress;
 use crate::report::{RunInfo, html, junit, sarif, scorecard};
-use crate::runner::{self, ScenarioResult};
-use crate::scan::http::Http;
-use crate::scan::{self, ScanCtx, ScanResult};
+use crate::scans::discovery::fixtures::{Auth, Setup};
+use crate::scans::discovery::{self, Source};
+use crate::scans::http::Http;
+use crate::scans::{self, ScanCtx, ScanResult};
 use crate::scenarios::{self, Run, Scenario};
 use crate::sources::{self, Sources};
 use crate::spawn::{Spawned, sampler};
@@ -513,7 +513,7 @@ pub async fn scenarios_in_turn(
     known: &Known,
 ) -> (Vec<Outcome>, Vec<String>) {
     let mut results: Vec<Outcome> = Vec::new();
-    let shared = scan::SharedDiscovery::default();
+    let shared = scans::SharedDiscovery::default();
     // A spawned server's descriptors when idle: before each later scenario it is given time
     // to close the last one's connections, so that they do not weigh on the next baseline.
     let idle_fds = reach.pid().and_then(sampler::read).map(|r| r.fds);
@@ -600,7 +600,7 @@ pub async fn scenarios_in_turn(
                     setup: Arc::new(known.setup.clone()),
                     discovery: shared.clone(),
                 };
-                Outcome::Scan(scan::run(s.name, s.kind, run, ctx).await)
+                Outcome::Scan(scans::run(s.name, s.kind, run, ctx).await)
             }
         };
         println!("{}", scorecard::line(&outcome));

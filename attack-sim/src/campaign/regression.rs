@@ -320,7 +320,7 @@ pub fn describe(c: &Comparison) -> String {
 mod tests {
     use super::*;
     use crate::findings::{Confidence, Evidence, Finding, Severity};
-    use crate::scan::{Check, CheckResult, ScanResult};
+    use crate::scans::{Check, CheckResult, ScanResult};
     use crate::verdict::Verdict;
     use serde_json::json;
 

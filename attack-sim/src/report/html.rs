@@ -11,10 +11,10 @@ use super::RunInfo;
 use super::svg::{Chart, Series, esc};
 use crate::campaign::capacity::Capacity;
 use crate::campaign::regression::Comparison;
+use crate::dos::runner::ScenarioResult;
 use crate::outcome::Outcome;
 use crate::probe::{Availability, Phase, Sample};
-use crate::runner::ScenarioResult;
-use crate::scan::ScanResult;
+use crate::scans::ScanResult;
 use crate::verdict::{self, PhaseStats, Verdict};
 
 /// Width of the time buckets the legitimate samples are grouped in.
@@ -51,14 +51,16 @@ pub fn render(
         esc(target)
     );
     // The intensity and the charts are the DoS scenarios'; a run of scans has neither.
-    let dos = results.iter().any(|o| o.dos().is_some()) || capacity.is_some();
-    let (intensity, band) = if dos {
-        (
-            format!(", intensity {}", esc(intensity)),
-            " The shaded band in every chart is the attack.",
-        )
+    let dos = results.iter().any(|o| o.dos().is_some());
+    let intensity = if dos || capacity.is_some() {
+        format!(", intensity {}", esc(intensity))
     } else {
-        (String::new(), "")
+        String::new()
+    };
+    let band = if dos {
+        " The shaded band in every scenario's chart is the attack."
+    } else {
+        ""
     };
     let _ = write!(
         h,
@@ -392,13 +394,13 @@ fn section(h: &mut String, r: &ScenarioResult) {
         "%",
         Some(100.0),
         vec![Series {
-            label: "2xx in time",
+            label: "answered as expected, in time",
             color: "#2e7d32",
             points: buckets.iter().map(|b| (b.mid_s, b.success_pct)).collect(),
         }],
     ));
     let attack = &r.attack_samples;
-    let rate = |f: fn(&crate::scenarios::AttackSample) -> u64| -> Vec<(f64, f64)> {
+    let rate = |f: fn(&crate::dos::AttackSample) -> u64| -> Vec<(f64, f64)> {
         attack
             .windows(2)
             .filter(|w| w[1].at_ms > w[0].at_ms)

@@ -224,12 +224,12 @@ pub fn write(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runner::Legit;
+    use crate::dos::runner::Legit;
     use crate::verdict::PhaseStats;
 
     fn result(name: &'static str, verdict: Verdict) -> Outcome {
         let p = PhaseStats::new(10, 10, 1.0, 2.0);
-        Outcome::Dos(Box::new(crate::runner::ScenarioResult {
+        Outcome::Dos(Box::new(crate::dos::runner::ScenarioResult {
             name,
             kind: "dos",
             verdict,
@@ -283,7 +283,7 @@ mod tests {
     #[test]
     fn a_scan_with_findings_fails_with_its_evidence() {
         use crate::findings::{Confidence, Evidence, Finding, Severity};
-        use crate::scan::{Check, CheckResult, ScanResult};
+        use crate::scans::{Check, CheckResult, ScanResult};
         let finding = Finding {
             severity: Severity::Medium,
             confidence: Confidence::Confirmed,

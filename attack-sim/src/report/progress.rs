@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::dos::runner::{OnTick, Tick};
 use crate::probe::Phase;
-use crate::runner::{OnTick, Tick};
 
 /// One scenario's bar (none when stdout is not a terminal).
 pub struct Progress {
@@ -68,7 +68,7 @@ pub fn message(t: &Tick) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenarios::AttackSample;
+    use crate::dos::AttackSample;
 
     #[test]
     fn the_message_names_the_phase_and_the_counters() {

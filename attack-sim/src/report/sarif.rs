@@ -11,32 +11,7 @@ use serde_json::{Value, json};
 use crate::campaign::regression::Comparison;
 use crate::findings::{Finding, Severity};
 use crate::outcome::Outcome;
-use crate::scenarios::tls_policy::{
-    legacy_versions, plaintext, security_headers, weak_ciphers, wrong_sni,
-};
-
-/// What a technique shows, for its SARIF rule.
-pub fn technique_description(id: &str) -> &'static str {
-    match id {
-        legacy_versions::TECHNIQUE => {
-            "The server negotiates a protocol version older than TLS 1.2 (SSL 3.0, TLS 1.0 or TLS 1.1)."
-        }
-        weak_ciphers::NON_AEAD_TECHNIQUE => {
-            "The server chooses a cipher suite without authenticated encryption (CBC, RC4, 3DES or NULL)."
-        }
-        weak_ciphers::NO_PFS_TECHNIQUE => {
-            "The server chooses a static RSA key exchange: recorded traffic can be decrypted once the key leaks."
-        }
-        plaintext::TECHNIQUE => "The TLS port answers plaintext HTTP.",
-        wrong_sni::TECHNIQUE => {
-            "The server completes TLS handshakes for host names it does not hold."
-        }
-        security_headers::TECHNIQUE => {
-            "A response lacks a security header (HSTS, nosniff, no-store, CSP, framing) or discloses the server's version."
-        }
-        _ => "A flaw found by attack-sim.",
-    }
-}
+use crate::scenarios::technique_description;
 
 fn level(s: Severity) -> &'static str {
     match s {
@@ -192,7 +167,8 @@ pub fn write(
 mod tests {
     use super::*;
     use crate::findings::{Confidence, Evidence};
-    use crate::scan::ScanResult;
+    use crate::scans::ScanResult;
+    use crate::scans::tls_policy::{security_headers, wrong_sni};
     use crate::verdict::Verdict;
 
     fn finding(technique: &'static str, endpoint: &str, severity: Severity) -> Finding {

@@ -1,10 +1,10 @@
 //! The terminal scorecard: one line per scenario as it finishes, and a table at the end;
 //! then, when scans found anything, every finding on a line of its own.
 
+use crate::dos::runner::ScenarioResult;
 use crate::findings::Finding;
 use crate::outcome::Outcome;
-use crate::runner::ScenarioResult;
-use crate::scan::{CheckResult, ScanResult};
+use crate::scans::{CheckResult, ScanResult};
 
 /// One scenario, on one line.
 pub fn line(o: &Outcome) -> String {
