@@ -151,3 +151,32 @@ async fn the_legitimate_client_signs_in_with_the_declared_flow() {
     assert!(baseline_ok("login"), "{samples:?}");
     assert!(baseline_ok("GET /api/status"), "{samples:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fixture_the_document_lacks_is_skipped_and_the_other_checks_still_run() {
+    // Rampart's routes but no transfers in the document: rampart's preset cannot make its
+    // three transfers. Before, discovery failed ("transfer (POST /v1/transfers): answered
+    // 404") and every scan was not made.
+    let bank = common::weak_bank::start_without_transfers().await;
+    let run = common::scan(&["idor", "sql-injection"], &bank.url, &bank.ca).await;
+    assert_eq!(run.code, Some(1), "{}", run.text);
+    let notes = run.report["notes"].to_string();
+    assert!(
+        notes.contains(
+            "setup: transfer (POST /v1/transfers) skipped: the document lists no such operation"
+        ),
+        "{notes}"
+    );
+    assert!(run.text.contains("note: setup: transfer"), "{}", run.text);
+    // The weak bank's missing owner checks are still found with what the setup made.
+    assert_eq!(
+        scenario(&run.report, "idor")["verdict"],
+        "vulnerable",
+        "{}",
+        run.text
+    );
+    for name in ["idor", "sql-injection"] {
+        let checks = scenario(&run.report, name)["checks"].to_string();
+        assert!(!checks.contains("\"discovery\""), "{name}: {checks}");
+    }
+}

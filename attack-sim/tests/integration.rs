@@ -17,6 +17,7 @@ mod flows;
 mod h2_attacks;
 mod injection;
 mod input_abuse;
+mod library;
 mod real_servers;
 mod regression;
 mod scans_on_postgres;

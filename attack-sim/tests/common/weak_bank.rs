@@ -33,6 +33,8 @@ use super::TestServer;
 
 #[derive(Default)]
 struct Bank {
+    /// The OpenAPI document it serves.
+    doc: Value,
     /// name -> (id, password hash)
     users: HashMap<String, (String, [u8; 32])>,
     /// token -> user name
@@ -132,7 +134,9 @@ async fn route(
     let text = |k: &str| input[k].as_str().unwrap_or_default().to_string();
     match (method, path) {
         ("GET", "/healthz") => return (200, json!({"status": "ok"})),
-        ("GET", "/openapi.json") => return (200, serde_json::from_str(DOC).expect("doc")),
+        ("GET", "/openapi.json") => {
+            return (200, bank.lock().expect("lock").doc.clone());
+        }
         ("POST", "/v1/users") => {
             let (name, password) = (text("username"), text("password"));
             let h = tokio::task::spawn_blocking(move || hash(&password))
@@ -247,11 +251,29 @@ async fn route(
 
 /// Starts the weak bank on a loopback port.
 pub async fn start() -> TestServer {
+    start_with_doc(serde_json::from_str(DOC).expect("doc")).await
+}
+
+/// The same bank whose document lists no `POST /v1/transfers` (the route still answers): a
+/// bank on another stack whose API has no transfers.
+pub async fn start_without_transfers() -> TestServer {
+    let mut doc: Value = serde_json::from_str(DOC).expect("doc");
+    doc["paths"]
+        .as_object_mut()
+        .expect("paths")
+        .remove("/v1/transfers");
+    start_with_doc(doc).await
+}
+
+async fn start_with_doc(doc: Value) -> TestServer {
     let dir = tempfile::tempdir().expect("tempdir");
     let (acceptor, ca) = super::dev_tls(dir.path(), &[b"http/1.1"]);
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr: SocketAddr = listener.local_addr().expect("addr");
-    let bank = Arc::new(Mutex::new(Bank::default()));
+    let bank = Arc::new(Mutex::new(Bank {
+        doc,
+        ..Bank::default()
+    }));
     let task = tokio::spawn(async move {
         let mut conns = tokio::task::JoinSet::new();
         loop {
