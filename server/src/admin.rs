@@ -42,6 +42,16 @@ impl MetricsSource {
                 "Distinct clients (IPv4 address or IPv6 /64) with an open connection.",
                 self.admission.clients_connected() as u64,
             ),
+            (
+                "rampart_handshakes_waiting",
+                "TLS handshakes waiting for a slot (the client holding the fewest goes next).",
+                self.admission.handshakes_waiting() as u64,
+            ),
+            (
+                "rampart_clients_cooling_down",
+                "Clients whose new connections are refused for repeated refusals.",
+                self.admission.clients_cooling_down() as u64,
+            ),
         ])
     }
 }

@@ -5,11 +5,14 @@
 //! hyper, draining), [`http`] (routes, the problem+json error type, security headers),
 //! [`auth`] (credential rules, argon2id pool, tokens, the authenticated-user extractor),
 //! [`db`] (the database pool and schema), [`store`] (domain queries, parameterised SQL only),
-//! [`server`] (start-up and life cycle).
+//! [`server`] (start-up and life cycle). Shared by the layers: [`limiter`] (bounded keyed
+//! rate limiters), [`refusals`] (every refusal counted and logged), [`cooldown`] (clients that
+//! keep exceeding their budgets), [`metrics`], [`admin`] (the `/metrics` listener).
 
 pub mod admin;
 pub mod auth;
 pub mod config;
+pub mod cooldown;
 pub mod db;
 #[cfg(any(test, fuzzing))]
 pub mod fuzzing;

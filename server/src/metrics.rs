@@ -11,7 +11,7 @@ pub enum Reason {
     ConnectionCap,
     /// The client's connection cap was reached.
     ClientConnectionCap,
-    /// Too many TLS handshakes in progress.
+    /// A handshake waited in line for a slot until its deadline.
     HandshakesBusy,
     /// The client started handshakes too fast.
     HandshakeRate,
@@ -42,13 +42,17 @@ pub enum Reason {
     RegistrationRate,
     /// Too many requests in flight: shed.
     InFlight,
+    /// The client already had `limits.max_body_reads_per_client` bodies in progress.
+    BodyReads,
+    /// The client is cooling down after too many refusals (`crate::cooldown`).
+    CoolingDown,
     /// A login for an account in failed-login backoff or locked.
     LoginBackoff,
 }
 
 impl Reason {
     /// Every reason, in the order of [`Reason::index`].
-    pub const ALL: [Reason; 18] = [
+    pub const ALL: [Reason; 20] = [
         Reason::ConnectionCap,
         Reason::ClientConnectionCap,
         Reason::HandshakesBusy,
@@ -66,6 +70,8 @@ impl Reason {
         Reason::LoginRate,
         Reason::RegistrationRate,
         Reason::InFlight,
+        Reason::BodyReads,
+        Reason::CoolingDown,
         Reason::LoginBackoff,
     ];
 
@@ -89,6 +95,8 @@ impl Reason {
             Reason::LoginRate => "login_rate",
             Reason::RegistrationRate => "registration_rate",
             Reason::InFlight => "in_flight",
+            Reason::BodyReads => "body_reads",
+            Reason::CoolingDown => "cooling_down",
             Reason::LoginBackoff => "login_backoff",
         }
     }
@@ -104,6 +112,7 @@ pub struct Metrics {
     rejections: [AtomicU64; Reason::ALL.len()],
     accepted: AtomicU64,
     parked: AtomicU64,
+    cooldowns: AtomicU64,
 }
 
 /// Marks one HTTP/1.1 connection as parked while it lives.
@@ -117,6 +126,16 @@ impl Drop for Parked<'_> {
 }
 
 impl Metrics {
+    /// Counts one client sent to cool down.
+    pub fn cooled_down(&self) {
+        self.cooldowns.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Clients sent to cool down so far.
+    pub fn cooldowns(&self) -> u64 {
+        self.cooldowns.load(Ordering::Relaxed)
+    }
+
     /// Counts one rejection.
     pub fn reject(&self, reason: Reason) {
         self.rejections[reason.index()].fetch_add(1, Ordering::Relaxed);
@@ -158,6 +177,11 @@ impl Metrics {
                 self.rejections(r)
             );
         }
+        out.push_str(
+            "# HELP rampart_cooldowns_total Clients sent to cool down for repeated refusals.\n",
+        );
+        out.push_str("# TYPE rampart_cooldowns_total counter\n");
+        let _ = writeln!(out, "rampart_cooldowns_total {}", self.cooldowns());
         out.push_str("# HELP rampart_connections_accepted_total Connections admitted.\n");
         out.push_str("# TYPE rampart_connections_accepted_total counter\n");
         let _ = writeln!(

@@ -1,5 +1,6 @@
 //! Every refusal, at any layer, goes through here: it is counted by reason in [`Metrics`] and
-//! logged at most once per client, reason and `log_interval`, never once per packet.
+//! logged at most once per client, reason and `log_interval`, never once per packet. A refusal
+//! for the client's own excess is also a strike towards its cool-down ([`Cooldown`]).
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -7,6 +8,7 @@ use std::time::Duration;
 
 use governor::Quota;
 
+use crate::cooldown::{self, Cooldown};
 use crate::limiter::{Limiter, nz};
 use crate::metrics::{Metrics, Reason};
 use crate::net::client_key::ClientKey;
@@ -17,16 +19,24 @@ pub struct Refusals {
     metrics: Arc<Metrics>,
     cap: usize,
     gate: Limiter<(ClientKey, Reason)>,
+    cooldown: Cooldown,
 }
 
 impl Refusals {
-    /// `cap` bounds the number of (client, reason) pairs remembered for log gating.
-    pub fn new(metrics: Arc<Metrics>, interval: Duration, cap: usize) -> Arc<Self> {
+    /// `cap` bounds the number of (client, reason) pairs remembered for log gating, and the
+    /// clients remembered by `cooldown`.
+    pub fn new(
+        metrics: Arc<Metrics>,
+        interval: Duration,
+        cap: usize,
+        cooldown: Cooldown,
+    ) -> Arc<Self> {
         let quota = Quota::with_period(interval).unwrap_or_else(|| Quota::per_second(nz(1)));
         Arc::new(Refusals {
             metrics,
             cap,
             gate: Limiter::new(quota),
+            cooldown,
         })
     }
 
@@ -37,16 +47,31 @@ impl Refusals {
         if self.gate.check(&(key, reason)).is_ok() {
             tracing::warn!(client = %key, reason = reason.as_str(), "refused");
         }
+        if cooldown::is_strike(reason) && self.cooldown.strike(key) {
+            self.metrics.cooled_down();
+            tracing::warn!(client = %key, "cooling down: its new connections are refused");
+        }
+    }
+
+    /// How long `ip`'s cool-down still runs, if it is cooling down.
+    pub fn cooling_for(&self, ip: IpAddr) -> Option<Duration> {
+        self.cooldown.cooling_for(ClientKey::from(ip))
+    }
+
+    /// Clients cooling down now.
+    pub fn cooling(&self) -> usize {
+        self.cooldown.cooling()
     }
 
     /// Prunes the log gate and resets it past its cap.
     pub fn maintain(&self) {
         self.gate.maintain(self.cap);
+        self.cooldown.maintain(self.cap);
     }
 
     /// Pairs tracked by the log gate.
     pub fn tracked(&self) -> usize {
-        self.gate.len()
+        self.gate.len() + self.cooldown.tracked()
     }
 
     /// The counters.

@@ -16,6 +16,7 @@ use crate::admin::MetricsSource;
 use crate::auth::Hasher;
 use crate::auth::backoff::Backoff;
 use crate::config::{Config, LimitsConfig};
+use crate::cooldown::Cooldown;
 use crate::db::{Db, DbError};
 use crate::http::rate_limit::RequestLimits;
 use crate::http::{AppState, router};
@@ -109,9 +110,22 @@ fn cert_source(config: &Config) -> Result<(CertSource, Option<PathBuf>), CertErr
     ))
 }
 
-async fn bind(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), StartError> {
+/// Binds `addr` with an accept queue of `backlog` connections (the kernel caps it at
+/// `net.core.somaxconn`). A full queue drops the SYNs of new clients, who try again only after
+/// a second: under a connection flood, a short queue is a second of latency for legitimate
+/// clients (tokio's default is 1,024, nginx's 511).
+fn bind(addr: SocketAddr, backlog: u32) -> Result<(TcpListener, SocketAddr), StartError> {
     let err = |source| StartError::Bind { addr, source };
-    let listener = TcpListener::bind(addr).await.map_err(err)?;
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()
+    } else {
+        tokio::net::TcpSocket::new_v6()
+    }
+    .map_err(err)?;
+    // As tokio's TcpListener::bind: a restart may bind while old connections are in TIME_WAIT.
+    socket.set_reuseaddr(true).map_err(err)?;
+    socket.bind(addr).map_err(err)?;
+    let listener = socket.listen(backlog).map_err(err)?;
     let local = listener.local_addr().map_err(err)?;
     Ok((listener, local))
 }
@@ -186,9 +200,9 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let certs = Arc::new(CertStore::load(source)?);
     let tls_config = tls::server_config(config.tls.profile, certs.clone())?;
     let db = Db::connect(&config.database).await?;
-    let (listener, local_addr) = bind(config.listen).await?;
+    let (listener, local_addr) = bind(config.listen, config.limits.listen_backlog)?;
     let admin_listener = match config.admin.listen {
-        Some(addr) => Some(bind(addr).await?),
+        Some(addr) => Some(bind(addr, config.limits.listen_backlog)?),
         None => None,
     };
 
@@ -197,6 +211,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         metrics.clone(),
         config.limits.log_interval,
         config.limits.max_tracked_clients,
+        Cooldown::from_config(&config.limits),
     );
     let admission = Admission::new(&config.limits, refusals.clone());
     let limits = RequestLimits::new(&config.limits, refusals.clone());

@@ -119,11 +119,12 @@ async fn handshakes_in_progress_are_capped() {
                 .metrics_text()
                 .contains("rampart_handshakes_in_progress 0")
         );
-        // ...but two clients that send a ClientHello and never finish hold two.
+        // ...but two handshakes that send a ClientHello and never finish hold two, both from
+        // one client.
         let hello = common::client_hello::client_hello(0x0303, &[0xc02b]);
         let mut _stall1 = tcp_from(ip("127.0.13.1"), s.addr).await.expect("tcp");
         _stall1.write_all(&hello).await.expect("hello");
-        let mut _stall2 = tcp_from(ip("127.0.13.2"), s.addr).await.expect("tcp");
+        let mut _stall2 = tcp_from(ip("127.0.13.1"), s.addr).await.expect("tcp");
         _stall2.write_all(&hello).await.expect("hello");
         wait_until("two stalled handshakes", || {
             s.running
@@ -131,22 +132,44 @@ async fn handshakes_in_progress_are_capped() {
                 .contains("rampart_handshakes_in_progress 2")
         })
         .await;
-        assert!(
-            served(&s, "127.0.13.3").await.is_none(),
-            "no handshake slot left"
-        );
-        assert!(s.running.metrics().rejections(Reason::HandshakesBusy) >= 1);
-        drop(_stall1);
-        wait_until("a slot to free up", || {
+        // A third from the same client waits in line; then another client's does.
+        let mut _stall3 = tcp_from(ip("127.0.13.1"), s.addr).await.expect("tcp");
+        _stall3.write_all(&hello).await.expect("hello");
+        wait_until("one handshake waiting", || {
             s.running
                 .metrics_text()
-                .contains("rampart_handshakes_in_progress 1")
+                .contains("rampart_handshakes_waiting 1")
         })
         .await;
+        let (addr, ca) = (s.addr, s.ca.clone());
+        let other = tokio::spawn(async move {
+            let mut c = Conn::open_from(ip("127.0.13.3"), addr, &ca, &[H1])
+                .await
+                .ok()?;
+            (c.get("/healthz").await.ok()?.status == StatusCode::OK).then_some(c)
+        });
+        wait_until("two handshakes waiting", || {
+            s.running
+                .metrics_text()
+                .contains("rampart_handshakes_waiting 2")
+        })
+        .await;
+        assert!(!other.is_finished(), "no slot is free");
+        // The slot freed goes to the client holding none, ahead of the one that came first
+        // from the client holding two.
+        drop(_stall1);
         assert!(
-            served(&s, "127.0.13.3").await.is_some(),
+            other.await.expect("task").is_some(),
             "served once a slot frees"
         );
+        // Its slot then goes to the stalling client's third.
+        wait_until("the third stalled handshake in progress", || {
+            let m = s.running.metrics_text();
+            m.contains("rampart_handshakes_waiting 0")
+                && m.contains("rampart_handshakes_in_progress 2")
+        })
+        .await;
+        assert_eq!(s.running.metrics().rejections(Reason::HandshakesBusy), 0);
     })
     .await;
 }

@@ -1,6 +1,6 @@
 //! Request-layer limits over real TLS: per-client rate, stricter login and registration
-//! budgets, per-user rate across addresses, exempt networks, and the in-flight cap. Each test
-//! fails if its limit is turned off.
+//! budgets, per-user rate across addresses, exempt networks, the in-flight cap and the
+//! per-client share of body reading. Each test fails if its limit is turned off.
 
 use crate::common;
 
@@ -173,6 +173,27 @@ async fn exempt_networks_skip_request_rate_limits() {
     .await;
 }
 
+/// Opens a TLS connection from `src` and starts an upload whose body (100 bytes announced)
+/// does not come: the head, with `Expect: 100-continue`, and nothing after. Returns the
+/// connection and the head of the server's first answer (a `100 Continue` once the server
+/// reads the body, or a final refusal).
+async fn stalled_upload(s: &TestServer, src: &str) -> (impl AsyncWriteExt + Unpin, String) {
+    let cfg = client_config(&s.ca, &[b"http/1.1"], rustls::DEFAULT_VERSIONS);
+    let mut tls = tls_from(ip(src), s.addr, cfg).await.expect("connect");
+    tls.write_all(
+        b"POST /v1/users HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\nExpect: 100-continue\r\n\r\n",
+    )
+    .await
+    .expect("head");
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut b = [0u8; 1];
+        assert_eq!(tls.read(&mut b).await.expect("read"), 1, "answer cut short");
+        head.push(b[0]);
+    }
+    (tls, String::from_utf8_lossy(&head).into_owned())
+}
+
 #[tokio::test]
 async fn in_flight_cap_sheds_with_503_even_for_exempt_clients() {
     bounded(async {
@@ -181,27 +202,155 @@ async fn in_flight_cap_sheds_with_503_even_for_exempt_clients() {
             c.limits.exempt = vec!["127.0.0.0/8".parse().expect("net")];
         })
         .await;
-        // Hold the only slot: a request whose handler waits for a body that does not come.
-        let cfg = client_config(&s.ca, &[b"http/1.1"], rustls::DEFAULT_VERSIONS);
-        let mut held = tls_from(ip("127.0.27.1"), s.addr, cfg).await.expect("connect");
-        held.write_all(
-            b"POST /v1/users HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\nExpect: 100-continue\r\n\r\n",
-        )
-        .await
-        .expect("head");
-        let mut head = Vec::new();
-        while !head.ends_with(b"\r\n\r\n") {
-            let mut b = [0u8; 1];
-            assert_eq!(held.read(&mut b).await.expect("read"), 1);
-            head.push(b[0]);
-        }
-        assert!(head.starts_with(b"HTTP/1.1 100"));
+        // Hold the only slot with handler work: a registration whose insert waits for the
+        // database's write lock, which the test holds (SQLite waits up to its busy timeout).
+        let mut lock = <sqlx::SqliteConnection as sqlx::Connection>::connect(&s.db_url)
+            .await
+            .expect("open the database");
+        sqlx::query("BEGIN IMMEDIATE")
+            .execute(&mut lock)
+            .await
+            .expect("write lock");
         let mut other = conn(&s, "127.0.27.2").await;
-        let r = other.get("/healthz").await.expect("get");
-        assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+        let mut shed = None;
+        // The registration may lose the race for the slot to a probe; then it is sent again.
+        for attempt in 0..50 {
+            let mut api = Api {
+                conn: conn(&s, "127.0.27.1").await,
+            };
+            let name = format!("busy_{attempt}");
+            let held = tokio::spawn(async move { api.register(&name, GOOD_PASSWORD).await });
+            while !held.is_finished() {
+                let r = other.get("/healthz").await.expect("get");
+                if r.status == StatusCode::SERVICE_UNAVAILABLE {
+                    shed = Some((r, held));
+                    break;
+                }
+                tokio::task::yield_now().await;
+            }
+            if shed.is_some() {
+                break;
+            }
+        }
+        let (r, held) = shed.expect("a request is shed while the slot is held");
         assert!(r.headers.contains_key("retry-after"));
         assert!(s.running.metrics().rejections(Reason::InFlight) >= 1);
-        drop(held);
+        sqlx::query("ROLLBACK")
+            .execute(&mut lock)
+            .await
+            .expect("unlock");
+        assert_eq!(held.await.expect("task").status, StatusCode::CREATED);
+    })
+    .await;
+}
+
+/// Slow uploads from many clients once filled the in-flight slots while their bytes trickled
+/// in (slow-body denied at stress intensity): a body still arriving holds no slot.
+#[tokio::test]
+async fn a_body_still_arriving_holds_no_in_flight_slot() {
+    bounded(async {
+        let s = TestServer::start(|c| c.limits.max_in_flight = 1).await;
+        let (mut upload, head) = stalled_upload(&s, "127.0.29.1").await;
+        assert!(head.starts_with("HTTP/1.1 100"), "{head}");
+        let mut other = conn(&s, "127.0.29.2").await;
+        for _ in 0..3 {
+            assert_eq!(
+                other.get("/healthz").await.expect("get").status,
+                StatusCode::OK
+            );
+        }
+        assert_eq!(s.running.metrics().rejections(Reason::InFlight), 0);
+        // The upload still completes and is handled (its body is not JSON: 400).
+        upload.write_all(&[b'x'; 100]).await.expect("body");
+        upload.flush().await.expect("flush");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_client_past_its_share_of_body_reads_gets_429_and_others_read_on() {
+    bounded(async {
+        let s = TestServer::start(|c| c.limits.max_body_reads_per_client = 2).await;
+        let mut held = Vec::new();
+        for _ in 0..2 {
+            let (upload, head) = stalled_upload(&s, "127.0.30.1").await;
+            assert!(head.starts_with("HTTP/1.1 100"), "{head}");
+            held.push(upload);
+        }
+        let (_refused, head) = stalled_upload(&s, "127.0.30.1").await;
+        assert!(head.starts_with("HTTP/1.1 429"), "{head}");
+        let head = head.to_ascii_lowercase();
+        assert!(head.contains("connection: close"), "{head}");
+        assert!(head.contains("retry-after: "), "{head}");
+        assert_eq!(s.running.metrics().rejections(Reason::BodyReads), 1);
+        // Another client has its own share.
+        let (_other, head) = stalled_upload(&s, "127.0.30.2").await;
+        assert!(head.starts_with("HTTP/1.1 100"), "{head}");
+        // A share is given back when its body ends: the first client may upload again.
+        drop(held.pop());
+        let mut again = None;
+        for _ in 0..100 {
+            let (upload, head) = stalled_upload(&s, "127.0.30.1").await;
+            if head.starts_with("HTTP/1.1 100") {
+                again = Some(upload);
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        assert!(again.is_some(), "the share was never given back");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_client_that_keeps_exceeding_its_budget_cools_down() {
+    bounded(async {
+        let s = TestServer::start(|c| {
+            c.limits.requests_per_second_per_client = 1;
+            c.limits.request_burst_per_client = 2;
+            c.limits.cooldown_after = 3;
+            c.limits.cooldown_window = std::time::Duration::from_secs(60);
+            c.limits.cooldown = std::time::Duration::from_secs(60);
+        })
+        .await;
+        // HTTP/2: a 429 does not end the connection, so one connection can keep asking.
+        let mut flood = conn(&s, "127.0.31.1").await;
+        for _ in 0..2 {
+            assert_eq!(
+                flood.get("/healthz").await.expect("get").status,
+                StatusCode::OK
+            );
+        }
+        // Three refusals are free; the fourth sends the client to cool down.
+        for _ in 0..4 {
+            assert_429(&flood.get("/healthz").await.expect("get"));
+        }
+        assert_eq!(s.running.metrics().cooldowns(), 1);
+        let before = s.running.metrics().rejections(Reason::CoolingDown);
+        // Its requests on the connection it has are refused before any budget is asked...
+        let r = flood.get("/healthz").await.expect("get");
+        assert_429(&r);
+        assert_eq!(
+            s.running.metrics().rejections(Reason::CoolingDown),
+            before + 1
+        );
+        // ...and its new connections are refused before TLS.
+        assert!(
+            Conn::open_from(ip("127.0.31.1"), s.addr, &s.ca, &[b"h2"])
+                .await
+                .is_err(),
+            "a cooling client got a new connection"
+        );
+        assert_eq!(
+            s.running.metrics().rejections(Reason::CoolingDown),
+            before + 2
+        );
+        // Everybody else is served.
+        let mut other = conn(&s, "127.0.31.2").await;
+        assert_eq!(
+            other.get("/healthz").await.expect("get").status,
+            StatusCode::OK
+        );
     })
     .await;
 }

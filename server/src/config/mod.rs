@@ -277,6 +277,9 @@ pub struct LimitsConfig {
     pub max_connections: usize,
     /// Open connections per client (IPv4 address or IPv6 /64), checked before TLS.
     pub max_connections_per_client: u32,
+    /// Connections the kernel may queue for `accept` (capped by `net.core.somaxconn`). When
+    /// the queue is full, new clients' SYNs are dropped and retried only after a second.
+    pub listen_backlog: u32,
     /// TLS handshakes in progress at once.
     pub max_handshakes_in_progress: usize,
     /// New connections (handshakes) per second per client, sustained.
@@ -306,6 +309,19 @@ pub struct LimitsConfig {
     pub registration_burst_per_client: u32,
     /// Requests being handled at once, all clients together; beyond this, 503 + Retry-After.
     pub max_in_flight: usize,
+    /// Requests per client whose bodies are still arriving, at once; beyond, 429. A body
+    /// holds no in-flight slot while it arrives.
+    pub max_body_reads_per_client: usize,
+    /// Refusals for a client's own excess (request rate, login and registration budgets,
+    /// body-reading share) that are free; forgiven at this many per `cooldown_window`.
+    pub cooldown_after: u32,
+    /// The window `cooldown_after` is counted in.
+    #[serde(with = "humantime_serde")]
+    pub cooldown_window: Duration,
+    /// How long a client past `cooldown_after` has its new connections refused and its
+    /// requests answered 429 with `Connection: close`. `0s` turns cool-downs off.
+    #[serde(with = "humantime_serde")]
+    pub cooldown: Duration,
     /// Failed logins per account before any delay.
     pub login_free_failures: u32,
     /// First delay after the free failures; each further failure doubles it.
@@ -336,6 +352,7 @@ impl Default for LimitsConfig {
         LimitsConfig {
             max_connections: 10_000,
             max_connections_per_client: 16,
+            listen_backlog: 4096,
             max_handshakes_in_progress: 256,
             handshake_rate_per_client: 10,
             handshake_burst_per_client: 20,
@@ -350,6 +367,10 @@ impl Default for LimitsConfig {
             registrations_per_hour_per_client: 20,
             registration_burst_per_client: 5,
             max_in_flight: 512,
+            max_body_reads_per_client: 8,
+            cooldown_after: 100,
+            cooldown_window: Duration::from_secs(10),
+            cooldown: Duration::from_secs(30),
             login_free_failures: 5,
             login_backoff_base: Duration::from_secs(1),
             login_backoff_max: Duration::from_secs(15 * 60),

@@ -337,6 +337,36 @@ pub(super) fn validate(c: &Config, o: &Origins) -> Result<(), ConfigError> {
         "must be between 1 and 1000000",
     )?;
     check(
+        (16..=65_535).contains(&l.listen_backlog),
+        "limits.listen_backlog",
+        o,
+        "must be between 16 and 65535",
+    )?;
+    check(
+        (1..=1_000_000).contains(&l.cooldown_after),
+        "limits.cooldown_after",
+        o,
+        "must be between 1 and 1000000",
+    )?;
+    check(
+        within(l.cooldown_window, 1_000, 3_600_000),
+        "limits.cooldown_window",
+        o,
+        "must be between 1s and 1h",
+    )?;
+    check(
+        within(l.cooldown, 0, 3_600_000),
+        "limits.cooldown",
+        o,
+        "must be between 0s (off) and 1h",
+    )?;
+    check(
+        (1..=10_000).contains(&l.max_body_reads_per_client),
+        "limits.max_body_reads_per_client",
+        o,
+        "must be between 1 and 10000",
+    )?;
+    check(
         !l.proxy_protocol || !l.trusted_proxies.is_empty(),
         "limits.proxy_protocol",
         o,

@@ -54,6 +54,7 @@ impl App {
                 metrics.clone(),
                 config.limits.log_interval,
                 config.limits.max_tracked_clients,
+                crate::cooldown::Cooldown::from_config(&config.limits),
             );
             let limits = RequestLimits::new(&config.limits, refusals);
             let backoff = Backoff::from_config(&config.limits);

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod audit;
+pub mod body_read;
 pub mod client_ip;
 pub mod headers;
 mod health;

@@ -1,9 +1,12 @@
-//! Request-layer limits, applied after TLS and before the handlers:
+//! Request-layer limits, applied after TLS and before the handlers, in this order:
 //!
-//! - a global cap on requests in flight, shedding with 503 + Retry-After before latency
-//!   collapses (everyone, exempt networks included: it is capacity, not a rate);
+//! - a client cooling down ([`crate::cooldown`]) gets 429 and `Connection: close` at once;
 //! - a per-client request rate (IPv4 /32, IPv6 /64), 429 + Retry-After;
 //! - stricter per-client budgets for `POST /v1/sessions` and `POST /v1/users`;
+//! - the body read whole, under the client's share of body reading ([`super::body_read`]);
+//! - a global cap on requests in flight, shedding with 503 + Retry-After before latency
+//!   collapses (everyone, exempt networks included: it is capacity, not a rate). A request
+//!   takes its slot only once its body is in, so the slots count handler work only;
 //! - a per-user rate for authenticated requests, checked by the `Authenticated` extractor, so
 //!   a user spreading requests over many addresses is still limited.
 //!
@@ -30,11 +33,13 @@ use governor::Quota;
 use tokio::sync::Semaphore;
 
 use super::ClientAddr;
+use super::body_read;
 use super::problem::ApiError;
 use crate::config::LimitsConfig;
 use crate::limiter::{Limiter, nz};
 use crate::metrics::Reason;
 use crate::net::client_key::ClientKey;
+use crate::net::client_slots::ClientSlots;
 use crate::refusals::Refusals;
 
 /// The request-layer limits.
@@ -45,6 +50,7 @@ pub struct RequestLimits {
     login: Limiter<ClientKey>,
     register: Limiter<ClientKey>,
     in_flight: Arc<Semaphore>,
+    body_reads: Arc<ClientSlots>,
     exempt: Vec<ipnet::IpNet>,
     max_tracked: usize,
     refusals: Arc<Refusals>,
@@ -79,6 +85,7 @@ impl RequestLimits {
                     .allow_burst(nz(l.registration_burst_per_client)),
             ),
             in_flight: Arc::new(Semaphore::new(l.max_in_flight)),
+            body_reads: ClientSlots::new(l.max_body_reads_per_client),
             exempt: l.exempt.clone(),
             max_tracked: l.max_tracked_clients,
             refusals,
@@ -154,13 +161,48 @@ impl RequestLimits {
     }
 }
 
-/// The middleware: in-flight cap, then the per-client budgets.
+/// `Connection: close` on a refusal for the client's own excess: see the module docs; the
+/// refused client reconnects, under the handshake rate.
+fn closing(e: ApiError) -> Response {
+    let mut resp = e.into_response();
+    resp.headers_mut().insert(
+        axum::http::header::CONNECTION,
+        axum::http::HeaderValue::from_static("close"),
+    );
+    resp
+}
+
+/// The middleware: the per-client budgets, the body under the client's share, then the
+/// in-flight cap.
 pub async fn enforce(
     State(limits): State<Arc<RequestLimits>>,
     req: Request,
     next: Next,
 ) -> Response {
     let ip = req.extensions().get::<ClientAddr>().map(|c| c.0.ip());
+    if let Some(ip) = ip
+        && let Some(left) = limits.refusals.cooling_for(ip)
+    {
+        let secs = u32::try_from(left.as_secs() + 1).unwrap_or(u32::MAX);
+        return closing(limits.refuse(ip, Reason::CoolingDown, secs));
+    }
+    if let Some(ip) = ip
+        && let Err(e) = limits.check_client(ip, req.method(), req.uri().path())
+    {
+        return closing(e);
+    }
+    let req = match ip {
+        Some(ip) if body_read::has_body(&req) => {
+            let Some(_share) = limits.body_reads.take(ClientKey::from(ip)) else {
+                return closing(limits.refuse(ip, Reason::BodyReads, 1));
+            };
+            match body_read::read_whole(req, super::MAX_BODY_BYTES).await {
+                Ok(req) => req,
+                Err(e) => return e.into_response(),
+            }
+        }
+        _ => req,
+    };
     let Ok(_slot) = limits.in_flight.clone().try_acquire_owned() else {
         if let Some(ip) = ip {
             limits.refusals.refused(ip, Reason::InFlight);
@@ -171,16 +213,5 @@ pub async fn enforce(
         }
         .into_response();
     };
-    if let Some(ip) = ip
-        && let Err(e) = limits.check_client(ip, req.method(), req.uri().path())
-    {
-        let mut resp = e.into_response();
-        // See the module docs: the refused client reconnects, under the handshake rate.
-        resp.headers_mut().insert(
-            axum::http::header::CONNECTION,
-            axum::http::HeaderValue::from_static("close"),
-        );
-        return resp;
-    }
     next.run(req).await
 }

@@ -2,25 +2,30 @@
 //! refused connection costs a hash lookup and a close:
 //!
 //! - a global cap on open connections;
+//! - clients cooling down after repeated refusals ([`crate::cooldown`]) are refused first;
 //! - a per-client cap ([`ClientKey`]: IPv4 /32, IPv6 /64);
 //! - a per-client rate of new connections (each one is a TLS handshake to pay for);
 //! - a cap on handshakes in progress, taken once a complete ClientHello has arrived (the
 //!   expensive part starts there) and held until the handshake ends. Waiting for the
 //!   ClientHello costs a socket, not CPU, and is bounded by the caps above and the handshake
 //!   deadline, so idle or stalled connections cannot take the slots legitimate clients need.
+//!   When the cap is full a handshake waits for a slot, and a freed slot goes to the client
+//!   holding the fewest ([`super::handshake_slots`]).
 //!
 //! Every refusal goes through [`Refusals`] (counted by reason, logged at most once per client,
 //! reason and `log_interval`). Rate-limiter state is pruned periodically and hard-capped at
 //! `max_tracked_clients` keys: past the cap it is reset (forgetting budgets, never growing).
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use governor::Quota;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use super::handshake_slots::{HandshakeSlot, HandshakeSlots, Waiting};
+
 use super::client_key::ClientKey;
+use super::client_slots::{ClientSlot, ClientSlots};
 use crate::config::LimitsConfig;
 use crate::limiter::{Limiter, nz};
 use crate::metrics::{Metrics, Reason};
@@ -31,8 +36,8 @@ use crate::refusals::Refusals;
 pub struct Admission {
     limits: LimitsConfig,
     global: Arc<Semaphore>,
-    per_client: Mutex<HashMap<ClientKey, u32>>,
-    handshakes: Arc<Semaphore>,
+    per_client: Arc<ClientSlots>,
+    handshakes: Arc<HandshakeSlots>,
     handshake_rate: Limiter<ClientKey>,
     refusals: Arc<Refusals>,
 }
@@ -40,18 +45,13 @@ pub struct Admission {
 /// Held by an admitted connection for its whole life.
 #[derive(Debug)]
 pub struct ConnPermit {
-    key: ClientKey,
-    admission: Arc<Admission>,
+    _client: ClientSlot,
     _global: OwnedSemaphorePermit,
 }
 
 /// A slot under the global connection cap, not yet tied to a client.
 #[derive(Debug)]
 pub struct GlobalPermit(OwnedSemaphorePermit);
-
-/// Held while the connection's TLS handshake is in progress.
-#[derive(Debug)]
-pub struct HandshakePermit(#[allow(dead_code)] OwnedSemaphorePermit);
 
 fn handshake_quota(l: &LimitsConfig) -> Quota {
     Quota::per_second(nz(l.handshake_rate_per_client)).allow_burst(nz(l.handshake_burst_per_client))
@@ -62,8 +62,8 @@ impl Admission {
     pub fn new(limits: &LimitsConfig, refusals: Arc<Refusals>) -> Arc<Self> {
         Arc::new(Admission {
             global: Arc::new(Semaphore::new(limits.max_connections)),
-            per_client: Mutex::new(HashMap::new()),
-            handshakes: Arc::new(Semaphore::new(limits.max_handshakes_in_progress)),
+            per_client: ClientSlots::new(limits.max_connections_per_client as usize),
+            handshakes: HandshakeSlots::new(limits.max_handshakes_in_progress),
             handshake_rate: Limiter::new(handshake_quota(limits)),
             limits: limits.clone(),
             refusals,
@@ -76,13 +76,10 @@ impl Admission {
         self.admit_client(ip, global)
     }
 
-    /// A slot for the costly part of a TLS handshake, once its ClientHello is in.
-    pub fn begin_handshake(&self) -> Result<HandshakePermit, Reason> {
-        self.handshakes
-            .clone()
-            .try_acquire_owned()
-            .map(HandshakePermit)
-            .map_err(|_| Reason::HandshakesBusy)
+    /// A slot for the costly part of `ip`'s TLS handshake, once its ClientHello is in: now,
+    /// or a place in line (await it under the handshake deadline).
+    pub fn begin_handshake(&self, ip: IpAddr) -> Result<HandshakeSlot, Waiting> {
+        self.handshakes.try_take(ClientKey::from(ip))
     }
 
     /// Whether a connection from `peer` starts with a PROXY v2 header naming the real client
@@ -106,25 +103,22 @@ impl Admission {
     }
 
     /// The per-client checks, for the client `ip` (the socket peer, or the client a trusted
-    /// proxy named): its connection cap, then its handshake rate.
+    /// proxy named): its cool-down, its connection cap, then its handshake rate.
     pub fn admit_client(
         self: &Arc<Self>,
         ip: IpAddr,
         global: GlobalPermit,
     ) -> Result<ConnPermit, Reason> {
-        let key = ClientKey::from(ip);
-        {
-            let mut per = self.per_client.lock().unwrap_or_else(|e| e.into_inner());
-            let n = per.entry(key).or_insert(0);
-            if *n >= self.limits.max_connections_per_client {
-                return Err(Reason::ClientConnectionCap);
-            }
-            *n += 1;
+        if self.refusals.cooling_for(ip).is_some() {
+            return Err(Reason::CoolingDown);
         }
-        // From here the permit's Drop undoes the per-client count.
+        let key = ClientKey::from(ip);
+        let Some(client) = self.per_client.take(key) else {
+            return Err(Reason::ClientConnectionCap);
+        };
+        // From here dropping the permit gives both slots back.
         let permit = ConnPermit {
-            key,
-            admission: self.clone(),
+            _client: client,
             _global: global.0,
         };
         if self.handshake_rate.check(&key).is_err() {
@@ -153,36 +147,27 @@ impl Admission {
 
     /// Clients with at least one open connection.
     pub fn clients_connected(&self) -> usize {
-        self.per_client
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .len()
+        self.per_client.clients()
+    }
+
+    /// Clients cooling down now.
+    pub fn clients_cooling_down(&self) -> usize {
+        self.refusals.cooling()
     }
 
     /// Handshakes in progress.
     pub fn handshakes_in_progress(&self) -> usize {
-        self.limits.max_handshakes_in_progress - self.handshakes.available_permits()
+        self.handshakes.busy()
+    }
+
+    /// Handshakes waiting for a slot.
+    pub fn handshakes_waiting(&self) -> usize {
+        self.handshakes.waiting()
     }
 
     /// The counters.
     pub fn metrics(&self) -> &Arc<Metrics> {
         self.refusals.metrics()
-    }
-}
-
-impl Drop for ConnPermit {
-    fn drop(&mut self) {
-        let mut per = self
-            .admission
-            .per_client
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        if let Some(n) = per.get_mut(&self.key) {
-            *n -= 1;
-            if *n == 0 {
-                per.remove(&self.key);
-            }
-        }
     }
 }
 
@@ -209,7 +194,12 @@ mod tests {
     }
 
     fn refusals() -> Arc<Refusals> {
-        Refusals::new(Arc::default(), Duration::from_secs(10), 50)
+        Refusals::new(
+            Arc::default(),
+            Duration::from_secs(10),
+            50,
+            crate::cooldown::Cooldown::from_config(&limits()),
+        )
     }
 
     #[test]
@@ -232,8 +222,8 @@ mod tests {
         drop((c2, c3, c4));
     }
 
-    #[test]
-    fn handshakes_in_progress_are_capped_until_they_end() {
+    #[tokio::test]
+    async fn handshakes_in_progress_are_capped_until_they_end() {
         let a = Admission::new(
             &LimitsConfig {
                 max_connections: 100,
@@ -247,13 +237,16 @@ mod tests {
             .map(|i| a.admit(ip(&format!("10.1.0.{i}"))).expect("ok"))
             .collect();
         assert_eq!(a.handshakes_in_progress(), 0);
-        let mut held: Vec<_> = (0..3).map(|_| a.begin_handshake().expect("slot")).collect();
+        let mut held: Vec<_> = (0..3)
+            .map(|i| a.begin_handshake(ip(&format!("10.1.0.{i}"))).expect("slot"))
+            .collect();
         assert_eq!(a.handshakes_in_progress(), 3);
-        assert_eq!(a.begin_handshake().err(), Some(Reason::HandshakesBusy));
+        let waiting = a.begin_handshake(ip("10.1.0.4")).expect_err("full: waits");
+        assert_eq!(a.handshakes_waiting(), 1);
         held.pop();
         assert!(
-            a.begin_handshake().is_ok(),
-            "a finished handshake frees its slot"
+            waiting.slot().await.is_some(),
+            "a finished handshake gives its slot to the one waiting"
         );
         drop(conns);
     }

@@ -221,11 +221,19 @@ pub(crate) async fn serve(
         Ok(Err(e)) => return handshake_failed(&shared, peer, &e),
         Err(_) => return handshake_timed_out(&shared, peer),
     };
-    let permit = match admission.begin_handshake() {
+    // A full cap means waiting in line (the client holding the fewest slots goes next), under
+    // the same deadline; a handshake whose deadline passes in line is refused as busy.
+    let permit = match admission.begin_handshake(peer.ip()) {
         Ok(p) => p,
-        Err(reason) => {
-            admission.refused(peer.ip(), reason);
-            return;
+        Err(waiting) => {
+            let slot = tokio::select! {
+                r = tokio::time::timeout_at(deadline, waiting.slot()) => r,
+                _ = shutdown.reached(Phase::Draining) => return,
+            };
+            match slot {
+                Ok(Some(p)) => p,
+                _ => return admission.refused(peer.ip(), Reason::HandshakesBusy),
+            }
         }
     };
     let handshake = Box::pin(tokio::time::timeout_at(

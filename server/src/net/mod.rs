@@ -4,8 +4,10 @@
 
 pub mod admission;
 pub mod client_key;
+pub mod client_slots;
 mod connection;
 pub mod control_budget;
+pub mod handshake_slots;
 pub mod idle;
 mod listener;
 pub mod prefixed;

@@ -1,0 +1,189 @@
+//! Abuse costs the abuser: a client that keeps exceeding its request budgets is sent to cool
+//! down, and while it cools down its new connections are refused right after `accept`, before
+//! any TLS work (a reset, as for the connection caps), and its requests on connections it
+//! already has get 429 and `Connection: close` before any limiter or handler work.
+//!
+//! A strike is one refusal for the client's own excess: its connection cap or its rate of new
+//! connections, its request rate, its login or registration budget, or its share of body
+//! reading. `limits.cooldown_after` strikes are free
+//! and they are forgiven at that many per `limits.cooldown_window`; one more within the window
+//! starts a cool-down of `limits.cooldown`. A legitimate client that overruns its budget now
+//! and then and honours Retry-After never gets there; a flood that ignores the 429s gets
+//! there within a second.
+//!
+//! Keyed per client ([`ClientKey`]: IPv4 /32, IPv6 /64) and bounded: strike state lives in a
+//! pruned [`Limiter`], cooling clients in a map pruned of expired entries and cleared past
+//! `limits.max_tracked_clients` (forgetting, never growing).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use governor::Quota;
+use tokio::time::Instant;
+
+use crate::config::LimitsConfig;
+use crate::limiter::{Limiter, nz};
+use crate::metrics::Reason;
+use crate::net::client_key::ClientKey;
+
+/// The refusals that count as strikes: a client's excess over its own budgets.
+pub fn is_strike(reason: Reason) -> bool {
+    matches!(
+        reason,
+        Reason::ClientConnectionCap
+            | Reason::HandshakeRate
+            | Reason::RequestRate
+            | Reason::LoginRate
+            | Reason::RegistrationRate
+            | Reason::BodyReads
+    )
+}
+
+/// Strikes per client, and the clients cooling down.
+#[derive(Debug)]
+pub struct Cooldown {
+    strikes: Limiter<ClientKey>,
+    length: Duration,
+    cooling: Mutex<HashMap<ClientKey, Instant>>,
+}
+
+impl Cooldown {
+    /// `after` free strikes, forgiven at `after` per `window`; then `length` of cool-down.
+    pub fn new(after: u32, window: Duration, length: Duration) -> Self {
+        let per = window / after.max(1);
+        let quota = Quota::with_period(per)
+            .unwrap_or_else(|| Quota::per_second(nz(after)))
+            .allow_burst(nz(after));
+        Cooldown {
+            strikes: Limiter::new(quota),
+            length,
+            cooling: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The cool-down `limits` configure.
+    pub fn from_config(l: &LimitsConfig) -> Self {
+        Cooldown::new(l.cooldown_after, l.cooldown_window, l.cooldown)
+    }
+
+    /// Counts a strike against `key`; `true` when it starts a cool-down now.
+    pub fn strike(&self, key: ClientKey) -> bool {
+        if self.length.is_zero() || self.strikes.check(&key).is_ok() {
+            return false;
+        }
+        let mut cooling = self.cooling.lock().unwrap_or_else(|e| e.into_inner());
+        let until = Instant::now() + self.length;
+        match cooling.insert(key, until) {
+            // Already cooling: the cool-down runs from the latest strike past the budget.
+            Some(previous) => previous <= Instant::now(),
+            None => true,
+        }
+    }
+
+    /// How long `key`'s cool-down still runs, if it is cooling down.
+    pub fn cooling_for(&self, key: ClientKey) -> Option<Duration> {
+        let cooling = self.cooling.lock().unwrap_or_else(|e| e.into_inner());
+        let left = cooling.get(&key)?.saturating_duration_since(Instant::now());
+        (!left.is_zero()).then_some(left)
+    }
+
+    /// Whether `key` is cooling down now.
+    pub fn is_cooling(&self, key: ClientKey) -> bool {
+        self.cooling_for(key).is_some()
+    }
+
+    /// Drops finished cool-downs and strike state; clears past `cap` clients.
+    pub fn maintain(&self, cap: usize) {
+        self.strikes.maintain(cap);
+        let mut cooling = self.cooling.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        cooling.retain(|_, until| *until > now);
+        if cooling.len() > cap {
+            tracing::warn!(
+                clients = cooling.len(),
+                cap,
+                "cool-down state over its cap; reset"
+            );
+            cooling.clear();
+        }
+    }
+
+    /// Clients cooling down now (expired entries not yet pruned are not counted).
+    pub fn cooling(&self) -> usize {
+        let now = Instant::now();
+        let cooling = self.cooling.lock().unwrap_or_else(|e| e.into_inner());
+        cooling.values().filter(|until| **until > now).count()
+    }
+
+    /// Keys tracked (strike state and cooling clients).
+    pub fn tracked(&self) -> usize {
+        self.strikes.len() + self.cooling.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::IpAddr;
+
+    fn key(ip: &str) -> ClientKey {
+        ClientKey::from(ip.parse::<IpAddr>().expect("ip"))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn strikes_past_the_budget_start_a_cool_down_that_ends() {
+        let c = Cooldown::new(3, Duration::from_secs(10), Duration::from_secs(30));
+        for _ in 0..3 {
+            assert!(!c.strike(key("10.0.0.1")), "free strikes");
+        }
+        assert!(!c.is_cooling(key("10.0.0.1")));
+        assert!(c.strike(key("10.0.0.1")), "one past the budget");
+        assert!(c.is_cooling(key("10.0.0.1")));
+        assert!(!c.is_cooling(key("10.0.0.2")), "others are not affected");
+        assert!(
+            !c.strike(key("10.0.0.1")),
+            "already cooling: not a new cool-down"
+        );
+        assert_eq!(c.cooling(), 1);
+        tokio::time::advance(Duration::from_secs(31)).await;
+        assert!(!c.is_cooling(key("10.0.0.1")), "over after its length");
+        c.maintain(100);
+        assert_eq!(c.cooling(), 0);
+    }
+
+    #[test]
+    fn only_a_clients_own_excess_is_a_strike() {
+        assert!(is_strike(Reason::RequestRate));
+        assert!(is_strike(Reason::BodyReads));
+        assert!(is_strike(Reason::HandshakeRate));
+        // Shared capacity and protocol faults are not the client's budget.
+        assert!(!is_strike(Reason::InFlight));
+        assert!(!is_strike(Reason::UserRate));
+        assert!(!is_strike(Reason::ConnectionCap));
+        assert!(!is_strike(Reason::HandshakesBusy));
+        assert!(!is_strike(Reason::CoolingDown));
+    }
+
+    #[test]
+    fn a_zero_length_turns_it_off() {
+        let c = Cooldown::new(1, Duration::from_secs(10), Duration::ZERO);
+        for _ in 0..10 {
+            assert!(!c.strike(key("10.0.0.1")));
+        }
+        assert!(!c.is_cooling(key("10.0.0.1")));
+    }
+
+    #[test]
+    fn state_stays_bounded() {
+        let c = Cooldown::new(1, Duration::from_secs(10), Duration::from_secs(60));
+        for i in 0..1000u32 {
+            let k = key(&format!("2001:db8:{:x}::1", i));
+            c.strike(k);
+            c.strike(k);
+        }
+        assert_eq!(c.cooling(), 1000);
+        c.maintain(100);
+        assert!(c.tracked() <= 200, "{}", c.tracked());
+    }
+}
