@@ -189,7 +189,9 @@ pub async fn run(
         stop.clone(),
         on_tick,
     ));
-    let mut samples = probe::run_window(
+    // The legitimate client on a thread of its own (probe::isolated), the baseline too, so
+    // that both phases are measured the same way.
+    let mut samples = probe::isolated(probe::run_window(
         client.clone(),
         mix.clone(),
         preset.probe_rate,
@@ -198,8 +200,9 @@ pub async fn run(
         start,
         planned.attack,
         0,
-    )
-    .await;
+    ))
+    .await
+    .unwrap_or_default();
     let baseline = probe::stats(&samples, Phase::Baseline);
     let gated = verdict::baseline_holds(&baseline, slo);
     let attack_start = Instant::now().max(planned.attack);
@@ -210,7 +213,7 @@ pub async fn run(
         end: attack_start + preset.attack + preset.recovery,
     };
     if gated {
-        let rest = tokio::spawn(probe::run_window(
+        let rest = tokio::spawn(probe::isolated(probe::run_window(
             client.clone(),
             mix.clone(),
             preset.probe_rate,
@@ -219,7 +222,7 @@ pub async fn run(
             attack_start,
             schedule.end,
             samples.len() as u64,
-        ));
+        )));
         let ctx = AttackCtx {
             client: client.clone(),
             sources: sources.clone(),
@@ -230,7 +233,7 @@ pub async fn run(
         if let Run::Dos(attack) = scenario.run {
             attack(ctx, counters.clone()).await;
         }
-        samples.extend(rest.await.unwrap_or_default());
+        samples.extend(rest.await.ok().flatten().unwrap_or_default());
     }
     stop.set();
     let attack_samples = watch.await.unwrap_or_default();
