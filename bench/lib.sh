@@ -2,7 +2,8 @@
 # serving GET /healthz with the same certificate (the leaf of rampart's dev CA, ECDSA P-256),
 # from a temporary folder that is removed on exit with both servers.
 # Sets ROOT WORK RAMPART_PORT NGINX_PORT CA RAMPART_PID; defines start_rampart, stop_rampart,
-# start_nginx, nginx_pids. NGINX_EXTRA (set before start_nginx) adds directives to its server.
+# start_nginx, nginx_pids. NGINX_EXTRA (set before start_nginx) adds directives to its server,
+# NGINX_HTTP_EXTRA to the http block around it (limit_req_zone and the like).
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 WORK="$(mktemp -d /tmp/rampart-bench-XXXXXX)"
@@ -11,6 +12,10 @@ NGINX_PORT=19443
 RAMPART_PID=""
 NGINX_CONF=""
 NGINX_EXTRA="${NGINX_EXTRA:-}"
+NGINX_HTTP_EXTRA="${NGINX_HTTP_EXTRA:-}"
+# How nginx answers /healthz: `return` is fastest, but it runs before limit_req and limit_conn
+# (rewrite phase), so a configuration that limits must serve a file instead (NGINX_HEALTHZ=file).
+NGINX_HEALTHZ="${NGINX_HEALTHZ:-return}"
 CA="$WORK/certs/dev/ca.pem"
 
 cleanup() {
@@ -41,13 +46,20 @@ start_rampart() {
 start_nginx() {
   [ -f "$WORK/nginx.pid" ] && { kill "$(cat "$WORK/nginx.pid")"; sleep 1; }
   cat >"$WORK/site.conf" <<SITE
+$NGINX_HTTP_EXTRA
 server {
     listen 127.0.0.1:$NGINX_PORT ssl http2;
     server_name localhost;
     ssl_certificate $WORK/certs/dev/server.pem;
     ssl_certificate_key $WORK/certs/dev/server.key;
     $NGINX_EXTRA
-    location /healthz { default_type application/json; return 200 '{"status":"ok"}'; }
+    $(if [ "$NGINX_HEALTHZ" = file ]; then
+        printf '{"status":"ok"}' >"$WORK/healthz.json"
+        chmod 711 "$WORK"   # nginx's workers (www-data) must reach the file, not list the folder
+        echo "location = /healthz { default_type application/json; alias $WORK/healthz.json; }"
+      else
+        echo "location /healthz { default_type application/json; return 200 '{\"status\":\"ok\"}'; }"
+      fi)
 }
 SITE
   NGINX_CONF="$WORK/nginx-$1.conf"
