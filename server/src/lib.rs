@@ -1,29 +1,32 @@
 //! `rampart`: a hardened, TLS-only HTTPS server for a small online bank.
 //!
-//! Layout: [`config`] (settings and their sources), [`tls`] (protocol policy and the
-//! reloadable certificate), [`net`] (accept loop, handshake deadline, HTTP/1.1 and HTTP/2 via
-//! hyper, draining), [`http`] (routes, the problem+json error type, security headers),
-//! [`auth`] (credential rules, argon2id pool, tokens, the authenticated-user extractor),
-//! [`db`] (the database pool and schema), [`store`] (domain queries, parameterised SQL only),
-//! [`server`] (start-up and life cycle). Shared by the layers: [`limiter`] (bounded keyed
-//! rate limiters), [`refusals`] (every refusal counted and logged), [`cooldown`] (clients that
-//! keep exceeding their budgets), [`metrics`], [`admin`] (the `/metrics` listener).
+//! The modules are layers; each uses only those below it (a test in `tests/` checks this):
+//!
+//! - [`server`] (start-up and life cycle) and [`admin`] (the `/metrics` listener) at the top;
+//! - [`net`]: the accept loop, admission, the TLS handshake under a deadline, HTTP/1.1 and
+//!   HTTP/2 via hyper, draining;
+//! - [`http`]: routes, shared state, the authenticated-user extractor, request budgets and
+//!   body reading, the problem+json error type, security headers;
+//! - [`auth`]: credential rules, the argon2id pool, tokens, login backoff;
+//! - [`store`]: domain queries, parameterised SQL only; [`db`]: the pool and the schema;
+//! - [`limits`]: per-client keys, rate limiters, slots, the cool-down and every refusal;
+//!   [`tls`]: protocol policy and the reloadable certificate;
+//! - at the bottom [`config`] (settings and their sources), [`ledger`] (amounts, cursors and
+//!   text rules, pure), [`metrics`], [`logging`] and [`open_files`].
 
 pub mod admin;
 pub mod auth;
 pub mod config;
-pub mod cooldown;
 pub mod db;
 #[cfg(any(test, fuzzing))]
 pub mod fuzzing;
 pub mod http;
 pub mod ledger;
-pub mod limiter;
+pub mod limits;
 pub mod logging;
 pub mod metrics;
 pub mod net;
 pub mod open_files;
-pub mod refusals;
 pub mod server;
 pub mod store;
 pub mod tls;

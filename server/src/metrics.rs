@@ -44,7 +44,7 @@ pub enum Reason {
     InFlight,
     /// The client already had `limits.max_body_reads_per_client` bodies in progress.
     BodyReads,
-    /// The client is cooling down after too many refusals (`crate::cooldown`).
+    /// The client is cooling down after too many refusals (`crate::limits::cooldown`).
     CoolingDown,
     /// A login for an account in failed-login backoff or locked.
     LoginBackoff,

@@ -16,14 +16,14 @@ use crate::admin::MetricsSource;
 use crate::auth::Hasher;
 use crate::auth::backoff::Backoff;
 use crate::config::{Config, LimitsConfig};
-use crate::cooldown::Cooldown;
 use crate::db::{Db, DbError};
 use crate::http::rate_limit::RequestLimits;
 use crate::http::{AppState, router};
+use crate::limits::cooldown::Cooldown;
+use crate::limits::refusals::Refusals;
 use crate::metrics::Metrics;
 use crate::net::admission::Admission;
 use crate::net::{ConnShared, ConnTracker, DrainOutcome, Phase, ShutdownSignal, accept_loop};
-use crate::refusals::Refusals;
 use crate::tls::{self, CertSource, CertStore, TlsError};
 
 /// Why the server could not start.

@@ -14,6 +14,7 @@ mod api_ledger;
 mod api_openapi;
 mod crash_safety;
 mod haproxy;
+mod layers;
 mod limiter_model;
 mod limits_connection;
 mod limits_h2;

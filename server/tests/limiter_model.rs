@@ -17,7 +17,7 @@ use governor::Quota;
 use governor::clock::FakeRelativeClock;
 use proptest::prelude::*;
 use proptest_state_machine::{ReferenceStateMachine, StateMachineTest, prop_state_machine};
-use rampart::limiter::{Limiter, nz};
+use rampart::limits::limiter::{Limiter, nz};
 
 /// Keys in play.
 const KEYS: u8 = 4;

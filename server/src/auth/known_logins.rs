@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::net::client_key::ClientKey;
+use crate::limits::client_key::ClientKey;
 
 /// The (client, username) pairs of recent successful logins.
 #[derive(Debug)]

@@ -4,6 +4,8 @@
 //! variables, a TOML file, and the embedded defaults below; [`load`] merges them. Unknown keys
 //! are errors, and every error names the key, where it came from and what is wrong.
 
+pub mod database_url;
+mod error;
 #[cfg(any(test, fuzzing))]
 pub mod fuzzing;
 mod load;
@@ -15,7 +17,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-pub use load::{ConfigError, Layer, load, parse_toml_str};
+pub use error::{ConfigError, Layer};
+pub use load::{load, parse_toml_str};
 
 /// The whole server configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -114,7 +117,7 @@ pub struct DatabaseConfig {
 impl std::fmt::Debug for DatabaseConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DatabaseConfig")
-            .field("url", &crate::db::redact_url(&self.url))
+            .field("url", &database_url::redact_url(&self.url))
             .field("max_connections", &self.max_connections)
             .finish()
     }
@@ -434,7 +437,7 @@ impl Config {
     /// `rampart check-config` prints, since its output ends up in terminals and CI logs.
     pub fn to_display_toml(&self) -> String {
         let mut shown = self.clone();
-        shown.database.url = crate::db::redact_url(&self.database.url);
+        shown.database.url = database_url::redact_url(&self.database.url);
         shown.to_toml()
     }
 }

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::Config;
-use super::load::{ConfigError, Origins};
+use super::error::{ConfigError, Origins};
 
 fn check(ok: bool, key: &str, origins: &Origins, reason: &str) -> Result<(), ConfigError> {
     if ok {
@@ -150,7 +150,7 @@ pub(super) fn validate(c: &Config, o: &Origins) -> Result<(), ConfigError> {
         "must be set when tls.cert is set",
     )?;
     check(
-        crate::db::Backend::of_url(&c.database.url).is_some(),
+        super::database_url::Backend::of_url(&c.database.url).is_some(),
         "database.url",
         o,
         "unsupported scheme (supported: sqlite:, postgres:)",

@@ -11,8 +11,8 @@ use crate::config::{Config, DatabaseConfig};
 use crate::db::Db;
 use crate::http::AppState;
 use crate::http::rate_limit::RequestLimits;
+use crate::limits::refusals::Refusals;
 use crate::metrics::Metrics;
-use crate::refusals::Refusals;
 
 /// An application ready to serve, with what the targets need to look inside it.
 pub struct App {
@@ -54,7 +54,7 @@ impl App {
                 metrics.clone(),
                 config.limits.log_interval,
                 config.limits.max_tracked_clients,
-                crate::cooldown::Cooldown::from_config(&config.limits),
+                crate::limits::cooldown::Cooldown::from_config(&config.limits),
             );
             let limits = RequestLimits::new(&config.limits, refusals);
             let backoff = Backoff::from_config(&config.limits);

@@ -7,10 +7,10 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
 use super::AppState;
+use super::authenticated::Authenticated;
 use super::json::ApiJson;
 use super::openapi::Problem;
 use super::problem::ApiError;
-use crate::auth::Authenticated;
 use crate::ledger::amount::format_cents;
 use crate::ledger::{Amount, text};
 use crate::store::ledger::{self, Account, Entry, Kind, LedgerError};

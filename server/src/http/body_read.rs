@@ -8,11 +8,11 @@
 //! legitimate success).
 //!
 //! Body reading has its own bound instead, per client (IPv4 /32, IPv6 /64; counted in
-//! `net::client_slots`): at most `limits.max_body_reads_per_client` requests of one client may
+//! `crate::limits::client_slots`): at most `limits.max_body_reads_per_client` requests of one client may
 //! have their bodies in progress at once. Beyond that the request is refused with 429 and its connection closed, counted as
 //! `body_reads`. What a body may hold while it arrives is bounded by the body size limit
 //! ([`super::MAX_BODY_BYTES`]) and its pace by `http.body_read_timeout` and
-//! `http.body_min_rate` (`net::timed_body`), so one client can hold at most
+//! `http.body_min_rate` (`super::timed_body`), so one client can hold at most
 //! `max_body_reads_per_client` x 16 KiB, for as long as it keeps sending at the minimum rate.
 
 use axum::body::{Body, Bytes};
@@ -28,13 +28,13 @@ pub fn has_body(req: &Request) -> bool {
 }
 
 /// Reads the whole body of `req`, at most `limit` bytes, and gives the request back with the
-/// bytes as its body. Too large: 413; too slow (`net::timed_body`): 408; cut off: 400.
+/// bytes as its body. Too large: 413; too slow (`super::timed_body`): 408; cut off: 400.
 pub async fn read_whole(req: Request, limit: usize) -> Result<Request, ApiError> {
     let (parts, body) = req.into_parts();
     let bytes: Bytes = match Limited::new(body, limit).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(e) if e.is::<LengthLimitError>() => return Err(ApiError::PayloadTooLarge),
-        Err(e) if crate::net::timed_body::is_too_slow(e.as_ref()) => {
+        Err(e) if crate::http::timed_body::is_too_slow(e.as_ref()) => {
             return Err(ApiError::RequestTimeout);
         }
         Err(_) => {

@@ -10,9 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use super::AppState;
 use super::accounts::{EntryOut, account_id};
+use super::authenticated::Authenticated;
 use super::openapi::Problem;
 use super::problem::ApiError;
-use crate::auth::Authenticated;
 use crate::ledger::cursor::Cursor;
 use crate::store::history::{self, After, Order, Sort};
 use crate::store::ledger;

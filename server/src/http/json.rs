@@ -175,7 +175,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::PayloadTooLarge
-            } else if crate::net::timed_body::is_too_slow(&rejection) {
+            } else if crate::http::timed_body::is_too_slow(&rejection) {
                 ApiError::RequestTimeout
             } else {
                 ApiError::BadRequest {

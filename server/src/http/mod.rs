@@ -4,6 +4,7 @@
 
 mod accounts;
 mod audit;
+pub mod authenticated;
 pub mod body_read;
 pub mod client_ip;
 pub mod headers;
@@ -14,6 +15,7 @@ pub mod openapi;
 pub mod problem;
 pub mod rate_limit;
 mod sessions;
+pub mod timed_body;
 mod transfers;
 mod users;
 

@@ -1,6 +1,6 @@
 //! Request-layer limits, applied after TLS and before the handlers, in this order:
 //!
-//! - a client cooling down ([`crate::cooldown`]) gets 429 and `Connection: close` at once;
+//! - a client cooling down ([`crate::limits::cooldown`]) gets 429 and `Connection: close` at once;
 //! - a per-client request rate (IPv4 /32, IPv6 /64), 429 + Retry-After;
 //! - stricter per-client budgets for `POST /v1/sessions` and `POST /v1/users`;
 //! - the body read whole, under the client's share of body reading ([`super::body_read`]);
@@ -36,11 +36,11 @@ use super::ClientAddr;
 use super::body_read;
 use super::problem::ApiError;
 use crate::config::LimitsConfig;
-use crate::limiter::{Limiter, nz};
+use crate::limits::client_key::ClientKey;
+use crate::limits::client_slots::ClientSlots;
+use crate::limits::limiter::{Limiter, nz};
+use crate::limits::refusals::Refusals;
 use crate::metrics::Reason;
-use crate::net::client_key::ClientKey;
-use crate::net::client_slots::ClientSlots;
-use crate::refusals::Refusals;
 
 /// The request-layer limits.
 #[derive(Debug)]

@@ -9,6 +9,7 @@ use axum::http::StatusCode;
 use serde::Serialize;
 
 use super::audit::{Client, audit};
+use super::authenticated::Authenticated;
 use super::json::ApiJson;
 use super::openapi::Problem;
 use super::problem::ApiError;
@@ -16,7 +17,7 @@ use super::users::Credentials;
 use super::{AppState, hash_error};
 use crate::auth::backoff::Backoff;
 use crate::auth::rules;
-use crate::auth::{Authenticated, token};
+use crate::auth::token;
 use crate::store::audit::Event;
 use crate::store::{login_throttle, now_micros, rfc3339, sessions, users};
 

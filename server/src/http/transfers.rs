@@ -11,10 +11,10 @@ use sha2::{Digest, Sha256};
 
 use super::AppState;
 use super::accounts::{account_id, ledger_error};
+use super::authenticated::Authenticated;
 use super::json::ApiJson;
 use super::openapi::Problem;
 use super::problem::ApiError;
-use crate::auth::Authenticated;
 use crate::ledger::amount::format_cents;
 use crate::ledger::{Amount, text};
 use crate::store::ledger::{self, Transfer, TransferRequest};

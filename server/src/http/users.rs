@@ -6,11 +6,11 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
 use super::audit::{Client, audit};
+use super::authenticated::Authenticated;
 use super::json::ApiJson;
 use super::openapi::Problem;
 use super::problem::ApiError;
 use super::{AppState, hash_error};
-use crate::auth::Authenticated;
 use crate::auth::rules;
 use crate::store::audit::Event;
 use crate::store::{StoreError, new_id, now_micros, rfc3339, sessions, users};

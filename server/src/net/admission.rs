@@ -2,7 +2,7 @@
 //! refused connection costs a hash lookup and a close:
 //!
 //! - a global cap on open connections;
-//! - clients cooling down after repeated refusals ([`crate::cooldown`]) are refused first;
+//! - clients cooling down after repeated refusals ([`crate::limits::cooldown`]) are refused first;
 //! - a per-client cap ([`ClientKey`]: IPv4 /32, IPv6 /64);
 //! - a per-client rate of new connections (each one is a TLS handshake to pay for);
 //! - a cap on handshakes in progress, taken once a complete ClientHello has arrived (the
@@ -24,12 +24,12 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::handshake_slots::{HandshakeSlot, HandshakeSlots, Waiting};
 
-use super::client_key::ClientKey;
-use super::client_slots::{ClientSlot, ClientSlots};
 use crate::config::LimitsConfig;
-use crate::limiter::{Limiter, nz};
+use crate::limits::client_key::ClientKey;
+use crate::limits::client_slots::{ClientSlot, ClientSlots};
+use crate::limits::limiter::{Limiter, nz};
+use crate::limits::refusals::Refusals;
 use crate::metrics::{Metrics, Reason};
-use crate::refusals::Refusals;
 
 /// The admission state shared by the accept loop and connection tasks.
 #[derive(Debug)]
@@ -198,7 +198,7 @@ mod tests {
             Arc::default(),
             Duration::from_secs(10),
             50,
-            crate::cooldown::Cooldown::from_config(&limits()),
+            crate::limits::cooldown::Cooldown::from_config(&limits()),
         )
     }
 

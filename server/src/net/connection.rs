@@ -37,10 +37,10 @@ use super::control_budget::{Budget, ControlBudget};
 use super::idle::Activity;
 use super::prefixed::Prefixed;
 use super::shutdown::{Phase, ShutdownSignal};
-use super::timed_body::TimedBody;
 use super::timed_io::TimedIo;
 use crate::config::HttpConfig;
 use crate::http::ClientAddr;
+use crate::http::timed_body::TimedBody;
 use crate::metrics::{Metrics, Reason};
 use crate::tls::ALPN_H2;
 

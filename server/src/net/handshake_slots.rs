@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::oneshot;
 
-use super::client_key::ClientKey;
+use crate::limits::client_key::ClientKey;
 
 /// The slots and their queue.
 #[derive(Debug)]

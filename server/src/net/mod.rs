@@ -3,8 +3,6 @@
 //! that lets connections drain.
 
 pub mod admission;
-pub mod client_key;
-pub mod client_slots;
 mod connection;
 pub mod control_budget;
 pub mod handshake_slots;
@@ -13,7 +11,6 @@ mod listener;
 pub mod prefixed;
 pub mod proxy_header;
 mod shutdown;
-pub mod timed_body;
 pub mod timed_io;
 
 pub(crate) use connection::ConnShared;

@@ -1,5 +1,5 @@
 //! Per-client counts of things held at once, with a cap: a client's open connections
-//! ([`super::admission`]) and its request bodies still arriving (`http::body_read`). A slot is
+//! (`net::admission`) and its request bodies still arriving (`http::body_read`). A slot is
 //! given back when dropped, and a client's entry goes with its last slot, so the map is
 //! bounded by what is held, not by how many clients were ever seen.
 

@@ -5,9 +5,9 @@ use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
-use super::token;
-use crate::http::AppState;
-use crate::http::problem::ApiError;
+use super::AppState;
+use super::problem::ApiError;
+use crate::auth::token;
 use crate::store::{now_micros, sessions};
 
 /// Do not rewrite `last_seen_at` more often than this (microseconds): idle expiry needs
@@ -50,7 +50,7 @@ impl FromRequestParts<AppState> for Authenticated {
         }
         let ip = parts
             .extensions
-            .get::<crate::http::ClientAddr>()
+            .get::<super::ClientAddr>()
             .map(|c| c.0.ip());
         state.limits.check_user(&session.user_id, ip)?;
         if now.saturating_sub(session.last_seen_at) >= TOUCH_EVERY_MICROS {

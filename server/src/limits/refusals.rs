@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use governor::Quota;
 
-use crate::cooldown::{self, Cooldown};
-use crate::limiter::{Limiter, nz};
+use crate::limits::client_key::ClientKey;
+use crate::limits::cooldown::{self, Cooldown};
+use crate::limits::limiter::{Limiter, nz};
 use crate::metrics::{Metrics, Reason};
-use crate::net::client_key::ClientKey;
 
 /// Counts and rate-limited logging of refusals.
 #[derive(Debug)]

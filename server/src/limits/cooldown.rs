@@ -23,9 +23,9 @@ use governor::Quota;
 use tokio::time::Instant;
 
 use crate::config::LimitsConfig;
-use crate::limiter::{Limiter, nz};
+use crate::limits::client_key::ClientKey;
+use crate::limits::limiter::{Limiter, nz};
 use crate::metrics::Reason;
-use crate::net::client_key::ClientKey;
 
 /// The refusals that count as strikes: a client's excess over its own budgets.
 pub fn is_strike(reason: Reason) -> bool {
