@@ -1,7 +1,7 @@
-//! HTTP/2 on the wire, written by hand for the abuse a well-behaved client library will not
-//! send (rapid resets, endless CONTINUATION frames, control-frame floods): frames (RFC 9113
-//! section 4), HPACK header blocks of literals only (RFC 7541 section 6.2.2, no dynamic table,
-//! no Huffman), the connection preface with the SETTINGS exchange, and a frame reader.
+//! HTTP/2 connections driven frame by frame, for the abuse a well-behaved client library will
+//! not send (rapid resets, endless CONTINUATION frames, control-frame floods): the connection
+//! preface with the SETTINGS exchange, a frame reader, and the frames and HPACK blocks of
+//! [`rampart_wire::h2`].
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -12,32 +12,11 @@ use tokio_rustls::client::TlsStream;
 
 use crate::client::{Buffers, Client};
 
-/// The client connection preface.
-pub const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-/// Frame types.
-pub const DATA: u8 = 0x0;
-/// HEADERS.
-pub const HEADERS: u8 = 0x1;
-/// RST_STREAM.
-pub const RST_STREAM: u8 = 0x3;
-/// SETTINGS.
-pub const SETTINGS: u8 = 0x4;
-/// PING.
-pub const PING: u8 = 0x6;
-/// GOAWAY.
-pub const GOAWAY: u8 = 0x7;
-/// CONTINUATION.
-pub const CONTINUATION: u8 = 0x9;
-/// Flags: END_STREAM (DATA, HEADERS).
-pub const END_STREAM: u8 = 0x1;
-/// ACK (SETTINGS, PING).
-pub const ACK: u8 = 0x1;
-/// END_HEADERS (HEADERS, CONTINUATION).
-pub const END_HEADERS: u8 = 0x4;
-/// Error code CANCEL.
-pub const CANCEL: u32 = 0x8;
-/// The largest frame payload every peer accepts (SETTINGS_MAX_FRAME_SIZE's initial value).
-pub const MAX_FRAME: usize = 16_384;
+use rampart_wire::h2::Head;
+pub use rampart_wire::h2::{
+    ACK, CANCEL, CONTINUATION, DATA, END_HEADERS, END_STREAM, GOAWAY, HEADERS, MAX_FRAME, PING,
+    PREFACE, RST_STREAM, SETTINGS, frame, push_frame, push_literal, request_block,
+};
 
 /// The attacker's send buffer: what the server has not read stays out of the count of frames
 /// sent, and the harness does not spend its own CPU encrypting megabytes the server will
@@ -46,59 +25,6 @@ pub const SEND_BUFFER: u32 = 64 * 1024;
 
 /// How long the preface and SETTINGS exchange may take.
 const SETUP_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// One frame: the 9-byte header, then `payload`.
-pub fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
-    let mut f = Vec::with_capacity(9 + payload.len());
-    push_frame(&mut f, kind, flags, stream, payload);
-    f
-}
-
-/// Appends one frame to `out`. `payload` must fit in 24 bits.
-pub fn push_frame(out: &mut Vec<u8>, kind: u8, flags: u8, stream: u32, payload: &[u8]) {
-    let len = u32::try_from(payload.len()).unwrap_or(u32::MAX) & 0x00ff_ffff;
-    out.extend_from_slice(&len.to_be_bytes()[1..]);
-    out.push(kind);
-    out.push(flags);
-    out.extend_from_slice(&(stream & 0x7fff_ffff).to_be_bytes());
-    out.extend_from_slice(payload);
-}
-
-/// Appends an HPACK integer with an `prefix`-bit prefix whose other bits are `first`.
-fn push_int(out: &mut Vec<u8>, first: u8, prefix: u32, value: usize) {
-    let max = (1usize << prefix) - 1;
-    if value < max {
-        out.push(first | value as u8);
-        return;
-    }
-    out.push(first | max as u8);
-    let mut rest = value - max;
-    while rest >= 128 {
-        out.push((rest % 128) as u8 | 0x80);
-        rest /= 128;
-    }
-    out.push(rest as u8);
-}
-
-/// Appends a header field as an HPACK literal without indexing, new name, no Huffman.
-pub fn push_literal(out: &mut Vec<u8>, name: &str, value: &[u8]) {
-    out.push(0x00);
-    push_int(out, 0, 7, name.len());
-    out.extend_from_slice(name.as_bytes());
-    push_int(out, 0, 7, value.len());
-    out.extend_from_slice(value);
-}
-
-/// The HPACK block of a request: the pseudo-headers, then `user-agent`.
-pub fn request_block(method: &str, path: &str, authority: &str) -> Vec<u8> {
-    let mut b = Vec::with_capacity(64 + path.len() + authority.len());
-    push_literal(&mut b, ":method", method.as_bytes());
-    push_literal(&mut b, ":scheme", b"https");
-    push_literal(&mut b, ":path", path.as_bytes());
-    push_literal(&mut b, ":authority", authority.as_bytes());
-    push_literal(&mut b, "user-agent", b"attack-sim");
-    b
-}
 
 /// An HTTP/2 connection driven frame by frame, with the preface and SETTINGS exchange done.
 pub struct RawH2 {
@@ -166,23 +92,17 @@ pub struct Frame {
     pub payload: Vec<u8>,
 }
 
-/// The largest frame payload read (SETTINGS_MAX_FRAME_SIZE may not exceed 2^24 - 1).
-const MAX_READ: usize = (1 << 24) - 1;
-
 /// Reads one frame.
 pub async fn read_frame<R: tokio::io::AsyncRead + Unpin>(r: &mut R) -> std::io::Result<Frame> {
     let mut head = [0u8; 9];
     r.read_exact(&mut head).await?;
-    let len = u32::from_be_bytes([0, head[0], head[1], head[2]]) as usize;
-    if len > MAX_READ {
-        return Err(std::io::ErrorKind::InvalidData.into());
-    }
-    let mut payload = vec![0u8; len];
+    let head = Head::parse(&head);
+    let mut payload = vec![0u8; head.len];
     r.read_exact(&mut payload).await?;
     Ok(Frame {
-        kind: head[3],
-        flags: head[4],
-        stream: u32::from_be_bytes([head[5], head[6], head[7], head[8]]) & 0x7fff_ffff,
+        kind: head.kind,
+        flags: head.flags,
+        stream: head.stream,
         payload,
     })
 }
@@ -232,38 +152,6 @@ pub async fn send(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn frames_have_the_rfc_9113_layout() {
-        let f = frame(HEADERS, END_HEADERS, 0x8000_0003, b"abc");
-        assert_eq!(f, [0, 0, 3, 1, 4, 0, 0, 0, 3, b'a', b'b', b'c']);
-    }
-
-    #[test]
-    fn hpack_integers_use_the_prefix_then_7_bit_groups() {
-        // RFC 7541 C.1.2: 1337 with a 5-bit prefix.
-        let mut out = Vec::new();
-        push_int(&mut out, 0, 5, 1337);
-        assert_eq!(out, [31, 154, 10]);
-        let mut out = Vec::new();
-        push_int(&mut out, 0, 7, 126);
-        assert_eq!(out, [126]);
-        let mut out = Vec::new();
-        push_int(&mut out, 0, 7, 127);
-        assert_eq!(out, [127, 0]);
-    }
-
-    #[test]
-    fn literals_carry_name_and_value_lengths() {
-        let mut b = Vec::new();
-        push_literal(&mut b, "x", b"yz");
-        assert_eq!(b, [0, 1, b'x', 2, b'y', b'z']);
-        let long = vec![b'v'; 300];
-        let mut b = Vec::new();
-        push_literal(&mut b, "n", &long);
-        assert_eq!(&b[..5], &[0, 1, b'n', 127, 173]);
-        assert_eq!(b.len(), 5 + 1 + 300);
-    }
 
     #[tokio::test]
     async fn frames_read_back() {

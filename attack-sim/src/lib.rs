@@ -13,8 +13,8 @@
 //! an [`outcome`], and [`report`] writes them. [`bench`] measures
 //! a target's capacity as an attacker's budget; [`spawn`] starts a rampart to attack.
 //! Smaller parts: [`request`] and [`declared`] (requests built field by field, or declared
-//! in a plan), [`intensity`] (the presets), [`h2wire`] (HTTP/2 frames by hand, for the
-//! abuse a client library will not send).
+//! in a plan), [`intensity`] (the presets), [`h2wire`] (HTTP/2 connections driven frame
+//! by frame with `rampart-wire`'s frames, for the abuse a client library will not send).
 
 pub mod bench;
 pub mod campaign;

@@ -8,12 +8,13 @@ use crate::common;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use common::h2raw::{
-    CANCEL, CONTINUATION, END_HEADERS, END_STREAM, ENHANCE_YOUR_CALM, HEADERS, NO_ERROR, PING,
-    RST_STREAM, RawH2, frame, get_healthz_block,
-};
+use common::h2raw::{RawH2, get_healthz_block};
 use common::{Conn, TestServer, bounded};
 use hyper::StatusCode;
+use rampart_wire::h2::{
+    CANCEL, CONTINUATION, END_HEADERS, END_STREAM, ENHANCE_YOUR_CALM, HEADERS, NO_ERROR, PING,
+    RST_STREAM, frame,
+};
 use tokio::io::AsyncWriteExt;
 
 /// How long a reader waits for the server to close before calling the limit absent.

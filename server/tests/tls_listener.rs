@@ -112,13 +112,13 @@ async fn tls11_only_client_is_refused() {
         let hello = client_hello::client_hello(0x0302, &[0xc013, 0xc009, 0x002f, 0x0035]);
         assert_eq!(
             client_hello::offer(s.addr, &hello).await,
-            Answer::Alert(client_hello::ALERT_PROTOCOL_VERSION)
+            Answer::Alert(rampart_wire::tls::ALERT_PROTOCOL_VERSION)
         );
         // TLS 1.0 likewise.
         let hello = client_hello::client_hello(0x0301, &[0xc013, 0x002f]);
         assert_eq!(
             client_hello::offer(s.addr, &hello).await,
-            Answer::Alert(client_hello::ALERT_PROTOCOL_VERSION)
+            Answer::Alert(rampart_wire::tls::ALERT_PROTOCOL_VERSION)
         );
     })
     .await;
@@ -132,7 +132,7 @@ async fn tls12_with_only_cbc_suites_is_refused_but_aead_is_served() {
             client_hello::client_hello(0x0303, &[0xc023, 0xc009, 0xc027, 0xc013, 0x003c, 0x002f]);
         assert_eq!(
             client_hello::offer(s.addr, &cbc_only).await,
-            Answer::Alert(client_hello::ALERT_HANDSHAKE_FAILURE)
+            Answer::Alert(rampart_wire::tls::ALERT_HANDSHAKE_FAILURE)
         );
         // The same hello with an ECDHE-ECDSA-AES128-GCM suite goes on with the handshake,
         // which shows the refusal above is about the suites and not a broken hello.

@@ -1,5 +1,6 @@
-//! A raw HTTP/2 frame writer and reader over TLS, for the abuse that a well-behaved client
-//! library will not send: rapid resets, endless CONTINUATION frames, control-frame floods.
+//! Raw HTTP/2 connections over TLS, for the abuse that a well-behaved client library will not
+//! send: rapid resets, endless CONTINUATION frames, control-frame floods. The frames are
+//! [`rampart_wire::h2`]'s, as attack-sim sends them.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
@@ -12,42 +13,11 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
-pub const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-pub const DATA: u8 = 0x0;
-pub const HEADERS: u8 = 0x1;
-pub const RST_STREAM: u8 = 0x3;
-pub const SETTINGS: u8 = 0x4;
-pub const PING: u8 = 0x6;
-pub const GOAWAY: u8 = 0x7;
-pub const CONTINUATION: u8 = 0x9;
-pub const END_STREAM: u8 = 0x1;
-pub const END_HEADERS: u8 = 0x4;
-pub const CANCEL: u32 = 0x8;
-pub const NO_ERROR: u32 = 0x0;
-pub const ENHANCE_YOUR_CALM: u32 = 0xb;
+use rampart_wire::h2::{GOAWAY, HEADERS, PING, PREFACE, SETTINGS, frame, goaway, request_block};
 
-/// One frame on the wire.
-pub fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
-    let len = u32::try_from(payload.len()).expect("frame length");
-    let mut f = Vec::with_capacity(9 + payload.len());
-    f.extend_from_slice(&len.to_be_bytes()[1..]);
-    f.push(kind);
-    f.push(flags);
-    f.extend_from_slice(&(stream & 0x7fff_ffff).to_be_bytes());
-    f.extend_from_slice(payload);
-    f
-}
-
-/// An HPACK block for `GET /healthz` on `localhost`, with literals only (no dynamic table).
+/// The HPACK block of `GET /healthz` on `localhost`.
 pub fn get_healthz_block() -> Vec<u8> {
-    let mut b = vec![0x82, 0x87]; // :method GET, :scheme https (static table)
-    b.push(0x04); // :path, literal without indexing, name from static index 4
-    b.push(8);
-    b.extend_from_slice(b"/healthz");
-    b.push(0x01); // :authority, literal without indexing, name index 1
-    b.push(9);
-    b.extend_from_slice(b"localhost");
-    b
+    request_block("GET", "/healthz", "localhost")
 }
 
 /// What the server sent before it closed the connection (or the reader gave up).
@@ -127,12 +97,11 @@ impl RawH2 {
                         let _ = w.flush().await;
                     }
                 }
-                GOAWAY if payload.len() >= 8 => {
-                    let last =
-                        u32::from_be_bytes(payload[..4].try_into().expect("4")) & 0x7fff_ffff;
-                    let code = u32::from_be_bytes(payload[4..8].try_into().expect("4"));
-                    seen.goaway.get_or_insert((last, code));
-                    seen.last_goaway = Some((last, code));
+                GOAWAY => {
+                    if let Some(last_and_code) = goaway(&payload) {
+                        seen.goaway.get_or_insert(last_and_code);
+                        seen.last_goaway = Some(last_and_code);
+                    }
                 }
                 _ => {}
             }

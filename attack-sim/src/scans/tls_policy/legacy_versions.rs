@@ -1,7 +1,9 @@
 //! `tls-legacy-versions`: ClientHellos offering at most SSL 3.0, TLS 1.0 or TLS 1.1 (every
 //! suite those versions can use) must each be refused.
 
-use super::hello::{self, Answer, MODERN, NON_AEAD, Offer, SSL3, TLS10, TLS11, version_name};
+use super::hello::{
+    self, Answer, Describe, MODERN, NON_AEAD, Offer, SSL3, TLS10, TLS11, version_name,
+};
 use crate::findings::{Confidence, Evidence, Finding, Severity};
 use crate::scans::{ScanCtx, Scanned};
 use crate::scenarios::{Load, Run, Scenario};

@@ -2,7 +2,9 @@
 //! 3DES, NULL), and only AEAD suites with a static RSA key exchange (no forward secrecy),
 //! must each be refused.
 
-use super::hello::{self, Answer, NO_FORWARD_SECRECY, NON_AEAD, Offer, TLS12, suite_name};
+use super::hello::{
+    self, Answer, Describe, NO_FORWARD_SECRECY, NON_AEAD, Offer, TLS12, suite_name,
+};
 use crate::findings::{Confidence, Evidence, Finding, Severity};
 use crate::scans::{ScanCtx, Scanned};
 use crate::scenarios::{Load, Run, Scenario};
