@@ -88,11 +88,6 @@ impl Cooldown {
         (!left.is_zero()).then_some(left)
     }
 
-    /// Whether `key` is cooling down now.
-    pub fn is_cooling(&self, key: ClientKey) -> bool {
-        self.cooling_for(key).is_some()
-    }
-
     /// Drops finished cool-downs and strike state; clears past `cap` clients.
     pub fn maintain(&self, cap: usize) {
         self.strikes.maintain(cap);
@@ -137,17 +132,23 @@ mod tests {
         for _ in 0..3 {
             assert!(!c.strike(key("10.0.0.1")), "free strikes");
         }
-        assert!(!c.is_cooling(key("10.0.0.1")));
+        assert!(c.cooling_for(key("10.0.0.1")).is_none());
         assert!(c.strike(key("10.0.0.1")), "one past the budget");
-        assert!(c.is_cooling(key("10.0.0.1")));
-        assert!(!c.is_cooling(key("10.0.0.2")), "others are not affected");
+        assert!(c.cooling_for(key("10.0.0.1")).is_some());
+        assert!(
+            c.cooling_for(key("10.0.0.2")).is_none(),
+            "others are not affected"
+        );
         assert!(
             !c.strike(key("10.0.0.1")),
             "already cooling: not a new cool-down"
         );
         assert_eq!(c.cooling(), 1);
         tokio::time::advance(Duration::from_secs(31)).await;
-        assert!(!c.is_cooling(key("10.0.0.1")), "over after its length");
+        assert!(
+            c.cooling_for(key("10.0.0.1")).is_none(),
+            "over after its length"
+        );
         c.maintain(100);
         assert_eq!(c.cooling(), 0);
     }
@@ -171,7 +172,7 @@ mod tests {
         for _ in 0..10 {
             assert!(!c.strike(key("10.0.0.1")));
         }
-        assert!(!c.is_cooling(key("10.0.0.1")));
+        assert!(c.cooling_for(key("10.0.0.1")).is_none());
     }
 
     #[test]
