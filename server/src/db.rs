@@ -87,6 +87,45 @@ fn migrator(backend: Backend) -> Migrator {
     })
 }
 
+/// Whether `e` says the database cannot serve now but may soon: unreachable or restarting
+/// (no connection within the pool's acquire timeout, a connection cut, PostgreSQL's
+/// connection-exception and shutdown codes), out of resources (disk full, too many
+/// connections), or SQLite's write lock held past its busy timeout, its file read-only or
+/// unreadable. The HTTP edge answers these 503 with `Retry-After`; any other failure is a bug
+/// (500).
+///
+/// PostgreSQL's codes are five-character SQLSTATEs; SQLite's are decimal extended result
+/// codes, below 10,000, whose low byte is the primary code.
+pub fn is_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(d) => d.code().is_some_and(|c| unavailable_code(&c)),
+        _ => false,
+    }
+}
+
+fn unavailable_code(code: &str) -> bool {
+    match code.parse::<u32>() {
+        // SQLite: SQLITE_BUSY, SQLITE_LOCKED, SQLITE_READONLY, SQLITE_IOERR, SQLITE_FULL,
+        // SQLITE_CANTOPEN, whatever their extended code.
+        Ok(n) if code.len() < 5 => matches!(n & 0xff, 5 | 6 | 8 | 10 | 13 | 14),
+        _ => postgres_unavailable(code),
+    }
+}
+
+/// SQLSTATE class 08 (connection exception), class 53 (insufficient resources: disk full,
+/// out of memory, too many connections), 57P01–57P03 (shutting down, crashed, not accepting
+/// connections yet), and 25006 (a read-only transaction: a standby after a failover).
+fn postgres_unavailable(sqlstate: &str) -> bool {
+    sqlstate.starts_with("08")
+        || sqlstate.starts_with("53")
+        || matches!(sqlstate, "57P01" | "57P02" | "57P03" | "25006")
+}
+
 /// The SQLite URL to open: the configured one, created if missing unless it says otherwise
 /// (`mode=`). Its folder is created owner-only: the database holds password hashes and
 /// balances.
@@ -184,6 +223,43 @@ impl Db {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn outages_are_told_from_bugs() {
+        for e in [
+            sqlx::Error::PoolTimedOut,
+            sqlx::Error::PoolClosed,
+            sqlx::Error::Io(std::io::ErrorKind::ConnectionRefused.into()),
+            sqlx::Error::WorkerCrashed,
+        ] {
+            assert!(is_unavailable(&e), "{e}");
+        }
+        for e in [
+            sqlx::Error::RowNotFound,
+            sqlx::Error::ColumnNotFound("x".into()),
+            sqlx::Error::Protocol("unexpected message".into()),
+        ] {
+            assert!(!is_unavailable(&e), "{e}");
+        }
+        // PostgreSQL: connection failure, disk full, too many connections, shutting down,
+        // starting up, a standby; not: a unique violation, a syntax error, a deadlock.
+        for c in [
+            "08006", "08001", "53100", "53300", "57P01", "57P03", "25006",
+        ] {
+            assert!(unavailable_code(c), "{c}");
+        }
+        for c in ["23505", "42601", "40P01", "22P02"] {
+            assert!(!unavailable_code(c), "{c}");
+        }
+        // SQLite: BUSY, BUSY_TIMEOUT (773), LOCKED, READONLY, IOERR_WRITE (778), FULL,
+        // CANTOPEN; not: CONSTRAINT_UNIQUE (2067), ERROR, MISMATCH.
+        for c in ["5", "773", "6", "8", "778", "13", "14"] {
+            assert!(unavailable_code(c), "{c}");
+        }
+        for c in ["2067", "1", "20", "19"] {
+            assert!(!unavailable_code(c), "{c}");
+        }
+    }
 
     /// An unreachable PostgreSQL is an error naming the database, with the password masked,
     /// within the acquire timeout.

@@ -13,6 +13,7 @@ mod api_history;
 mod api_ledger;
 mod api_openapi;
 mod crash_safety;
+mod faults;
 mod haproxy;
 mod layers;
 mod limiter_model;

@@ -204,13 +204,7 @@ async fn in_flight_cap_sheds_with_503_even_for_exempt_clients() {
         .await;
         // Hold the only slot with handler work: a registration whose insert waits for the
         // database's write lock, which the test holds (SQLite waits up to its busy timeout).
-        let mut lock = <sqlx::SqliteConnection as sqlx::Connection>::connect(&s.db_url)
-            .await
-            .expect("open the database");
-        sqlx::query("BEGIN IMMEDIATE")
-            .execute(&mut lock)
-            .await
-            .expect("write lock");
+        let mut lock = common::hold_sqlite_write_lock(&s.db_url).await;
         let mut other = conn(&s, "127.0.27.2").await;
         let mut shed = None;
         // The registration may lose the race for the slot to a probe; then it is sent again.

@@ -117,13 +117,13 @@ pub(crate) fn ledger_error(e: LedgerError) -> ApiError {
             field: "Idempotency-Key".to_string(),
             detail: "Idempotency-Key was already used for a different request".to_string(),
         },
-        LedgerError::Store(e) => ApiError::internal(e),
+        LedgerError::Store(e) => ApiError::from(e),
     }
 }
 
 #[utoipa::path(post, path = "/v1/accounts", tag = "accounts", security(("bearer" = [])),
     request_body = NewAccount,
-    responses((status = 201, description = "Account opened", body = AccountOut), (status = 400, description = "Malformed request; `field` names the field", body = Problem, content_type = "application/problem+json"), (status = 401, description = "Missing, malformed, unknown, expired or revoked token", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not application/json", body = Problem, content_type = "application/problem+json"), (status = 422, description = "A rule is broken; `field` names the field", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 201, description = "Account opened", body = AccountOut), (status = 400, description = "Malformed request; `field` names the field", body = Problem, content_type = "application/problem+json"), (status = 401, description = "Missing, malformed, unknown, expired or revoked token", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not application/json", body = Problem, content_type = "application/problem+json"), (status = 422, description = "A rule is broken; `field` names the field", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Shedding load, or the database is unavailable; see Retry-After", body = Problem, content_type = "application/problem+json")))]
 /// `POST /v1/accounts`.
 pub async fn create(
     State(state): State<AppState>,
@@ -133,12 +133,12 @@ pub async fn create(
     text::account_name(&body.name).map_err(|e| ApiError::field("name", e))?;
     let a = ledger::create_account(&state.db, &who.user_id, &body.name)
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::from)?;
     Ok((StatusCode::CREATED, Json(a.into())))
 }
 
 #[utoipa::path(get, path = "/v1/accounts", tag = "accounts", security(("bearer" = [])),
-    responses((status = 200, description = "The caller's accounts", body = AccountList), (status = 401, description = "Missing, malformed, unknown, expired or revoked token", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "The caller's accounts", body = AccountList), (status = 401, description = "Missing, malformed, unknown, expired or revoked token", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Shedding load, or the database is unavailable; see Retry-After", body = Problem, content_type = "application/problem+json")))]
 /// `GET /v1/accounts`.
 pub async fn list(
     State(state): State<AppState>,
@@ -146,14 +146,14 @@ pub async fn list(
 ) -> Result<Json<AccountList>, ApiError> {
     let items = ledger::accounts_of(&state.db, &who.user_id)
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::from)?;
     Ok(Json(AccountList {
         items: items.into_iter().map(AccountOut::from).collect(),
     }))
 }
 
 #[utoipa::path(get, path = "/v1/accounts/{id}", tag = "accounts", security(("bearer" = [])), params(("id" = String, Path, description = "Account id (UUID)")),
-    responses((status = 200, description = "The account", body = AccountOut), (status = 401, description = "Missing, malformed, unknown, expired or revoked token", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such account among the caller's", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "The account", body = AccountOut), (status = 401, description = "Missing, malformed, unknown, expired or revoked token", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such account among the caller's", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Shedding load, or the database is unavailable; see Retry-After", body = Problem, content_type = "application/problem+json")))]
 /// `GET /v1/accounts/{id}`.
 pub async fn get(
     State(state): State<AppState>,
@@ -163,7 +163,7 @@ pub async fn get(
     let id = account_id(&id)?;
     ledger::account(&state.db, &who.user_id, &id)
         .await
-        .map_err(ApiError::internal)?
+        .map_err(ApiError::from)?
         .map(|a| Json(a.into()))
         .ok_or(ApiError::NotFound)
 }
@@ -191,7 +191,7 @@ async fn move_money(
 
 #[utoipa::path(post, path = "/v1/accounts/{id}/deposits", tag = "accounts", security(("bearer" = [])), params(("id" = String, Path, description = "Account id (UUID)")),
     request_body = Movement,
-    responses((status = 201, description = "Deposited", body = EntryOut), (status = 400, description = "Malformed request; `field` names the field", body = Problem, content_type = "application/problem+json"), (status = 401, description = "Missing, malformed, unknown, expired or revoked token", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such account among the caller's", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not application/json", body = Problem, content_type = "application/problem+json"), (status = 422, description = "A rule is broken; `field` names the field", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 201, description = "Deposited", body = EntryOut), (status = 400, description = "Malformed request; `field` names the field", body = Problem, content_type = "application/problem+json"), (status = 401, description = "Missing, malformed, unknown, expired or revoked token", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such account among the caller's", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not application/json", body = Problem, content_type = "application/problem+json"), (status = 422, description = "A rule is broken; `field` names the field", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Shedding load, or the database is unavailable; see Retry-After", body = Problem, content_type = "application/problem+json")))]
 /// `POST /v1/accounts/{id}/deposits`.
 pub async fn deposit(
     State(state): State<AppState>,
@@ -204,7 +204,7 @@ pub async fn deposit(
 
 #[utoipa::path(post, path = "/v1/accounts/{id}/withdrawals", tag = "accounts", security(("bearer" = [])), params(("id" = String, Path, description = "Account id (UUID)")),
     request_body = Movement,
-    responses((status = 201, description = "Withdrawn", body = EntryOut), (status = 400, description = "Malformed request; `field` names the field", body = Problem, content_type = "application/problem+json"), (status = 401, description = "Missing, malformed, unknown, expired or revoked token", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such account among the caller's", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not application/json", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Insufficient funds or another rule; `field` names the field", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 201, description = "Withdrawn", body = EntryOut), (status = 400, description = "Malformed request; `field` names the field", body = Problem, content_type = "application/problem+json"), (status = 401, description = "Missing, malformed, unknown, expired or revoked token", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such account among the caller's", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not application/json", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Insufficient funds or another rule; `field` names the field", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Shedding load, or the database is unavailable; see Retry-After", body = Problem, content_type = "application/problem+json")))]
 /// `POST /v1/accounts/{id}/withdrawals`: 422 when funds are insufficient.
 pub async fn withdraw(
     State(state): State<AppState>,

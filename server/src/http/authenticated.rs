@@ -41,7 +41,7 @@ impl FromRequestParts<AppState> for Authenticated {
             .ok_or(ApiError::Unauthorized)?;
         let session = sessions::find(&state.db, &hash)
             .await
-            .map_err(ApiError::internal)?
+            .map_err(ApiError::from)?
             .ok_or(ApiError::Unauthorized)?;
         let now = now_micros();
         let idle = i64::try_from(state.auth.session_idle_timeout.as_micros()).unwrap_or(i64::MAX);
@@ -56,7 +56,7 @@ impl FromRequestParts<AppState> for Authenticated {
         if now.saturating_sub(session.last_seen_at) >= TOUCH_EVERY_MICROS {
             sessions::touch(&state.db, &hash, now)
                 .await
-                .map_err(ApiError::internal)?;
+                .map_err(ApiError::from)?;
         }
         Ok(Authenticated {
             user_id: session.user_id,

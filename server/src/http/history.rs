@@ -82,7 +82,7 @@ fn params(raw: Option<&str>) -> Result<Params, ApiError> {
         ("limit" = Option<u32>, Query, description = "1..=100, default 20"),
         ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
     ),
-    responses((status = 200, description = "A page of ledger entries", body = Page), (status = 400, description = "Malformed request; `field` names the field", body = Problem, content_type = "application/problem+json"), (status = 401, description = "Missing, malformed, unknown, expired or revoked token", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such account among the caller's", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "A page of ledger entries", body = Page), (status = 400, description = "Malformed request; `field` names the field", body = Problem, content_type = "application/problem+json"), (status = 401, description = "Missing, malformed, unknown, expired or revoked token", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such account among the caller's", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Shedding load, or the database is unavailable; see Retry-After", body = Problem, content_type = "application/problem+json")))]
 /// The handler.
 pub async fn list(
     State(state): State<AppState>,
@@ -118,7 +118,7 @@ pub async fn list(
     }
     if ledger::account(&state.db, &who.user_id, &id)
         .await
-        .map_err(ApiError::internal)?
+        .map_err(ApiError::from)?
         .is_none()
     {
         return Err(ApiError::NotFound);
@@ -137,7 +137,7 @@ pub async fn list(
     };
     let mut rows = history::page(&state.db, &id, sort, order, &p.q, after.as_ref(), limit + 1)
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::from)?;
     let more = rows.len() as i64 > limit;
     rows.truncate(usize::try_from(limit).unwrap_or(0));
     let next_cursor = match (more, rows.last()) {

@@ -6,6 +6,12 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::store::StoreError;
+
+/// What a client is told to wait, in seconds, when the database cannot serve: a restart or a
+/// failover takes seconds, and a client that retries sooner only adds to the queue.
+pub const DATABASE_RETRY_AFTER_SECS: u32 = 2;
+
 /// An error answered to a client.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -73,10 +79,32 @@ impl ApiError {
             field: field.to_string(),
         }
     }
+}
 
-    /// An unexpected failure: the cause is logged, the client sees a generic 500.
-    pub fn internal(cause: impl std::fmt::Display) -> Self {
-        ApiError::Internal(cause.to_string())
+/// A database failure: 503 with `Retry-After` when the database is unreachable, overloaded
+/// or refusing writes for now ([`crate::db::is_unavailable`]), so that clients and load
+/// balancers retry; 500 for anything else. The cause is only logged.
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        if crate::db::is_unavailable(&e) {
+            ApiError::Unavailable {
+                retry_after_secs: DATABASE_RETRY_AFTER_SECS,
+                cause: format!("database unavailable: {e}"),
+            }
+        } else {
+            ApiError::Internal(format!("database: {e}"))
+        }
+    }
+}
+
+/// A storage failure the handler did not expect: as [`sqlx::Error`]'s; a unique violation
+/// the handler did not handle is a bug.
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Db(e) => e.into(),
+            StoreError::Conflict => ApiError::Internal("unexpected unique violation".into()),
+        }
     }
 }
 

@@ -29,7 +29,7 @@ pub struct NewSession {
 }
 
 #[utoipa::path(post, path = "/v1/sessions", tag = "sessions", request_body = Credentials,
-    responses((status = 201, description = "Logged in", body = NewSession), (status = 400, description = "Malformed request; `field` names the field", body = Problem, content_type = "application/problem+json"), (status = 401, description = "Unknown user or wrong password: the same answer for both", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not application/json", body = Problem, content_type = "application/problem+json"), (status = 429, description = "Rate limited, or the account is in failed-login backoff; see Retry-After", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Shedding load; see Retry-After", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 201, description = "Logged in", body = NewSession), (status = 400, description = "Malformed request; `field` names the field", body = Problem, content_type = "application/problem+json"), (status = 401, description = "Unknown user or wrong password: the same answer for both", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not application/json", body = Problem, content_type = "application/problem+json"), (status = 429, description = "Rate limited, or the account is in failed-login backoff; see Retry-After", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Shedding load, or the database is unavailable; see Retry-After", body = Problem, content_type = "application/problem+json")))]
 /// `POST /v1/sessions`.
 pub async fn login(
     State(state): State<AppState>,
@@ -41,7 +41,7 @@ pub async fn login(
     if let Some(name) = &username
         && let Some(throttle) = login_throttle::get(&state.db, name)
             .await
-            .map_err(ApiError::internal)?
+            .map_err(ApiError::from)?
     {
         let until = Backoff::blocked_until(&throttle);
         let now = now_micros();
@@ -53,7 +53,7 @@ pub async fn login(
     let user = match &username {
         Some(name) => users::by_username(&state.db, name)
             .await
-            .map_err(ApiError::internal)?,
+            .map_err(ApiError::from)?,
         None => None,
     };
     let password = rules::normalize_password(&body.password);
@@ -80,7 +80,7 @@ pub async fn login(
     };
     login_throttle::clear(&state.db, &user.username)
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::from)?;
     if let Some(ip) = client.ip {
         state.known_logins.remember(ip, &user.username);
     }
@@ -102,7 +102,7 @@ pub async fn login(
     let expires_at = now.saturating_add(lifetime);
     sessions::create(&state.db, &new.hash, &user.id, now, expires_at)
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::from)?;
     audit(
         &state,
         Event::LoginSuccess,
@@ -125,12 +125,12 @@ async fn record_failure(state: &AppState, name: &str, client: &Client) -> Result
     let now = now_micros();
     let failures = login_throttle::record_failure(&state.db, name, now)
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::from)?;
     let (next, lock) = state.backoff.after_failure(failures, now);
     if next > now || lock.is_some() {
         login_throttle::set_delay(&state.db, name, next, lock)
             .await
-            .map_err(ApiError::internal)?;
+            .map_err(ApiError::from)?;
     }
     if state.backoff.locks_at(failures) {
         audit(state, Event::Lockout, None, Some(name), client).await;
@@ -139,7 +139,7 @@ async fn record_failure(state: &AppState, name: &str, client: &Client) -> Result
 }
 
 #[utoipa::path(delete, path = "/v1/sessions/current", tag = "sessions", security(("bearer" = [])),
-    responses((status = 204, description = "Session ended"), (status = 401, description = "Missing, malformed, unknown, expired or revoked token", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 204, description = "Session ended"), (status = 401, description = "Missing, malformed, unknown, expired or revoked token", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Shedding load, or the database is unavailable; see Retry-After", body = Problem, content_type = "application/problem+json")))]
 /// `DELETE /v1/sessions/current`: 204.
 pub async fn logout(
     State(state): State<AppState>,
@@ -148,7 +148,7 @@ pub async fn logout(
 ) -> Result<StatusCode, ApiError> {
     sessions::revoke(&state.db, &who.token_hash, now_micros())
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::from)?;
     audit(
         &state,
         Event::Logout,

@@ -51,7 +51,7 @@ pub struct PasswordChange {
 }
 
 #[utoipa::path(post, path = "/v1/users", tag = "users", request_body = Credentials,
-    responses((status = 201, description = "User created", body = NewUser), (status = 400, description = "Malformed request; `field` names the field", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Username taken", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not application/json", body = Problem, content_type = "application/problem+json"), (status = 422, description = "A rule is broken; `field` names the field", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Shedding load; see Retry-After", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 201, description = "User created", body = NewUser), (status = 400, description = "Malformed request; `field` names the field", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Username taken", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not application/json", body = Problem, content_type = "application/problem+json"), (status = 422, description = "A rule is broken; `field` names the field", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Shedding load, or the database is unavailable; see Retry-After", body = Problem, content_type = "application/problem+json")))]
 /// `POST /v1/users`.
 pub async fn register(
     State(state): State<AppState>,
@@ -75,7 +75,7 @@ pub async fn register(
         Err(StoreError::Conflict) => {
             return Err(ApiError::Conflict("The username is taken.".to_string()));
         }
-        Err(e) => return Err(ApiError::internal(e)),
+        Err(e) => return Err(ApiError::from(e)),
     }
     audit(
         &state,
@@ -95,12 +95,12 @@ pub async fn register(
 }
 
 #[utoipa::path(get, path = "/v1/me", tag = "users", security(("bearer" = [])),
-    responses((status = 200, description = "The caller", body = Me), (status = 401, description = "Missing, malformed, unknown, expired or revoked token", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "The caller", body = Me), (status = 401, description = "Missing, malformed, unknown, expired or revoked token", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Shedding load, or the database is unavailable; see Retry-After", body = Problem, content_type = "application/problem+json")))]
 /// `GET /v1/me`.
 pub async fn me(State(state): State<AppState>, who: Authenticated) -> Result<Json<Me>, ApiError> {
     let user = users::by_id(&state.db, &who.user_id)
         .await
-        .map_err(ApiError::internal)?
+        .map_err(ApiError::from)?
         .ok_or(ApiError::Unauthorized)?;
     Ok(Json(Me {
         id: user.id,
@@ -111,7 +111,7 @@ pub async fn me(State(state): State<AppState>, who: Authenticated) -> Result<Jso
 
 #[utoipa::path(post, path = "/v1/me/password", tag = "users", security(("bearer" = [])),
     request_body = PasswordChange,
-    responses((status = 204, description = "Changed; every other session revoked"), (status = 400, description = "Malformed request; `field` names the field", body = Problem, content_type = "application/problem+json"), (status = 401, description = "Missing, malformed, unknown, expired or revoked token", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not application/json", body = Problem, content_type = "application/problem+json"), (status = 422, description = "A rule is broken; `field` names the field", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Shedding load; see Retry-After", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 204, description = "Changed; every other session revoked"), (status = 400, description = "Malformed request; `field` names the field", body = Problem, content_type = "application/problem+json"), (status = 401, description = "Missing, malformed, unknown, expired or revoked token", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not application/json", body = Problem, content_type = "application/problem+json"), (status = 422, description = "A rule is broken; `field` names the field", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Shedding load, or the database is unavailable; see Retry-After", body = Problem, content_type = "application/problem+json")))]
 /// `POST /v1/me/password`: 204; every other session of the user is revoked.
 pub async fn change_password(
     State(state): State<AppState>,
@@ -121,7 +121,7 @@ pub async fn change_password(
 ) -> Result<StatusCode, ApiError> {
     let user = users::by_id(&state.db, &who.user_id)
         .await
-        .map_err(ApiError::internal)?
+        .map_err(ApiError::from)?
         .ok_or(ApiError::Unauthorized)?;
     let current = rules::normalize_password(&body.current_password);
     let verified = state
@@ -144,10 +144,10 @@ pub async fn change_password(
     let hash = state.hasher.hash(new).await.map_err(hash_error)?;
     users::set_password_hash(&state.db, &user.id, &hash)
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::from)?;
     sessions::revoke_others(&state.db, &user.id, &who.token_hash, now_micros())
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::from)?;
     audit(
         &state,
         Event::PasswordChange,

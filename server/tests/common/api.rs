@@ -90,6 +90,29 @@ impl Api {
             .expect("send")
     }
 
+    /// Opens an account named `name` for the holder of `token`; its id.
+    pub async fn open_account(&mut self, token: &str, name: &str) -> String {
+        let r = self
+            .call(
+                "POST",
+                "/v1/accounts",
+                Some(token),
+                Some(json!({"name": name})),
+            )
+            .await;
+        assert_eq!(r.status, 201, "open account {name}: {:?}", r.body);
+        r.json()["id"].as_str().expect("id").to_string()
+    }
+
+    /// The balance of `account`, as the API writes it (`"12.50"`).
+    pub async fn balance(&mut self, token: &str, account: &str) -> String {
+        let r = self
+            .call("GET", &format!("/v1/accounts/{account}"), Some(token), None)
+            .await;
+        assert_eq!(r.status, 200, "balance of {account}: {:?}", r.body);
+        r.json()["balance"].as_str().expect("balance").to_string()
+    }
+
     /// Registers `username` with [`GOOD_PASSWORD`] and returns a session token.
     pub async fn user(&mut self, username: &str) -> String {
         let r = self.register(username, GOOD_PASSWORD).await;

@@ -27,6 +27,20 @@ use tokio_rustls::TlsConnector;
 /// Upper bound for any single test.
 pub const TEST_BOUND: Duration = Duration::from_secs(60);
 
+/// Takes SQLite's write lock on the database at `db_url` from a connection of the test's
+/// own, and keeps it until the connection is dropped or rolls back: rampart's writes then
+/// wait out their busy timeout, as when another process holds the lock.
+pub async fn hold_sqlite_write_lock(db_url: &str) -> sqlx::SqliteConnection {
+    let mut lock = <sqlx::SqliteConnection as sqlx::Connection>::connect(db_url)
+        .await
+        .expect("open the database");
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut lock)
+        .await
+        .expect("write lock");
+    lock
+}
+
 /// Runs a test body under [`TEST_BOUND`].
 pub async fn bounded<F: std::future::Future>(f: F) -> F::Output {
     tokio::time::timeout(TEST_BOUND, f)

@@ -1,0 +1,292 @@
+//! Faults survived: the database going away or refusing writes. A request that needs the
+//! database then gets 503 problem+json with `Retry-After` within a bound (never a 500, never
+//! a hang), `/readyz` says 503 while the database cannot be reached, service returns by
+//! itself when the database does, and nothing acknowledged is lost.
+//!
+//! - SQLite whose write lock is held elsewhere (another process, a backup): writes are refused
+//!   after the busy timeout, reads go on, and writes work again once the lock is released.
+//! - PostgreSQL cut off (ignored without `TEST_POSTGRES_URL`): a relay between rampart and the
+//!   database stops forwarding and drops new connections, under transfers, then forwards again.
+
+use crate::common;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::api::Api;
+use common::{Reply, TestServer, bounded, pg};
+use hyper::StatusCode;
+use serde_json::{Value, json};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+
+/// The most a request may take while the database is away: the pool's acquire timeout (5 s)
+/// or SQLite's busy timeout (5 s), and a margin for two loaded cores.
+const FAIL_WITHIN: Duration = Duration::from_secs(10);
+
+/// A 503 problem+json with `Retry-After`, that names nothing of the database.
+fn assert_unavailable(r: &Reply, what: &str) {
+    assert_eq!(
+        r.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{what}: {:?}",
+        r.body
+    );
+    assert_eq!(
+        r.headers["content-type"], "application/problem+json",
+        "{what}"
+    );
+    let wait: u32 = r.headers["retry-after"]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("Retry-After in seconds");
+    assert!(wait >= 1, "{what}: Retry-After {wait}");
+    let text = String::from_utf8_lossy(&r.body).to_lowercase();
+    for leak in [
+        "sqlx", "sqlite", "postgres", "pool", "lock", "select", "insert",
+    ] {
+        assert!(!text.contains(leak), "{what}: {leak} leaked: {text}");
+    }
+}
+
+async fn within(what: &str, f: impl Future<Output = Reply>) -> Reply {
+    tokio::time::timeout(FAIL_WITHIN, f)
+        .await
+        .unwrap_or_else(|_| panic!("{what}: no answer within {FAIL_WITHIN:?}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_refusing_writes_is_503_with_retry_after_and_reads_go_on() {
+    bounded(async {
+        // SQLite whichever backend the other suites run on.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("rampart.db");
+        let s = TestServer::start_in(dir, |c| {
+            c.database.url = format!("sqlite://{}", file.display());
+        })
+        .await;
+        let mut api = Api::open(s.addr, &s.ca).await;
+        let alice = api.user("alice").await;
+        let checking = api.open_account(&alice, "Checking").await;
+        // Another connection takes the write lock and keeps it.
+        let mut lock = common::hold_sqlite_write_lock(&s.db_url).await;
+        let asked = tokio::time::Instant::now();
+        let r = within(
+            "a write",
+            api.call(
+                "POST",
+                "/v1/accounts",
+                Some(&alice),
+                Some(json!({"name": "Savings"})),
+            ),
+        )
+        .await;
+        assert_unavailable(&r, "a write while the lock is held");
+        eprintln!("write lock held elsewhere: 503 after {:?}", asked.elapsed());
+        let r = within(
+            "a read",
+            api.call("GET", "/v1/accounts", Some(&alice), None),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK, "reads go on: {:?}", r.body);
+        assert_eq!(r.json()["items"].as_array().expect("items").len(), 1);
+        let r = common::get_once(s.addr, &s.ca, &[b"h2"], "/readyz").await;
+        assert_eq!(r.status, StatusCode::OK, "the database answers reads");
+        // Released: writes work again at once, with no restart.
+        sqlx::query("ROLLBACK")
+            .execute(&mut lock)
+            .await
+            .expect("release");
+        api.open_account(&alice, "Savings").await;
+        assert_eq!(api.balance(&alice, &checking).await, "0.00");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_closed_database_is_503_with_retry_after_and_readyz_says_so() {
+    bounded(async {
+        let s = TestServer::start(|_| {}).await;
+        let mut api = Api::open(s.addr, &s.ca).await;
+        let t = api.user("alice").await;
+        s.running.db().close().await;
+        let r = within("a read", api.call("GET", "/v1/accounts", Some(&t), None)).await;
+        assert_unavailable(&r, "a read on a closed pool");
+        assert_eq!(r.json()["status"], 503);
+        let r = common::get_once(s.addr, &s.ca, &[b"h2"], "/readyz").await;
+        assert_unavailable(&r, "/readyz");
+    })
+    .await;
+}
+
+/// A transfer of `body` under a new idempotency key, remembered in `keys`.
+async fn transfer(api: &mut Api, token: &str, body: &Value, keys: &mut Vec<String>) -> Reply {
+    let key = format!("k{}", keys.len());
+    let r = within("a transfer", api.transfer(token, &key, body)).await;
+    keys.push(key);
+    r
+}
+
+/// A TCP relay to the database that can be cut: while cut it drops the connections it carries
+/// and every new one (as a database that stopped does), until restored.
+struct Relay {
+    addr: SocketAddr,
+    up: Arc<watch::Sender<bool>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Relay {
+    async fn start(target: SocketAddr) -> Relay {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind relay");
+        let addr = listener.local_addr().expect("addr");
+        let up = Arc::new(watch::Sender::new(true));
+        let state = up.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((client, _)) = listener.accept().await else {
+                    return;
+                };
+                if !*state.borrow() {
+                    drop(client);
+                    continue;
+                }
+                let mut down = state.subscribe();
+                tokio::spawn(async move {
+                    let Ok(mut server) = TcpStream::connect(target).await else {
+                        return;
+                    };
+                    let mut client = client;
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                        _ = down.wait_for(|up| !*up) => {}
+                    }
+                });
+            }
+        });
+        Relay { addr, up, task }
+    }
+
+    fn cut(&self) {
+        self.up.send_replace(false);
+    }
+
+    fn restore(&self) {
+        self.up.send_replace(true);
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// `url` with its `host:port` replaced by `addr`, and the `host:port` it had.
+fn through(url: &str, addr: SocketAddr) -> (String, SocketAddr) {
+    let at = url.find('@').expect("user@host in the URL") + 1;
+    let end = at + url[at..].find('/').expect("/database in the URL");
+    let target: SocketAddr = url[at..end]
+        .parse()
+        .expect("the test PostgreSQL is given by IP address and port");
+    (format!("{}{addr}{}", &url[..at], &url[end..]), target)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL: set TEST_POSTGRES_URL (see .ci/run)"]
+async fn postgres_cut_off_is_503_with_retry_after_and_service_returns_with_it() {
+    bounded(async {
+        let url = pg::fresh_url();
+        let (_, target) = through(&url, "127.0.0.1:1".parse().expect("addr"));
+        let relay = Relay::start(target).await;
+        let (via, _) = through(&url, relay.addr);
+        let s = TestServer::start(|c| {
+            c.database.url = via;
+            c.limits.exempt = vec!["127.0.0.0/8".parse().expect("net")];
+        })
+        .await;
+        let mut api = Api::open(s.addr, &s.ca).await;
+        let alice = api.user("alice").await;
+        let from = api.open_account(&alice, "Checking").await;
+        let to = api.open_account(&alice, "Savings").await;
+        let r = api
+            .call(
+                "POST",
+                &format!("/v1/accounts/{from}/deposits"),
+                Some(&alice),
+                Some(json!({"amount": "100.00"})),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+        let body = json!({"from_account": from, "to_account": to, "amount": "1.00"});
+        let mut keys = Vec::new();
+        for _ in 0..3 {
+            let r = transfer(&mut api, &alice, &body, &mut keys).await;
+            assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+        }
+
+        relay.cut();
+        let mut slowest = Duration::ZERO;
+        for _ in 0..3 {
+            let asked = tokio::time::Instant::now();
+            let r = transfer(&mut api, &alice, &body, &mut keys).await;
+            assert_unavailable(&r, "a transfer while the database is cut off");
+            let r = within(
+                "a read",
+                api.call("GET", "/v1/accounts", Some(&alice), None),
+            )
+            .await;
+            assert_unavailable(&r, "a read while the database is cut off");
+            slowest = slowest.max(asked.elapsed());
+        }
+        let r = common::get_once(s.addr, &s.ca, &[b"h2"], "/readyz").await;
+        assert_unavailable(&r, "/readyz while the database is cut off");
+
+        relay.restore();
+        let back = tokio::time::Instant::now();
+        loop {
+            let r = api.call("GET", "/v1/accounts", Some(&alice), None).await;
+            if r.status == StatusCode::OK {
+                break;
+            }
+            assert_unavailable(&r, "a read while the pool reconnects");
+            assert!(
+                back.elapsed() < Duration::from_secs(15),
+                "service did not return within 15 s of the database"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        eprintln!(
+            "cut off: a transfer and a read answered 503 within {slowest:?}; service back {:?} \
+             after the database",
+            back.elapsed()
+        );
+        let r = common::get_once(s.addr, &s.ca, &[b"h2"], "/readyz").await;
+        assert_eq!(r.status, StatusCode::OK);
+        // A client retries what was refused, with the same keys: each transfer applies once.
+        for key in &keys {
+            let r = within("a retry", api.transfer(&alice, key, &body)).await;
+            assert_eq!(r.status, StatusCode::CREATED, "{key}: {:?}", r.body);
+        }
+        let moved = keys.len();
+        assert_eq!(
+            api.balance(&alice, &from).await,
+            format!("{}.00", 100 - moved)
+        );
+        assert_eq!(api.balance(&alice, &to).await, format!("{moved}.00"));
+        let r = api
+            .call(
+                "GET",
+                &format!("/v1/accounts/{to}/transactions"),
+                Some(&alice),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+        let page = r.json();
+        let items = page["items"].as_array().expect("items");
+        assert_eq!(items.len(), moved, "each transfer once: {items:?}");
+    })
+    .await;
+}
