@@ -137,6 +137,10 @@ async fn capacity(
         ca.to_str().expect("utf-8"),
         "--intensity",
         "smoke",
+        // Smoke steps of 3 s of attack: slowloris fills a server's connections in its first
+        // second, and a search runs up to eight steps.
+        "--duration",
+        "3",
         "--start",
         start,
         "--max",

@@ -3,7 +3,7 @@
 //! certificate, no `/healthz` and no OpenAPI document. Each must get real verdicts (held,
 //! degraded or denied; never inconclusive because of the tool) from slowloris and conn-flood
 //! at the standard intensity (its 2,000 connections, with 10 s of attack where the preset has
-//! 30: CI's time), and a finite capacity for slowloris (smoke steps of 4 s of attack).
+//! 30: CI's time), and a finite capacity for slowloris (smoke steps of 3 s of attack).
 //!
 //! Ignored by default: they need the Debian packages `nginx` and `apache2` (and `openssl`);
 //! `.ci/run` installs them and runs these with `--run-ignored only`.
@@ -82,7 +82,7 @@ async fn real_verdicts_and_a_finite_capacity(server: Real) {
             "--max",
             "8192",
             "--duration",
-            "4",
+            "3",
         ],
     )
     .await;
