@@ -14,7 +14,7 @@ use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{AnyPool, Executor, SqlSafeStr};
+use sqlx::{AnyPool, Connection, Executor, SqlSafeStr};
 
 use crate::config::DatabaseConfig;
 pub use crate::config::database_url::{Backend, redact_url};
@@ -170,6 +170,21 @@ impl Db {
         let pool = AnyPoolOptions::new()
             .max_connections(cfg.max_connections)
             .acquire_timeout(Duration::from_secs(5))
+            // A connection handed back inside a transaction (one dropped unfinished: its
+            // rollback is only queued) goes back to the pool once the rollback has run, and is
+            // closed if it is still in one: when a COMMIT fails on a full disk, SQLite may
+            // roll the transaction back itself, the queued ROLLBACK then fails, and sqlx's
+            // count of open transactions stays at one, so that every later `BEGIN` on that
+            // connection failed until the process restarted
+            // (`faults::sqlite_on_a_full_disk_refuses_writes_keeps_reads_and_loses_nothing`).
+            .after_release(|conn, _| {
+                Box::pin(async move {
+                    if conn.is_in_transaction() {
+                        conn.ping().await?;
+                    }
+                    Ok(!conn.is_in_transaction())
+                })
+            })
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {

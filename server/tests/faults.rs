@@ -7,6 +7,9 @@
 //!   after the busy timeout, reads go on, and writes work again once the lock is released.
 //! - PostgreSQL cut off (ignored without `TEST_POSTGRES_URL`): a relay between rampart and the
 //!   database stops forwarding and drops new connections, under transfers, then forwards again.
+//! - SQLite on a full disk (ignored by default: it mounts a small tmpfs, which needs root;
+//!   `.ci/run` runs it): writes are refused, reads go on, the database stays intact, and
+//!   writes work again once space returns.
 
 use crate::common;
 
@@ -287,6 +290,152 @@ async fn postgres_cut_off_is_503_with_retry_after_and_service_returns_with_it() 
         let page = r.json();
         let items = page["items"].as_array().expect("items");
         assert_eq!(items.len(), moved, "each transfer once: {items:?}");
+    })
+    .await;
+}
+
+/// A small filesystem of the test's own: a tmpfs of `size` mounted on a fresh folder, and
+/// unmounted when dropped.
+struct SmallFs {
+    dir: tempfile::TempDir,
+}
+
+impl SmallFs {
+    fn mount(size: &str) -> SmallFs {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = std::process::Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0700"),
+                "tmpfs",
+            ])
+            .arg(dir.path())
+            .output()
+            .expect("run mount");
+        assert!(
+            out.status.success(),
+            "cannot mount a {size} tmpfs on {} (this test needs root): {}",
+            dir.path().display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        SmallFs { dir }
+    }
+
+    /// Writes a file until the filesystem is full; the file, to delete when space returns.
+    fn fill(&self) -> std::path::PathBuf {
+        use std::io::Write;
+        let path = self.dir.path().join("filler");
+        let mut f = std::fs::File::create(&path).expect("filler");
+        let chunk = vec![0u8; 4096];
+        // Bounded: a tmpfs of a few MiB is full after a few thousand chunks.
+        for _ in 0..1_000_000 {
+            if f.write_all(&chunk).and_then(|()| f.sync_all()).is_err() {
+                return path;
+            }
+        }
+        panic!("the filesystem never filled up");
+    }
+}
+
+impl Drop for SmallFs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "mounts a small tmpfs, which needs root: .ci/run runs it"]
+async fn sqlite_on_a_full_disk_refuses_writes_keeps_reads_and_loses_nothing() {
+    bounded(async {
+        let fs = SmallFs::mount("8m");
+        let db = fs.dir.path().join("rampart.db");
+        let url = format!("sqlite://{}", db.display());
+        let s = TestServer::start(|c| {
+            c.database.url = url.clone();
+            c.limits.exempt = vec!["127.0.0.0/8".parse().expect("net")];
+        })
+        .await;
+        let mut api = Api::open(s.addr, &s.ca).await;
+        let alice = api.user("alice").await;
+        let account = api.open_account(&alice, "Checking").await;
+        let deposit = async |api: &mut Api| {
+            let path = format!("/v1/accounts/{account}/deposits");
+            within(
+                "a deposit",
+                api.call("POST", &path, Some(&alice), Some(json!({"amount": "1.00"}))),
+            )
+            .await
+        };
+        let mut acknowledged = 0u32;
+        for _ in 0..5 {
+            let r = deposit(&mut api).await;
+            assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+            acknowledged += 1;
+        }
+
+        let filler = fs.fill();
+        // Writes go on while what SQLite already holds on disk has room, then are refused.
+        let mut refused = None;
+        for _ in 0..2_000 {
+            let r = deposit(&mut api).await;
+            if r.status == StatusCode::CREATED {
+                acknowledged += 1;
+                continue;
+            }
+            assert_unavailable(&r, "a deposit on a full disk");
+            refused = Some(r);
+            break;
+        }
+        assert!(
+            refused.is_some(),
+            "2,000 deposits on a full disk were all accepted"
+        );
+        let r = within(
+            "a read",
+            api.call("GET", "/v1/accounts", Some(&alice), None),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK, "reads go on: {:?}", r.body);
+        let r = deposit(&mut api).await;
+        assert_unavailable(&r, "a second deposit on a full disk");
+        let mut check = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
+            .await
+            .expect("open the database");
+        let verdict: (String,) = sqlx::query_as("PRAGMA integrity_check")
+            .fetch_one(&mut check)
+            .await
+            .expect("integrity check");
+        assert_eq!(verdict.0, "ok", "the database is intact on a full disk");
+
+        std::fs::remove_file(&filler).expect("space returns");
+        let r = deposit(&mut api).await;
+        assert_eq!(
+            r.status,
+            StatusCode::CREATED,
+            "writes work again: {:?}",
+            r.body
+        );
+        acknowledged += 1;
+        assert_eq!(
+            api.balance(&alice, &account).await,
+            format!("{acknowledged}.00"),
+            "every acknowledged deposit, and nothing refused"
+        );
+        let verdict: (String,) = sqlx::query_as("PRAGMA integrity_check")
+            .fetch_one(&mut check)
+            .await
+            .expect("integrity check");
+        assert_eq!(verdict.0, "ok");
+        eprintln!(
+            "full disk: {acknowledged} deposits acknowledged in all, writes refused then resumed"
+        );
+        drop(check);
+        drop(s);
     })
     .await;
 }
