@@ -2,7 +2,7 @@
 //! Debian's own configurations, serving a static site with an `openssl req -x509`
 //! certificate, no `/healthz` and no OpenAPI document. Each must get real verdicts (held,
 //! degraded or denied; never inconclusive because of the tool) from slowloris and conn-flood
-//! at the standard intensity (its 2,000 connections, with 10 s of attack where the preset has
+//! at the standard intensity (its 2,000 connections, with 5 s of attack where the preset has
 //! 30: CI's time), and a finite capacity for slowloris (smoke steps of 3 s of attack).
 //!
 //! Ignored by default: they need the Debian packages `nginx` and `apache2` (and `openssl`);
@@ -46,7 +46,7 @@ async fn real_verdicts_and_a_finite_capacity(server: Real) {
             "--intensity",
             "standard",
             "--duration",
-            "10",
+            "5",
         ],
     )
     .await;
