@@ -9,16 +9,6 @@ use common::{Reply, TestServer, bounded};
 use hyper::StatusCode;
 use serde_json::{Value, json};
 
-async fn deposit(api: &mut Api, token: &str, account: &str, amount: &str) -> Reply {
-    api.call(
-        "POST",
-        &format!("/v1/accounts/{account}/deposits"),
-        Some(token),
-        Some(json!({"amount": amount})),
-    )
-    .await
-}
-
 async fn withdraw(api: &mut Api, token: &str, account: &str, body: Value) -> Reply {
     api.call(
         "POST",
@@ -44,7 +34,7 @@ async fn deposit_withdraw_transfer_journey() {
         let savings = api.open_account(&alice, "Savings").await;
         let bobs = api.open_account(&bob, "Bob's").await;
 
-        let r = deposit(&mut api, &alice, &checking, "100.00").await;
+        let r = api.deposit(&alice, &checking, "100.00").await;
         assert_eq!(r.status, StatusCode::CREATED);
         assert_eq!(r.json()["kind"], "deposit");
         assert_eq!(r.json()["amount"], "100.00");
@@ -107,7 +97,7 @@ async fn other_users_accounts_are_not_found() {
         let alice = api.user("alice").await;
         let mallory = api.user("mallory").await;
         let acct = api.open_account(&alice, "Checking").await;
-        deposit(&mut api, &alice, &acct, "50.00").await;
+        api.deposit(&alice, &acct, "50.00").await;
         let mine = api.open_account(&mallory, "Mine").await;
 
         let missing = api
@@ -126,7 +116,7 @@ async fn other_users_accounts_are_not_found() {
         assert_eq!(r.body, missing.body, "another user's account looks missing");
         let r = withdraw(&mut api, &mallory, &acct, json!({"amount": "1.00"})).await;
         assert_eq!(r.status, StatusCode::NOT_FOUND);
-        let r = deposit(&mut api, &mallory, &acct, "1.00").await;
+        let r = api.deposit(&mallory, &acct, "1.00").await;
         assert_eq!(r.status, StatusCode::NOT_FOUND);
         let r = transfer(
             &mut api,
@@ -159,7 +149,7 @@ async fn concurrent_full_balance_withdrawals_and_transfers_succeed_once() {
         let b = api.open_account(&alice, "B").await;
 
         for (label, is_transfer) in [("withdrawals", false), ("transfers", true)] {
-            deposit(&mut api, &alice, &a, "100.00").await;
+            api.deposit(&alice, &a, "100.00").await;
             let mut tasks = Vec::new();
             for i in 0..50 {
                 let (addr, ca, token, a, b) =
@@ -210,7 +200,7 @@ async fn transfers_are_idempotent() {
         let alice = api.user("alice").await;
         let a = api.open_account(&alice, "A").await;
         let b = api.open_account(&alice, "B").await;
-        deposit(&mut api, &alice, &a, "30.00").await;
+        api.deposit(&alice, &a, "30.00").await;
         let body = json!({"from_account": a, "to_account": b, "amount": "10.00", "memo": "once"});
         let first = transfer(&mut api, &alice, "pay-1", body.clone()).await;
         assert_eq!(first.status, StatusCode::CREATED);
@@ -259,7 +249,7 @@ async fn amounts_are_validated_with_the_field_named() {
             " 5",
             "NaN",
         ] {
-            let r = deposit(&mut api, &t, &a, bad).await;
+            let r = api.deposit(&t, &a, bad).await;
             assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
             assert_eq!(r.json()["field"], "amount", "{bad}");
         }
@@ -286,7 +276,7 @@ async fn amounts_are_validated_with_the_field_named() {
         assert_eq!(r.status, StatusCode::BAD_REQUEST);
         assert_eq!(r.json()["field"], "balance");
         assert_eq!(
-            deposit(&mut api, &t, &a, "1000000000.00").await.status,
+            api.deposit(&t, &a, "1000000000.00").await.status,
             StatusCode::CREATED
         );
         assert_eq!(api.balance(&t, &a).await, "1000000000.00");
@@ -321,7 +311,7 @@ async fn sql_metacharacters_are_plain_data() {
             assert_eq!(r.json()["name"], name);
             ids.push(r.json()["id"].as_str().expect("id").to_string());
         }
-        let r = deposit(&mut api, &t, &ids[0], "1.00").await;
+        let r = api.deposit(&t, &ids[0], "1.00").await;
         assert_eq!(r.status, StatusCode::CREATED);
         let r = withdraw(
             &mut api,

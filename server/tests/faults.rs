@@ -213,14 +213,7 @@ async fn postgres_cut_off_is_503_with_retry_after_and_service_returns_with_it() 
         let alice = api.user("alice").await;
         let from = api.open_account(&alice, "Checking").await;
         let to = api.open_account(&alice, "Savings").await;
-        let r = api
-            .call(
-                "POST",
-                &format!("/v1/accounts/{from}/deposits"),
-                Some(&alice),
-                Some(json!({"amount": "100.00"})),
-            )
-            .await;
+        let r = api.deposit(&alice, &from, "100.00").await;
         assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
         let body = json!({"from_account": from, "to_account": to, "amount": "1.00"});
         let mut keys = Vec::new();
@@ -363,14 +356,8 @@ async fn sqlite_on_a_full_disk_refuses_writes_keeps_reads_and_loses_nothing() {
         let mut api = Api::open(s.addr, &s.ca).await;
         let alice = api.user("alice").await;
         let account = api.open_account(&alice, "Checking").await;
-        let deposit = async |api: &mut Api| {
-            let path = format!("/v1/accounts/{account}/deposits");
-            within(
-                "a deposit",
-                api.call("POST", &path, Some(&alice), Some(json!({"amount": "1.00"}))),
-            )
-            .await
-        };
+        let deposit =
+            async |api: &mut Api| within("a deposit", api.deposit(&alice, &account, "1.00")).await;
         let mut acknowledged = 0u32;
         for _ in 0..5 {
             let r = deposit(&mut api).await;

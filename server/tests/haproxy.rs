@@ -288,14 +288,7 @@ async fn killed_under_transfers() {
     let token = api.user("payer").await;
     let from = api.open_account(&token, "Checking").await;
     let to = api.open_account(&token, "Savings").await;
-    let r = api
-        .call(
-            "POST",
-            &format!("/v1/accounts/{from}/deposits"),
-            Some(&token),
-            Some(serde_json::json!({"amount": "100000.00"})),
-        )
-        .await;
+    let r = api.deposit(&token, &from, "100000.00").await;
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
     let body = serde_json::json!({"from_account": from, "to_account": to, "amount": "1.00"});
 

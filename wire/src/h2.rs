@@ -35,8 +35,6 @@ pub const ENHANCE_YOUR_CALM: u32 = 0xb;
 
 /// The largest frame payload every peer accepts (SETTINGS_MAX_FRAME_SIZE's initial value).
 pub const MAX_FRAME: usize = 16_384;
-/// The largest payload length a frame header can carry (24 bits).
-pub const MAX_PAYLOAD: usize = (1 << 24) - 1;
 
 /// One frame: the 9-byte header, then `payload`.
 pub fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
@@ -45,8 +43,8 @@ pub fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
     f
 }
 
-/// Appends one frame to `out`. A payload longer than [`MAX_PAYLOAD`] gets a wrong length on
-/// purpose only if the caller wants one: the length field keeps the low 24 bits.
+/// Appends one frame to `out`. The length field keeps the payload length's low 24 bits: a
+/// payload of 16 MiB or more gets a wrong length, which only an attack would want.
 pub fn push_frame(out: &mut Vec<u8>, kind: u8, flags: u8, stream: u32, payload: &[u8]) {
     let len = u32::try_from(payload.len()).unwrap_or(u32::MAX) & 0x00ff_ffff;
     out.extend_from_slice(&len.to_be_bytes()[1..]);

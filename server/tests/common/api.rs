@@ -104,6 +104,17 @@ impl Api {
         r.json()["id"].as_str().expect("id").to_string()
     }
 
+    /// `POST /v1/accounts/{account}/deposits` of `amount` (a decimal string).
+    pub async fn deposit(&mut self, token: &str, account: &str, amount: &str) -> Reply {
+        self.call(
+            "POST",
+            &format!("/v1/accounts/{account}/deposits"),
+            Some(token),
+            Some(json!({"amount": amount})),
+        )
+        .await
+    }
+
     /// The balance of `account`, as the API writes it (`"12.50"`).
     pub async fn balance(&mut self, token: &str, account: &str) -> String {
         let r = self
