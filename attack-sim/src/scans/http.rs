@@ -3,7 +3,10 @@
 //! own address and are timed from the write to the last byte of the answer. The target paces
 //! the scan: a 429 or 503 is never a result. The client waits what `Retry-After` asks (at most
 //! [`MAX_WAIT`]) and sends again, and after [`MAX_RETRIES`] says it was starved, which makes
-//! the scan inconclusive rather than wrong.
+//! the scan inconclusive rather than wrong. A new connection the target refuses (closed or
+//! reset before the TLS handshake ends: a per-client handshake rate, a connection cap) is
+//! throttling at the connection layer, paced the same way with a [`REFUSED_WAIT`] pause:
+//! probes that make the target close the connection (a malformed header) each cost one.
 
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -51,6 +54,9 @@ pub enum SendError {
     /// The connection failed.
     #[error("{0}")]
     Io(String),
+    /// Every new connection was refused before its TLS handshake ended.
+    #[error("new connections refused {0} times in a row: {1}")]
+    Refused(u32, String),
     /// No answer within [`REQUEST_TIMEOUT`].
     #[error("no answer within {} s", REQUEST_TIMEOUT.as_secs())]
     Timeout,
@@ -68,6 +74,8 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub const MAX_WAIT: Duration = Duration::from_secs(10);
 /// How many throttled answers in a row starve a request.
 pub const MAX_RETRIES: u32 = 6;
+/// The pause after a refused connection: a per-client handshake rate refills within it.
+pub const REFUSED_WAIT: Duration = Duration::from_secs(1);
 
 /// The scanner's client.
 pub struct Http {
@@ -132,19 +140,32 @@ impl Http {
     }
 
     async fn send_paced(&self, req: &Request) -> Result<Reply, SendError> {
+        let mut refused = None;
         for _ in 0..MAX_RETRIES {
-            let reply = self.once(req).await?;
+            let reply = match self.once(req).await {
+                Ok(reply) => reply,
+                Err(Connect::Refused(e)) => {
+                    self.throttled.fetch_add(1, Ordering::Relaxed);
+                    refused = Some(e);
+                    tokio::time::sleep(REFUSED_WAIT).await;
+                    continue;
+                }
+                Err(Connect::Failed(e)) => return Err(e),
+            };
             if !matches!(reply.status(), 429 | 503) {
                 return Ok(reply);
             }
             self.throttled.fetch_add(1, Ordering::Relaxed);
             tokio::time::sleep(retry_after(&reply.response)).await;
         }
-        Err(SendError::Starved(MAX_RETRIES))
+        Err(match refused {
+            Some(e) => SendError::Refused(MAX_RETRIES, e),
+            None => SendError::Starved(MAX_RETRIES),
+        })
     }
 
     /// One exchange on the kept connection, or on a fresh one when the kept one has gone.
-    async fn once(&self, req: &Request) -> Result<Reply, SendError> {
+    async fn once(&self, req: &Request) -> Result<Reply, Connect> {
         let bytes = req.to_bytes(self.client.host(), SCANNER_AGENT);
         let mut conn = self.conn.lock().await;
         for fresh in [false, true] {
@@ -153,8 +174,9 @@ impl Http {
                     tokio::time::timeout(REQUEST_TIMEOUT, self.client.tls_from(self.from));
                 *conn = Some(match connect.await {
                     Ok(Ok(tls)) => tls,
-                    Ok(Err(e)) => return Err(SendError::Io(e.to_string())),
-                    Err(_) => return Err(SendError::Timeout),
+                    Ok(Err(e)) if refused_early(&e) => return Err(Connect::Refused(e.to_string())),
+                    Ok(Err(e)) => return Err(Connect::Failed(SendError::Io(e.to_string()))),
+                    Err(_) => return Err(Connect::Failed(SendError::Timeout)),
                 });
             }
             let Some(tls) = conn.as_mut() else {
@@ -182,16 +204,32 @@ impl Http {
                 Ok(Err(_)) if !fresh => *conn = None,
                 Ok(Err(e)) => {
                     *conn = None;
-                    return Err(SendError::Io(e.to_string()));
+                    return Err(Connect::Failed(SendError::Io(e.to_string())));
                 }
                 Err(_) => {
                     *conn = None;
-                    return Err(SendError::Timeout);
+                    return Err(Connect::Failed(SendError::Timeout));
                 }
             }
         }
-        Err(SendError::Io("no connection".into()))
+        Err(Connect::Failed(SendError::Io("no connection".into())))
     }
+}
+
+/// How one exchange failed: a new connection refused (to pace and retry), or anything else.
+enum Connect {
+    Refused(String),
+    Failed(SendError),
+}
+
+/// Whether a failed connect is the target refusing the connection (reset, or closed before
+/// the handshake ended) rather than a broken TLS set-up or nothing listening.
+fn refused_early(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind;
+    matches!(
+        e.kind(),
+        ErrorKind::ConnectionReset | ErrorKind::UnexpectedEof | ErrorKind::ConnectionAborted
+    )
 }
 
 impl crate::login::Transport for Http {

@@ -1,4 +1,5 @@
-//! The HTTP application: routes, shared state, the error type and response headers.
+//! The HTTP application: routes (the `/v1` API and the bank's pages), shared state, the error
+//! type and response headers.
 //! Protocol handling (TLS, HTTP/1.1, HTTP/2) lives in [`crate::net`]; this is what runs once a
 //! request has been parsed.
 
@@ -12,8 +13,10 @@ mod health;
 mod history;
 pub mod json;
 pub mod openapi;
+pub mod pages;
 pub mod problem;
 pub mod rate_limit;
+pub mod same_origin;
 mod sessions;
 pub mod timed_body;
 mod transfers;
@@ -90,8 +93,13 @@ pub fn documented_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
         .routes(routes!(openapi_json))
+        .routes(routes!(pages::index))
+        .routes(routes!(pages::app_js))
+        .routes(routes!(pages::app_css))
+        .routes(routes!(pages::icon_svg))
         .routes(routes!(users::register))
         .routes(routes!(sessions::login))
+        .routes(routes!(sessions::login_cookie))
         .routes(routes!(sessions::logout))
         .routes(routes!(users::me))
         .routes(routes!(users::change_password))

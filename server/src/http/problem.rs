@@ -26,6 +26,10 @@ pub enum ApiError {
     /// Missing, malformed, unknown, expired or revoked credentials: always the same answer.
     #[error("unauthorized")]
     Unauthorized,
+    /// A state change authenticated by the session cookie that a browser sent on another
+    /// site's behalf (`crate::http::same_origin`).
+    #[error("cross-site request refused")]
+    CrossSite,
     /// No such route or resource (including resources of other users).
     #[error("not found")]
     NotFound,
@@ -137,6 +141,12 @@ impl ApiError {
                 "urn:rampart:problem:unauthorized",
                 "Unauthorized",
                 "Valid credentials are required.",
+            ),
+            ApiError::CrossSite => (
+                StatusCode::FORBIDDEN,
+                "urn:rampart:problem:cross-site",
+                "Forbidden",
+                "This request came from another site; nothing was changed.",
             ),
             ApiError::Conflict(_) => (
                 StatusCode::CONFLICT,

@@ -2,7 +2,8 @@
 //!
 //! - a client cooling down ([`crate::limits::cooldown`]) gets 429 and `Connection: close` at once;
 //! - a per-client request rate (IPv4 /32, IPv6 /64), 429 + Retry-After;
-//! - stricter per-client budgets for `POST /v1/sessions` and `POST /v1/users`;
+//! - stricter per-client budgets for `POST /v1/sessions` (and `/v1/sessions/cookie`, the
+//!   browser's login: one budget) and `POST /v1/users`;
 //! - the body read whole, under the client's share of body reading ([`super::body_read`]);
 //! - a global cap on requests in flight, shedding with 503 + Retry-After before latency
 //!   collapses (everyone, exempt networks included: it is capacity, not a rate). A request
@@ -132,7 +133,8 @@ impl RequestLimits {
             .map_err(|w| self.refuse(ip, Reason::RequestRate, w))?;
         if method == Method::POST {
             match path {
-                "/v1/sessions" => self
+                // The API's login and the browser's: one budget.
+                "/v1/sessions" | "/v1/sessions/cookie" => self
                     .login
                     .check(&key)
                     .map_err(|w| self.refuse(ip, Reason::LoginRate, w))?,

@@ -1,23 +1,27 @@
-//! `POST /v1/sessions` (login) and `DELETE /v1/sessions/current` (logout).
+//! `POST /v1/sessions` (login for API clients: a bearer token), `POST /v1/sessions/cookie`
+//! (login for the browser: the same session in a cookie) and `DELETE /v1/sessions/current`
+//! (logout, either way).
 //!
 //! A failed login is the same 401 whether the user exists or not, and costs the same: unknown
-//! users are verified against a dummy hash.
+//! users are verified against a dummy hash. Both logins share the backoff and the audit.
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::audit::{Client, audit};
-use super::authenticated::Authenticated;
+use super::authenticated::{Authenticated, Credential};
 use super::json::ApiJson;
 use super::openapi::Problem;
 use super::problem::ApiError;
+use super::same_origin::SameOrigin;
 use super::users::Credentials;
 use super::{AppState, hash_error};
 use crate::auth::backoff::Backoff;
-use crate::auth::rules;
-use crate::auth::token;
+use crate::auth::token::NewToken;
+use crate::auth::{cookie, rules, token};
 use crate::store::audit::Event;
 use crate::store::{login_throttle, now_micros, rfc3339, sessions, users};
 
@@ -36,6 +40,54 @@ pub async fn login(
     client: Client,
     ApiJson(body): ApiJson<Credentials>,
 ) -> Result<(StatusCode, Json<NewSession>), ApiError> {
+    let (new, expires_at) = sign_in(&state, &client, &body).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(NewSession {
+            token: new.token,
+            expires_at: rfc3339(expires_at),
+        }),
+    ))
+}
+
+/// `201` body of a browser login: the token itself is only in the cookie.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CookieSession {
+    expires_at: String,
+}
+
+#[utoipa::path(post, path = "/v1/sessions/cookie", tag = "sessions", request_body = Credentials,
+    responses((status = 201, description = "Logged in; the session is in the `__Host-rampart-session` cookie (HttpOnly, Secure, SameSite=Strict, Path=/)", body = CookieSession), (status = 400, description = "Malformed request; `field` names the field", body = Problem, content_type = "application/problem+json"), (status = 401, description = "Unknown user or wrong password: the same answer for both", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Not sent by one of this origin's pages (Origin, Sec-Fetch-Site)", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not application/json", body = Problem, content_type = "application/problem+json"), (status = 429, description = "Rate limited, or the account is in failed-login backoff; see Retry-After", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Shedding load, or the database is unavailable; see Retry-After", body = Problem, content_type = "application/problem+json")))]
+/// `POST /v1/sessions/cookie`: the browser's login. Same-origin only, so that another site
+/// cannot sign a visitor in to an account of its choosing (login CSRF).
+pub async fn login_cookie(
+    State(state): State<AppState>,
+    _same_origin: SameOrigin,
+    client: Client,
+    ApiJson(body): ApiJson<Credentials>,
+) -> Result<Response, ApiError> {
+    let (new, expires_at) = sign_in(&state, &client, &body).await?;
+    let max_age = state.auth.session_absolute_timeout.as_secs();
+    let set = HeaderValue::from_str(&cookie::set(&new.token, max_age))
+        .map_err(|e| ApiError::Internal(format!("cookie header: {e}")))?;
+    let mut resp = (
+        StatusCode::CREATED,
+        Json(CookieSession {
+            expires_at: rfc3339(expires_at),
+        }),
+    )
+        .into_response();
+    resp.headers_mut().insert(header::SET_COOKIE, set);
+    Ok(resp)
+}
+
+/// Checks the credentials (backoff first, then the password) and opens a session: its token
+/// and when it expires (microseconds).
+async fn sign_in(
+    state: &AppState,
+    client: &Client,
+    body: &Credentials,
+) -> Result<(NewToken, i64), ApiError> {
     let username = rules::normalize_username(&body.username).ok();
     // An account in backoff is refused before any hashing, known or not.
     if let Some(name) = &username
@@ -72,9 +124,9 @@ pub async fn login(
         .map_err(hash_error)?;
     let Some(user) = user.filter(|_| verified.ok) else {
         let attempted: String = body.username.chars().take(64).collect();
-        audit(&state, Event::LoginFailure, None, Some(&attempted), &client).await;
+        audit(state, Event::LoginFailure, None, Some(&attempted), client).await;
         if let Some(name) = &username {
-            record_failure(&state, name, &client).await?;
+            record_failure(state, name, client).await?;
         }
         return Err(ApiError::Unauthorized);
     };
@@ -104,20 +156,14 @@ pub async fn login(
         .await
         .map_err(ApiError::from)?;
     audit(
-        &state,
+        state,
         Event::LoginSuccess,
         Some(&user.id),
         Some(&user.username),
-        &client,
+        client,
     )
     .await;
-    Ok((
-        StatusCode::CREATED,
-        Json(NewSession {
-            token: new.token,
-            expires_at: rfc3339(expires_at),
-        }),
-    ))
+    Ok((new, expires_at))
 }
 
 /// Counts a failed login against `name` and applies the backoff policy.
@@ -140,12 +186,12 @@ async fn record_failure(state: &AppState, name: &str, client: &Client) -> Result
 
 #[utoipa::path(delete, path = "/v1/sessions/current", tag = "sessions", security(("bearer" = [])),
     responses((status = 204, description = "Session ended"), (status = 401, description = "Missing, malformed, unknown, expired or revoked token", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Shedding load, or the database is unavailable; see Retry-After", body = Problem, content_type = "application/problem+json")))]
-/// `DELETE /v1/sessions/current`: 204.
+/// `DELETE /v1/sessions/current`: 204; a browser's cookie is deleted too.
 pub async fn logout(
     State(state): State<AppState>,
     who: Authenticated,
     client: Client,
-) -> Result<StatusCode, ApiError> {
+) -> Result<Response, ApiError> {
     sessions::revoke(&state.db, &who.token_hash, now_micros())
         .await
         .map_err(ApiError::from)?;
@@ -157,5 +203,11 @@ pub async fn logout(
         &client,
     )
     .await;
-    Ok(StatusCode::NO_CONTENT)
+    let mut resp = StatusCode::NO_CONTENT.into_response();
+    if who.via == Credential::Cookie
+        && let Ok(clear) = HeaderValue::from_str(&cookie::clear())
+    {
+        resp.headers_mut().insert(header::SET_COOKIE, clear);
+    }
+    Ok(resp)
 }

@@ -7,6 +7,7 @@ pub mod api;
 pub mod client_hello;
 pub mod h2raw;
 pub mod pg;
+pub mod webdriver;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
