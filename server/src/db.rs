@@ -71,6 +71,11 @@ fn migrator(backend: Backend) -> Migrator {
                 "login throttle",
                 include_str!("../migrations/sqlite/0002_login_throttle.sql"),
             ),
+            migration(
+                3,
+                "movement keys",
+                include_str!("../migrations/sqlite/0003_movement_keys.sql"),
+            ),
         ],
         Backend::Postgres => vec![
             migration(
@@ -82,6 +87,11 @@ fn migrator(backend: Backend) -> Migrator {
                 2,
                 "login throttle",
                 include_str!("../migrations/postgres/0002_login_throttle.sql"),
+            ),
+            migration(
+                3,
+                "movement keys",
+                include_str!("../migrations/postgres/0003_movement_keys.sql"),
             ),
         ],
     })

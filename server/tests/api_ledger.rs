@@ -232,6 +232,125 @@ async fn transfers_are_idempotent() {
     .await;
 }
 
+/// `POST /v1/accounts/{account}/{what}` with `Idempotency-Key: key`.
+async fn keyed(
+    api: &mut Api,
+    token: &str,
+    account: &str,
+    what: &str,
+    key: &str,
+    body: &Value,
+) -> Reply {
+    let auth = format!("Bearer {token}");
+    api.conn
+        .send(
+            "POST",
+            &format!("/v1/accounts/{account}/{what}"),
+            &[("authorization", &auth), ("idempotency-key", key)],
+            Some(body),
+        )
+        .await
+        .expect("request")
+}
+
+#[tokio::test]
+async fn deposits_and_withdrawals_with_a_key_move_money_once() {
+    bounded(async {
+        let s = TestServer::start(|_| {}).await;
+        let mut api = Api::open(s.addr, &s.ca).await;
+        let alice = api.user("alice").await;
+        let a = api.open_account(&alice, "A").await;
+        let body = json!({"amount": "30.00", "memo": "salary"});
+        let first = keyed(&mut api, &alice, &a, "deposits", "dep-1", &body).await;
+        assert_eq!(first.status, StatusCode::CREATED);
+        assert!(first.headers.get("idempotent-replayed").is_none());
+        let again = keyed(&mut api, &alice, &a, "deposits", "dep-1", &body).await;
+        assert_eq!(again.status, StatusCode::CREATED);
+        assert_eq!(again.headers["idempotent-replayed"], "true");
+        assert_eq!(
+            again.json(),
+            first.json(),
+            "a replay returns the same entry"
+        );
+        assert_eq!(api.balance(&alice, &a).await, "30.00", "deposited once");
+
+        // The same key with another amount, or for a withdrawal, is another request.
+        let r = keyed(
+            &mut api,
+            &alice,
+            &a,
+            "deposits",
+            "dep-1",
+            &json!({"amount": "31.00", "memo": "salary"}),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(r.json()["field"], "Idempotency-Key");
+        let r = keyed(&mut api, &alice, &a, "withdrawals", "dep-1", &body).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+        let out = json!({"amount": "5.00"});
+        for _ in 0..3 {
+            let r = keyed(&mut api, &alice, &a, "withdrawals", "wd-1", &out).await;
+            assert_eq!(r.status, StatusCode::CREATED);
+        }
+        assert_eq!(api.balance(&alice, &a).await, "25.00", "withdrawn once");
+
+        // Keys are per user: another user's same key is theirs.
+        let bob = api.user("bob").await;
+        let b = api.open_account(&bob, "B").await;
+        let r = keyed(&mut api, &bob, &b, "deposits", "dep-1", &body).await;
+        assert_eq!(r.status, StatusCode::CREATED);
+        assert!(r.headers.get("idempotent-replayed").is_none());
+
+        // A malformed key is refused; no key at all is still a plain deposit.
+        let r = keyed(&mut api, &alice, &a, "deposits", "has space", &body).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST);
+        assert_eq!(r.json()["field"], "Idempotency-Key");
+        assert_eq!(
+            api.deposit(&alice, &a, "1.00").await.status,
+            StatusCode::CREATED
+        );
+        assert_eq!(
+            api.deposit(&alice, &a, "1.00").await.status,
+            StatusCode::CREATED
+        );
+        assert_eq!(api.balance(&alice, &a).await, "27.00");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn one_deposit_key_sent_at_once_on_many_connections_moves_money_once() {
+    bounded(async {
+        let s = TestServer::start(|_| {}).await;
+        let mut api = Api::open(s.addr, &s.ca).await;
+        let alice = api.user("alice").await;
+        let a = api.open_account(&alice, "A").await;
+        let body = json!({"amount": "10.00", "memo": "double click"});
+        // Connected first, then released together, so that the requests overlap.
+        let start = std::sync::Arc::new(tokio::sync::Barrier::new(8));
+        let mut tasks = Vec::new();
+        for _ in 0..8 {
+            let mut api = Api::open(s.addr, &s.ca).await;
+            let (alice, a, body, start) = (alice.clone(), a.clone(), body.clone(), start.clone());
+            tasks.push(tokio::spawn(async move {
+                start.wait().await;
+                keyed(&mut api, &alice, &a, "deposits", "same-key", &body).await
+            }));
+        }
+        let mut ids = std::collections::BTreeSet::new();
+        for t in tasks {
+            let r = t.await.expect("task");
+            assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+            ids.insert(r.json()["id"].as_str().expect("id").to_string());
+        }
+        assert_eq!(ids.len(), 1, "every answer is the one entry");
+        assert_eq!(api.balance(&alice, &a).await, "10.00");
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn amounts_are_validated_with_the_field_named() {
     bounded(async {

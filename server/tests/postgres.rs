@@ -20,7 +20,7 @@ use common::{TestServer, bounded, pg};
 use hyper::StatusCode;
 use rampart::config::DatabaseConfig;
 use rampart::db::Db;
-use rampart::store::ledger::{self, LedgerError, TransferRequest};
+use rampart::store::ledger::{self, Kind, LedgerError, MovementRequest, TransferRequest};
 use rampart::store::users::{self, User};
 use serde_json::json;
 
@@ -219,6 +219,35 @@ async fn crossing_transfers_from_two_instances_conserve_money() {
             let sum = entries.iter().find(|(id, _)| *id == acct.id).map(|e| e.1);
             assert_eq!(sum, Some(acct.balance_cents), "entries of {}", acct.id);
         }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL: set TEST_POSTGRES_URL (see .ci/run)"]
+async fn one_deposit_key_on_two_instances_at_once_deposits_once() {
+    bounded(async {
+        let (a, b, user, ids) = ledger_on_two_pools().await;
+        for i in 0..30 {
+            let key = format!("d{i}");
+            let r = MovementRequest {
+                user_id: &user,
+                account_id: &ids[0],
+                kind: Kind::Deposit,
+                cents: 10,
+                memo: "x",
+                key: Some((&key, "same")),
+            };
+            let (x, y) = tokio::join!(ledger::movement(&a, &r), ledger::movement(&b, &r));
+            let (x, y) = (x.expect("a"), y.expect("b"));
+            assert_eq!(x.0.id, y.0.id, "{key}");
+            assert!(x.1 != y.1, "{key}: exactly one ran ({} {})", x.1, y.1);
+        }
+        let acct = ledger::account(&a, &user, &ids[0])
+            .await
+            .expect("q")
+            .expect("acct");
+        assert_eq!(acct.balance_cents, 1_000 + 30 * 10);
     })
     .await;
 }

@@ -3,17 +3,19 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use super::AppState;
 use super::authenticated::Authenticated;
+use super::idempotency;
 use super::json::ApiJson;
 use super::openapi::Problem;
 use super::problem::ApiError;
 use crate::ledger::amount::format_cents;
 use crate::ledger::{Amount, text};
-use crate::store::ledger::{self, Account, Entry, Kind, LedgerError};
+use crate::store::ledger::{self, Account, Entry, Kind, LedgerError, MovementRequest};
 use crate::store::rfc3339;
 
 /// Account as the API shows it.
@@ -168,49 +170,71 @@ pub async fn get(
         .ok_or(ApiError::NotFound)
 }
 
-/// Validates a deposit or withdrawal body and applies it.
+/// Validates a deposit or withdrawal body and applies it, once per idempotency key when the
+/// request carries one.
 async fn move_money(
     state: &AppState,
     who: &Authenticated,
     id: &str,
+    headers: &HeaderMap,
     body: &Movement,
     kind: Kind,
-) -> Result<(StatusCode, Json<EntryOut>), ApiError> {
+) -> Result<Response, ApiError> {
+    let key = idempotency::optional(headers)?;
     let id = account_id(id)?;
     text::memo(&body.memo).map_err(|e| ApiError::field("memo", e))?;
     let cents = Amount::parse(&body.amount)
         .map(Amount::cents)
         .map_err(|e| ApiError::field("amount", e))?;
-    let entry = match kind {
-        Kind::Deposit => ledger::deposit(&state.db, &who.user_id, &id, cents, &body.memo).await,
-        _ => ledger::withdraw(&state.db, &who.user_id, &id, cents, &body.memo).await,
+    let hash = idempotency::request_hash(&[
+        kind.as_str().as_bytes(),
+        id.as_bytes(),
+        &cents.to_be_bytes(),
+        body.memo.as_bytes(),
+    ]);
+    let request = MovementRequest {
+        user_id: &who.user_id,
+        account_id: &id,
+        kind,
+        cents,
+        memo: &body.memo,
+        key: key.as_deref().map(|k| (k, hash.as_str())),
+    };
+    let (entry, replayed) = ledger::movement(&state.db, &request)
+        .await
+        .map_err(ledger_error)?;
+    let mut resp = (StatusCode::CREATED, Json(EntryOut::from(entry))).into_response();
+    if replayed {
+        resp.headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
-    .map_err(ledger_error)?;
-    Ok((StatusCode::CREATED, Json(entry.into())))
+    Ok(resp)
 }
 
-#[utoipa::path(post, path = "/v1/accounts/{id}/deposits", tag = "accounts", security(("bearer" = [])), params(("id" = String, Path, description = "Account id (UUID)")),
+#[utoipa::path(post, path = "/v1/accounts/{id}/deposits", tag = "accounts", security(("bearer" = [])), params(("id" = String, Path, description = "Account id (UUID)"), ("Idempotency-Key" = Option<String>, Header, description = "Optional, 1-128 visible ASCII characters; a replay with the same key and body returns the original entry (Idempotent-Replayed: true), the same key with another body is refused (422)")),
     request_body = Movement,
-    responses((status = 201, description = "Deposited", body = EntryOut), (status = 400, description = "Malformed request; `field` names the field", body = Problem, content_type = "application/problem+json"), (status = 401, description = "Missing, malformed, unknown, expired or revoked token", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such account among the caller's", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not application/json", body = Problem, content_type = "application/problem+json"), (status = 422, description = "A rule is broken; `field` names the field", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Shedding load, or the database is unavailable; see Retry-After", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 201, description = "Deposited (or replayed: header Idempotent-Replayed: true)", body = EntryOut), (status = 400, description = "Malformed request; `field` names the field", body = Problem, content_type = "application/problem+json"), (status = 401, description = "Missing, malformed, unknown, expired or revoked token", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such account among the caller's", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not application/json", body = Problem, content_type = "application/problem+json"), (status = 422, description = "A rule is broken; `field` names the field", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Shedding load, or the database is unavailable; see Retry-After", body = Problem, content_type = "application/problem+json")))]
 /// `POST /v1/accounts/{id}/deposits`.
 pub async fn deposit(
     State(state): State<AppState>,
     who: Authenticated,
     Path(id): Path<String>,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<Movement>,
-) -> Result<(StatusCode, Json<EntryOut>), ApiError> {
-    move_money(&state, &who, &id, &body, Kind::Deposit).await
+) -> Result<Response, ApiError> {
+    move_money(&state, &who, &id, &headers, &body, Kind::Deposit).await
 }
 
-#[utoipa::path(post, path = "/v1/accounts/{id}/withdrawals", tag = "accounts", security(("bearer" = [])), params(("id" = String, Path, description = "Account id (UUID)")),
+#[utoipa::path(post, path = "/v1/accounts/{id}/withdrawals", tag = "accounts", security(("bearer" = [])), params(("id" = String, Path, description = "Account id (UUID)"), ("Idempotency-Key" = Option<String>, Header, description = "Optional, 1-128 visible ASCII characters; a replay with the same key and body returns the original entry (Idempotent-Replayed: true), the same key with another body is refused (422)")),
     request_body = Movement,
-    responses((status = 201, description = "Withdrawn", body = EntryOut), (status = 400, description = "Malformed request; `field` names the field", body = Problem, content_type = "application/problem+json"), (status = 401, description = "Missing, malformed, unknown, expired or revoked token", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such account among the caller's", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not application/json", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Insufficient funds or another rule; `field` names the field", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Shedding load, or the database is unavailable; see Retry-After", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 201, description = "Withdrawn (or replayed: header Idempotent-Replayed: true)", body = EntryOut), (status = 400, description = "Malformed request; `field` names the field", body = Problem, content_type = "application/problem+json"), (status = 401, description = "Missing, malformed, unknown, expired or revoked token", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such account among the caller's", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not application/json", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Insufficient funds or another rule; `field` names the field", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Shedding load, or the database is unavailable; see Retry-After", body = Problem, content_type = "application/problem+json")))]
 /// `POST /v1/accounts/{id}/withdrawals`: 422 when funds are insufficient.
 pub async fn withdraw(
     State(state): State<AppState>,
     who: Authenticated,
     Path(id): Path<String>,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<Movement>,
-) -> Result<(StatusCode, Json<EntryOut>), ApiError> {
-    move_money(&state, &who, &id, &body, Kind::Withdrawal).await
+) -> Result<Response, ApiError> {
+    move_money(&state, &who, &id, &headers, &body, Kind::Withdrawal).await
 }

@@ -11,6 +11,7 @@ pub mod client_ip;
 pub mod headers;
 mod health;
 mod history;
+pub mod idempotency;
 pub mod json;
 pub mod openapi;
 pub mod pages;

@@ -13,8 +13,8 @@
 //! accounts in id order before touching them (so crossing transfers wait instead of
 //! deadlocking), and a transaction that still fails with a serialization failure, a deadlock
 //! or the idempotency key's uniqueness (two requests with one key at once) is retried from the
-//! start, a bounded number of times: the retry finds the other request's transfer and replays
-//! it.
+//! start, a bounded number of times: the retry finds the other request's transfer (or deposit
+//! or withdrawal) and replays it.
 
 use sqlx::{Any, Transaction};
 
@@ -270,25 +270,21 @@ fn entry(account_id: &str, kind: Kind, cents: i64, memo: &str, now: i64) -> Entr
     }
 }
 
-/// Commits a deposit or withdrawal whose balance update touched `rows` rows: none means the
-/// account is not the caller's (404) or the update's condition refused it (`refusal`).
-async fn finish_movement(
-    mut tx: Transaction<'static, Any>,
-    rows: u64,
-    user_id: &str,
-    e: Entry,
-    refusal: LedgerError,
-) -> Result<Entry, LedgerError> {
-    if rows == 0 {
-        return Err(if owned(&mut tx, user_id, &e.account_id).await? {
-            refusal
-        } else {
-            LedgerError::NotFound
-        });
-    }
-    insert_entry(&mut tx, &e).await?;
-    tx.commit().await?;
-    Ok(e)
+/// A deposit or withdrawal, optionally identified by the caller's idempotency key.
+#[derive(Debug, Clone)]
+pub struct MovementRequest<'a> {
+    /// Caller.
+    pub user_id: &'a str,
+    /// The caller's account.
+    pub account_id: &'a str,
+    /// [`Kind::Deposit`] or [`Kind::Withdrawal`].
+    pub kind: Kind,
+    /// Positive cents.
+    pub cents: i64,
+    /// Free text.
+    pub memo: &'a str,
+    /// The `Idempotency-Key` header and the hash of the canonical request it is bound to.
+    pub key: Option<(&'a str, &'a str)>,
 }
 
 /// Adds money to one of the caller's accounts.
@@ -299,26 +295,15 @@ pub async fn deposit(
     cents: i64,
     memo: &str,
 ) -> Result<Entry, LedgerError> {
-    let mut tx = begin(db).await?;
-    let updated = sqlx::query(
-        "UPDATE accounts SET balance_cents = balance_cents + $1 \
-         WHERE id = $2 AND user_id = $3 AND balance_cents <= $4",
-    )
-    .bind(cents)
-    .bind(account_id)
-    .bind(user_id)
-    .bind(MAX_BALANCE_CENTS - cents)
-    .execute(&mut *tx)
-    .await?;
-    let e = entry(account_id, Kind::Deposit, cents, memo, now_micros());
-    finish_movement(
-        tx,
-        updated.rows_affected(),
+    let r = MovementRequest {
         user_id,
-        e,
-        LedgerError::BalanceLimit,
-    )
-    .await
+        account_id,
+        kind: Kind::Deposit,
+        cents,
+        memo,
+        key: None,
+    };
+    movement(db, &r).await.map(|(e, _)| e)
 }
 
 /// Takes money out of one of the caller's accounts, never below zero.
@@ -329,22 +314,126 @@ pub async fn withdraw(
     cents: i64,
     memo: &str,
 ) -> Result<Entry, LedgerError> {
+    let r = MovementRequest {
+        user_id,
+        account_id,
+        kind: Kind::Withdrawal,
+        cents,
+        memo,
+        key: None,
+    };
+    movement(db, &r).await.map(|(e, _)| e)
+}
+
+/// Applies a deposit or withdrawal. Returns its entry and whether it is a replay of an earlier
+/// request with the same key (in which case nothing moved this time).
+pub async fn movement(db: &Db, r: &MovementRequest<'_>) -> Result<(Entry, bool), LedgerError> {
+    let mut attempt = 1;
+    loop {
+        match movement_once(db, r).await {
+            Err(e) if attempt < ATTEMPTS && transient(&e) => attempt += 1,
+            outcome => return outcome,
+        }
+    }
+}
+
+/// The entry an earlier request with this key made, if there was one; a key the caller used
+/// for another request is refused.
+async fn replayed(
+    tx: &mut Transaction<'_, Any>,
+    user_id: &str,
+    key: &str,
+    hash: &str,
+) -> Result<Option<Entry>, LedgerError> {
+    let existing: Option<(String, String)> = sqlx::query_as(
+        "SELECT request_hash, entry_id FROM movement_keys \
+         WHERE user_id = $1 AND idempotency_key = $2",
+    )
+    .bind(user_id)
+    .bind(key)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some((stored, entry_id)) = existing else {
+        return Ok(None);
+    };
+    if stored != hash {
+        return Err(LedgerError::KeyReused);
+    }
+    type Row = (String, String, String, i64, String, i64);
+    let (id, account_id, kind, amount_cents, memo, created_at): Row = sqlx::query_as(
+        "SELECT id, account_id, kind, amount_cents, memo, created_at \
+         FROM transactions WHERE id = $1",
+    )
+    .bind(entry_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(Some(Entry {
+        id,
+        account_id,
+        kind,
+        amount_cents,
+        memo,
+        transfer_id: None,
+        counterparty_account: None,
+        created_at,
+    }))
+}
+
+/// One attempt of [`movement`], in one transaction.
+async fn movement_once(db: &Db, r: &MovementRequest<'_>) -> Result<(Entry, bool), LedgerError> {
     let mut tx = begin(db).await?;
-    let updated = sqlx::query(DEBIT)
-        .bind(cents)
-        .bind(account_id)
-        .bind(user_id)
+    if let Some((key, hash)) = r.key
+        && let Some(e) = replayed(&mut tx, r.user_id, key, hash).await?
+    {
+        return Ok((e, true));
+    }
+    let (updated, refusal) = if r.kind == Kind::Deposit {
+        let updated = sqlx::query(
+            "UPDATE accounts SET balance_cents = balance_cents + $1 \
+             WHERE id = $2 AND user_id = $3 AND balance_cents <= $4",
+        )
+        .bind(r.cents)
+        .bind(r.account_id)
+        .bind(r.user_id)
+        .bind(MAX_BALANCE_CENTS - r.cents)
         .execute(&mut *tx)
         .await?;
-    let e = entry(account_id, Kind::Withdrawal, cents, memo, now_micros());
-    finish_movement(
-        tx,
-        updated.rows_affected(),
-        user_id,
-        e,
-        LedgerError::InsufficientFunds,
-    )
-    .await
+        (updated, LedgerError::BalanceLimit)
+    } else {
+        let updated = sqlx::query(DEBIT)
+            .bind(r.cents)
+            .bind(r.account_id)
+            .bind(r.user_id)
+            .execute(&mut *tx)
+            .await?;
+        (updated, LedgerError::InsufficientFunds)
+    };
+    // None updated: the account is not the caller's (404) or the condition refused it.
+    if updated.rows_affected() == 0 {
+        return Err(if owned(&mut tx, r.user_id, r.account_id).await? {
+            refusal
+        } else {
+            LedgerError::NotFound
+        });
+    }
+    let now = now_micros();
+    let e = entry(r.account_id, r.kind, r.cents, r.memo, now);
+    insert_entry(&mut tx, &e).await?;
+    if let Some((key, hash)) = r.key {
+        sqlx::query(
+            "INSERT INTO movement_keys (user_id, idempotency_key, request_hash, entry_id, \
+             created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(r.user_id)
+        .bind(key)
+        .bind(hash)
+        .bind(&e.id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok((e, false))
 }
 
 /// A transfer request, identified by the caller's idempotency key.
