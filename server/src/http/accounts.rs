@@ -3,8 +3,8 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
 use super::AppState;
@@ -203,12 +203,7 @@ async fn move_money(
     let (entry, replayed) = ledger::movement(&state.db, &request)
         .await
         .map_err(ledger_error)?;
-    let mut resp = (StatusCode::CREATED, Json(EntryOut::from(entry))).into_response();
-    if replayed {
-        resp.headers_mut()
-            .insert("idempotent-replayed", HeaderValue::from_static("true"));
-    }
-    Ok(resp)
+    Ok(idempotency::created(EntryOut::from(entry), replayed))
 }
 
 #[utoipa::path(post, path = "/v1/accounts/{id}/deposits", tag = "accounts", security(("bearer" = [])), params(("id" = String, Path, description = "Account id (UUID)"), ("Idempotency-Key" = Option<String>, Header, description = "Optional, 1-128 visible ASCII characters; a replay with the same key and body returns the original entry (Idempotent-Replayed: true), the same key with another body is refused (422)")),

@@ -2,7 +2,10 @@
 //! key is bound to: a replay with the same key and request returns what the first request
 //! did, and the same key with another request is refused (422).
 
-use axum::http::HeaderMap;
+use axum::Json;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::problem::ApiError;
@@ -47,6 +50,17 @@ pub fn request_hash(fields: &[&[u8]]) -> String {
         h.update(part);
     }
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The 201 of a money-moving request: `body`, marked `Idempotent-Replayed: true` when it is
+/// what an earlier request with the same key did.
+pub fn created(body: impl Serialize, replayed: bool) -> Response {
+    let mut resp = (StatusCode::CREATED, Json(body)).into_response();
+    if replayed {
+        resp.headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    resp
 }
 
 #[cfg(test)]

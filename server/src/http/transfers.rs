@@ -2,10 +2,9 @@
 //! required; a replay with the same key and body returns the original transfer (201, with
 //! `Idempotent-Replayed: true`), and the same key with a different body is refused (422).
 
-use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
 use super::AppState;
@@ -110,12 +109,7 @@ pub async fn create(
     )
     .await
     .map_err(ledger_error)?;
-    let mut resp = (StatusCode::CREATED, Json(TransferOut::from(t))).into_response();
-    if replayed {
-        resp.headers_mut()
-            .insert("idempotent-replayed", HeaderValue::from_static("true"));
-    }
-    Ok(resp)
+    Ok(idempotency::created(TransferOut::from(t), replayed))
 }
 
 #[cfg(test)]
