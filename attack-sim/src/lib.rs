@@ -17,6 +17,7 @@
 //! by frame with `rampart-wire`'s frames, for the abuse a client library will not send).
 
 pub mod bench;
+pub mod browser;
 pub mod campaign;
 pub mod client;
 pub mod declared;

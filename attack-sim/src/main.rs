@@ -121,6 +121,11 @@ struct Common {
     /// target or a file [default: the target's /openapi.json].
     #[arg(long)]
     openapi: Option<String>,
+    /// A page the `web` scans visit, a path on the target (`{name}` filled with the scans'
+    /// values, e.g. `/#account={id}`); repeatable [default: `/`; against rampart's flow, `/`
+    /// and `/#account={id}`].
+    #[arg(long = "page", value_name = "PATH")]
+    pages: Vec<String>,
     /// The legitimate client's request, "METHOD PATH [STATUS]" (any 2xx or 3xx unless a
     /// status is given); repeatable [default: GET /healthz when the OpenAPI document lists
     /// it, else GET /].
@@ -320,6 +325,11 @@ fn config(common: &Common, selection: &[String]) -> anyhow::Result<(Config, Plan
     cfg.login = plan.login.clone();
     cfg.setup = plan.declared_setup();
     cfg.openapi = common.openapi.clone().or_else(|| plan.openapi.clone());
+    cfg.pages = if common.pages.is_empty() {
+        plan.pages.clone()
+    } else {
+        common.pages.clone()
+    };
     cfg.probes = if common.probes.is_empty() {
         plan.probe
             .iter()

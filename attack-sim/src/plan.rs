@@ -73,6 +73,9 @@ pub struct Plan {
     pub auth: Option<String>,
     /// The OpenAPI document: a URL on the target, or a file.
     pub openapi: Option<String>,
+    /// The pages the `web` scans visit.
+    #[serde(default)]
+    pub pages: Vec<String>,
     /// An earlier report.json to compare with.
     pub baseline: Option<PathBuf>,
     /// Verdict thresholds.

@@ -67,7 +67,7 @@ impl Load {
 pub struct Scenario {
     /// Name used on the command line.
     pub name: &'static str,
-    /// `dos`, `injection`, `auth` or `tls`.
+    /// `dos`, `injection`, `auth`, `tls` or `web`.
     pub kind: &'static str,
     /// One line.
     pub description: &'static str,
@@ -105,6 +105,11 @@ pub const ALL: &[Scenario] = &[
     scans::tls_policy::plaintext::SCENARIO,
     scans::tls_policy::wrong_sni::SCENARIO,
     scans::tls_policy::security_headers::SCENARIO,
+    scans::web::csp::SCENARIO,
+    scans::web::cookie::SCENARIO,
+    scans::web::framing::SCENARIO,
+    scans::web::csrf::SCENARIO,
+    scans::web::xss::SCENARIO,
 ];
 
 /// What a finding's technique shows, in a sentence (a SARIF rule's description): the scans
@@ -112,6 +117,7 @@ pub const ALL: &[Scenario] = &[
 pub fn technique_description(id: &str) -> &'static str {
     scans::tls_policy::TECHNIQUES
         .iter()
+        .chain(scans::web::TECHNIQUES)
         .find(|(t, _)| *t == id)
         .map_or("A flaw found by attack-sim.", |(_, d)| d)
 }

@@ -25,3 +25,4 @@ mod slowhttptest;
 mod sqlmap;
 mod tls_policy;
 mod trust;
+mod web;

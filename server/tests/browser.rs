@@ -11,7 +11,6 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 
-use base64::Engine;
 use http_body_util::Full;
 use hyper::body::Bytes;
 use hyper::server::conn::http1;
@@ -19,7 +18,6 @@ use hyper::service::service_fn;
 use hyper::{Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 use crate::common::api::{Api, GOOD_PASSWORD};
 use crate::common::webdriver::Browser;
@@ -28,14 +26,11 @@ use crate::common::{TestServer, bounded};
 /// Markup that would run script if it were ever parsed as HTML.
 const MARKUP: &str = r#"<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>"#;
 
-/// Base64 of the SHA-256 of the server certificate's SubjectPublicKeyInfo: what Chromium's
-/// `--ignore-certificate-errors-spki-list` trusts, and nothing else.
+/// What Chromium trusts: the server certificate's public key, and nothing else.
 fn spki_pin(s: &TestServer) -> String {
     let paths = rampart_certs::dev::DevPaths::in_dir(s.dir.path().join("certs"));
     let chain = rampart_certs::pem::load_cert_chain(&paths.leaf_cert).expect("leaf");
-    let (_, cert) = x509_parser::parse_x509_certificate(&chain[0]).expect("x509");
-    base64::engine::general_purpose::STANDARD
-        .encode(Sha256::digest(cert.tbs_certificate.subject_pki.raw))
+    attack_sim::browser::spki_pin(&chain[0]).expect("SPKI")
 }
 
 fn bank_url(s: &TestServer) -> String {

@@ -113,19 +113,34 @@ const KINDS = {
 
 let me = null;
 let current = null; // the account shown
-let history = { cursors: [null], page: 0, next: null };
+let paging = { cursors: [null], page: 0, next: null };
 
 async function signedIn(user) {
   me = user;
   $("whoami").textContent = me.username;
   $("password-username").value = me.username;
   $("nav").hidden = false;
-  await showAccounts();
+  await route();
+}
+
+// The address names the view, so that a reload or a bookmark keeps it: `#account=<id>` is
+// an account's page, anything else the list of accounts.
+const ACCOUNT_ROUTE = /^#account=([0-9a-f-]{36})$/;
+
+async function route() {
+  const m = ACCOUNT_ROUTE.exec(location.hash);
+  if (m) await showAccount(m[1]);
+  else await showAccounts();
+}
+
+function setRoute(hash) {
+  if (location.hash !== hash) window.history.replaceState(null, "", hash || location.pathname);
 }
 
 function signedOut(message) {
   me = null;
   current = null;
+  setRoute("");
   $("nav").hidden = true;
   for (const f of document.forms) f.reset();
   show("signin");
@@ -169,6 +184,7 @@ async function showAccounts() {
   }
   $("no-accounts").hidden = list.items.length > 0;
   current = null;
+  setRoute("");
   show("accounts");
 }
 
@@ -178,8 +194,9 @@ async function showAccount(id) {
   $("account-name").textContent = a.name;
   $("account-balance").textContent = `${a.balance} ${a.currency}`;
   $("account-id").textContent = a.id;
-  history = { cursors: [null], page: 0, next: null };
+  paging = { cursors: [null], page: 0, next: null };
   await loadHistory();
+  setRoute(`#account=${a.id}`);
   show("account");
 }
 
@@ -192,7 +209,7 @@ async function loadHistory() {
   });
   const q = f.elements.q.value;
   if (q) params.set("q", q);
-  const cursor = history.cursors[history.page];
+  const cursor = paging.cursors[paging.page];
   if (cursor) params.set("cursor", cursor);
   const page = await api("GET", `/v1/accounts/${encodeURIComponent(current.id)}/transactions?${params}`);
   const rows = $("history-rows");
@@ -210,10 +227,10 @@ async function loadHistory() {
     );
     rows.append(tr);
   }
-  history.next = page.next_cursor;
+  paging.next = page.next_cursor;
   $("history-empty").hidden = page.items.length > 0;
-  $("history-prev").disabled = history.page === 0;
-  $("history-next").disabled = !history.next;
+  $("history-prev").disabled = paging.page === 0;
+  $("history-next").disabled = !paging.next;
 }
 
 // --- actions -----------------------------------------------------------------------------
@@ -304,7 +321,7 @@ for (const [id, path, done] of [
 }
 
 onSubmit("history-form", async () => {
-  history = { cursors: [null], page: 0, next: null };
+  paging = { cursors: [null], page: 0, next: null };
   await loadHistory();
 });
 
@@ -320,19 +337,20 @@ onSubmit("password-form", async (f) => {
 }, { context: "password" });
 
 $("history-next").addEventListener("click", () => run(async () => {
-  if (!history.next) return;
-  history.cursors[history.page + 1] = history.next;
-  history.page += 1;
+  if (!paging.next) return;
+  paging.cursors[paging.page + 1] = paging.next;
+  paging.page += 1;
   await loadHistory();
 }));
 
 $("history-prev").addEventListener("click", () => run(async () => {
-  if (history.page === 0) return;
-  history.page -= 1;
+  if (paging.page === 0) return;
+  paging.page -= 1;
   await loadHistory();
 }));
 
 $("nav-accounts").addEventListener("click", () => run(showAccounts));
+window.addEventListener("hashchange", () => { if (me) run(route); });
 $("nav-password").addEventListener("click", () => { clearMessages(); show("password"); });
 $("sign-out").addEventListener("click", () => run(async () => {
   await api("DELETE", "/v1/sessions/current");

@@ -74,6 +74,8 @@ pub struct Config {
     pub setup: Option<Setup>,
     /// The OpenAPI document: a URL on the target or a file.
     pub openapi: Option<String>,
+    /// The pages the `web` scans visit (`--page`, a plan's `pages`); none: their default.
+    pub pages: Vec<String>,
     /// The legitimate client's probes; none: the default (see [`Probe::default_for`]).
     pub probes: Vec<Probe>,
     /// How long to wait for the target before each scenario (default: the intensity's).
@@ -102,6 +104,7 @@ impl Config {
             login: None,
             setup: None,
             openapi: None,
+            pages: Vec::new(),
             probes: Vec::new(),
             ready_wait: None,
             baseline: None,
@@ -596,6 +599,7 @@ pub async fn scenarios_in_turn(
                     target: reach.target.clone(),
                     from: sources::scanner_addr(i),
                     openapi: cfg.openapi.clone(),
+                    pages: cfg.pages.clone(),
                     auth: known.auth.clone(),
                     setup: Arc::new(known.setup.clone()),
                     discovery: shared.clone(),

@@ -19,7 +19,7 @@
 //!       "samples": [ { "at_ms", "phase", "route", "status", "ok", "latency_ms" } ],
 //!       "attack_samples": [ { "at_ms", "open", "connects", "responses" } ],
 //!       "before": { "ready", "waited_ms", "limit_ms" }|null, "after": {...}|null },
-//!     { "name", "kind": "injection|auth|tls", "verdict", "note", "elapsed_ms",
+//!     { "name", "kind": "injection|auth|tls|web", "verdict", "note", "elapsed_ms",
 //!       "legit": null, "attack": null, "server": null,
 //!       "checks": [ { "name", "result": "passed|failed|unmade|skipped", "detail" } ],
 //!       "findings": [ { "severity": "info|low|medium|high|critical",

@@ -1,5 +1,5 @@
-//! The scan wing: the `injection` ([`injection`]), `auth` ([`auth`]) and `tls`
-//! ([`tls_policy`]) scans, and what runs them. A scan is a list of checks, each passed,
+//! The scan wing: the `injection` ([`injection`]), `auth` ([`auth`]), `tls`
+//! ([`tls_policy`]) and `web` ([`web`]: in a real browser) scans, and what runs them. A scan is a list of checks, each passed,
 //! failed with a finding, or not made (and why), and a verdict from what they found. Unlike a
 //! DoS scenario there is no legitimate client and no phases: a scan asks questions and judges
 //! the answers. [`discovery`] finds what to ask (the target's operations and inputs, and the
@@ -13,6 +13,7 @@ pub mod http;
 pub mod injection;
 pub mod stats;
 pub mod tls_policy;
+pub mod web;
 
 use std::future::Future;
 use std::net::IpAddr;
@@ -42,6 +43,8 @@ pub struct ScanCtx {
     /// Where the OpenAPI document is (`--openapi`: a URL on the target or a file; none:
     /// the target's `/openapi.json`).
     pub openapi: Option<String>,
+    /// The pages the `web` scans visit (`--page`); none: their default ([`web::pages`]).
+    pub pages: Vec<String>,
     /// How to authenticate (`--auth`, or the plan's `[login]`).
     pub auth: Auth,
     /// The data to make after the login (rampart's preset, or the plan's `[[setup]]`).

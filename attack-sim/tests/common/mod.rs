@@ -16,6 +16,7 @@ pub mod weak_bank;
 pub mod weak_notes;
 pub mod weak_raw;
 pub mod weak_sql;
+pub mod weak_web;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -74,6 +75,121 @@ pub struct TestServer {
 impl Drop for TestServer {
     fn drop(&mut self) {
         self.task.abort();
+    }
+}
+
+/// A request as the test servers route it: method, path, query, one header of interest, and
+/// the body as text.
+pub struct Asked {
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    pub header: Option<String>,
+    pub body: String,
+}
+
+/// Reads `req` whole, keeping the header `header`.
+pub async fn asked(req: hyper::Request<hyper::body::Incoming>, header: &str) -> Asked {
+    use http_body_util::BodyExt;
+    let method = req.method().as_str().to_string();
+    let path = req.uri().path().to_string();
+    let query = req.uri().query().unwrap_or_default().to_string();
+    let header = req
+        .headers()
+        .get(header)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let body = req
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    Asked {
+        method,
+        path,
+        query,
+        header,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    }
+}
+
+/// A response: `status`, `Content-Type: media`, `headers`, `body`.
+pub fn answer(
+    status: u16,
+    media: &'static str,
+    headers: Vec<(&'static str, String)>,
+    body: String,
+) -> Result<hyper::Response<http_body_util::Full<hyper::body::Bytes>>, std::convert::Infallible> {
+    let mut r = hyper::Response::new(http_body_util::Full::new(hyper::body::Bytes::from(body)));
+    *r.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or_default();
+    r.headers_mut().insert(
+        "content-type",
+        hyper::header::HeaderValue::from_static(media),
+    );
+    for (name, value) in headers {
+        if let Ok(v) = hyper::header::HeaderValue::from_str(&value) {
+            r.headers_mut().append(name, v);
+        }
+    }
+    Ok(r)
+}
+
+/// 128 random bits, for session ids.
+pub fn random_u128() -> u128 {
+    let mut b = [0u8; 16];
+    let _ = rustls::crypto::aws_lc_rs::default_provider()
+        .secure_random
+        .fill(&mut b);
+    u128::from_le_bytes(b)
+}
+
+/// A test server on an ephemeral loopback port over TLS (rampart's development certificates,
+/// HTTP/1.1), answering each request with `handle` on the state `state`.
+pub async fn serve_https<T, F, Fut>(state: Arc<T>, handle: F) -> TestServer
+where
+    T: Send + Sync + 'static,
+    F: Fn(Arc<T>, hyper::Request<hyper::body::Incoming>) -> Fut + Copy + Send + Sync + 'static,
+    Fut: std::future::Future<
+            Output = Result<
+                hyper::Response<http_body_util::Full<hyper::body::Bytes>>,
+                std::convert::Infallible,
+            >,
+        > + Send
+        + 'static,
+{
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (acceptor, ca) = dev_tls(dir.path(), &[b"http/1.1"]);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let task = tokio::spawn(async move {
+        let mut conns = tokio::task::JoinSet::new();
+        loop {
+            while conns.try_join_next().is_some() {}
+            let Ok((tcp, _)) = listener.accept().await else {
+                continue;
+            };
+            let acceptor = acceptor.clone();
+            let state = state.clone();
+            conns.spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let svc = hyper::service::service_fn(move |req| handle(state.clone(), req));
+                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(tls), svc)
+                    .await;
+            });
+        }
+    });
+    TestServer {
+        url: format!("https://localhost:{}", addr.port()),
+        ca,
+        _dir: dir,
+        task,
     }
 }
 

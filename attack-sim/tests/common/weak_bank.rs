@@ -18,16 +18,11 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
 
 use super::TestServer;
 
@@ -266,38 +261,9 @@ pub async fn start_without_transfers() -> TestServer {
 }
 
 async fn start_with_doc(doc: Value) -> TestServer {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (acceptor, ca) = super::dev_tls(dir.path(), &[b"http/1.1"]);
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr: SocketAddr = listener.local_addr().expect("addr");
-    let bank = Arc::new(Mutex::new(Bank {
+    let bank = Bank {
         doc,
         ..Bank::default()
-    }));
-    let task = tokio::spawn(async move {
-        let mut conns = tokio::task::JoinSet::new();
-        loop {
-            while conns.try_join_next().is_some() {}
-            let Ok((tcp, _)) = listener.accept().await else {
-                continue;
-            };
-            let acceptor = acceptor.clone();
-            let bank = bank.clone();
-            conns.spawn(async move {
-                let Ok(tls) = acceptor.accept(tcp).await else {
-                    return;
-                };
-                let svc = service_fn(move |req| handle(bank.clone(), req));
-                let _ = auto::Builder::new(TokioExecutor::new())
-                    .serve_connection(TokioIo::new(tls), svc)
-                    .await;
-            });
-        }
-    });
-    TestServer {
-        url: format!("https://localhost:{}", addr.port()),
-        ca,
-        _dir: dir,
-        task,
-    }
+    };
+    super::serve_https(Arc::new(Mutex::new(bank)), handle).await
 }

@@ -16,18 +16,13 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
 use serde_json::json;
 use sqlx::sqlite::{SqlitePool, SqlitePoolOptions};
 use sqlx::{AssertSqlSafe, Row};
-use tokio::net::TcpListener;
 
 use super::TestServer;
 use super::weak_sql::{percent_decode, query_value};
@@ -132,7 +127,7 @@ async fn route(
             if s.users.get(&login) != Some(&pass) {
                 return plain(401, json!({"error": "no"}));
             }
-            let sid = format!("{:032x}", rand_u128());
+            let sid = format!("{:032x}", super::random_u128());
             s.sids.insert(sid.clone(), login);
             (
                 204,
@@ -186,83 +181,29 @@ async fn route(
     }
 }
 
-fn rand_u128() -> u128 {
-    let mut b = [0u8; 16];
-    let _ = rustls::crypto::aws_lc_rs::default_provider()
-        .secure_random
-        .fill(&mut b);
-    u128::from_le_bytes(b)
-}
-
 async fn handle(
     n: Arc<Notes>,
     req: hyper::Request<Incoming>,
 ) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
-    let method = req.method().as_str().to_string();
-    let path = req.uri().path().to_string();
-    let query = req.uri().query().unwrap_or_default().to_string();
-    let cookie = req
-        .headers()
-        .get("cookie")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let body = req
-        .into_body()
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
-    let body = String::from_utf8_lossy(&body).into_owned();
-    let (status, headers, out) = route(&n, &method, &path, &query, cookie.as_deref(), &body).await;
-    let mut r = hyper::Response::new(Full::new(Bytes::from(out)));
-    *r.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or_default();
-    r.headers_mut().insert(
-        "content-type",
-        hyper::header::HeaderValue::from_static("application/json"),
-    );
-    for (name, value) in headers {
-        if let Ok(v) = hyper::header::HeaderValue::from_str(&value) {
-            r.headers_mut().append(name, v);
-        }
-    }
-    Ok(r)
+    let a = super::asked(req, "cookie").await;
+    let (status, headers, out) = route(
+        &n,
+        &a.method,
+        &a.path,
+        &a.query,
+        a.header.as_deref(),
+        &a.body,
+    )
+    .await;
+    super::answer(status, "application/json", headers, out)
 }
 
 pub async fn start() -> TestServer {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (acceptor, ca) = super::dev_tls(dir.path(), &[b"http/1.1"]);
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr: SocketAddr = listener.local_addr().expect("addr");
-    let notes = Arc::new(Notes {
+    let notes = Notes {
         pool: open().await,
         sessions: Mutex::new(Sessions::default()),
-    });
-    let task = tokio::spawn(async move {
-        let mut conns = tokio::task::JoinSet::new();
-        loop {
-            while conns.try_join_next().is_some() {}
-            let Ok((tcp, _)) = listener.accept().await else {
-                continue;
-            };
-            let acceptor = acceptor.clone();
-            let notes = notes.clone();
-            conns.spawn(async move {
-                let Ok(tls) = acceptor.accept(tcp).await else {
-                    return;
-                };
-                let svc = service_fn(move |req| handle(notes.clone(), req));
-                let _ = auto::Builder::new(TokioExecutor::new())
-                    .serve_connection(TokioIo::new(tls), svc)
-                    .await;
-            });
-        }
-    });
-    TestServer {
-        url: format!("https://localhost:{}", addr.port()),
-        ca,
-        _dir: dir,
-        task,
-    }
+    };
+    super::serve_https(Arc::new(notes), handle).await
 }
 
 /// A plan for this API: its flow, probes and setup, trusting `ca`, against `url`.

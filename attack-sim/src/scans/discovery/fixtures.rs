@@ -254,6 +254,17 @@ impl Fixtures {
         }
     }
 
+    /// `template` with each `{name}` replaced by the value of the input `name`; `None` when
+    /// one has no value.
+    pub fn fill(&self, template: &str) -> Option<String> {
+        let mut out = template.to_string();
+        for p in crate::declared::placeholders(template) {
+            let v = self.values.get(&p.to_ascii_lowercase())?;
+            out = out.replace(&format!("{{{p}}}"), v);
+        }
+        Some(out)
+    }
+
     /// The flow's user, when there is one.
     pub fn user(&self) -> Option<&Credentials> {
         self.session.as_ref().map(|s| &s.credentials)
