@@ -113,3 +113,39 @@ async fn apache_on_debians_defaults_gets_real_verdicts_and_a_finite_capacity() {
     assert!(real::installed("apache2"), "apache2 is not installed");
     real_verdicts_and_a_finite_capacity(real::apache()).await;
 }
+
+/// Their default pages in a browser: no Content-Security-Policy, and nothing stops another
+/// site from framing them. The browser's own verdict, not a header's absence, says so.
+async fn default_pages_are_framed_and_unprotected(server: Real) {
+    let (code, text, r) = run(&server, &["run", "web-csp", "web-framing"]).await;
+    assert_eq!(code, Some(1), "{text}");
+    let csp = scenario(&r, "web-csp");
+    assert_eq!(csp["verdict"], "vulnerable", "{csp}");
+    assert!(
+        csp["findings"][0]["summary"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("no Content-Security-Policy"),
+        "{csp}"
+    );
+    let framing = scenario(&r, "web-framing");
+    assert_eq!(framing["verdict"], "vulnerable", "{framing}");
+    assert_eq!(
+        framing["findings"][0]["technique"], "clickjacking",
+        "{framing}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Debian's nginx and chromium (apt-get install nginx chromium chromium-driver); .ci/run installs them"]
+async fn nginx_default_page_can_be_framed_by_another_site() {
+    assert!(real::installed("nginx"), "nginx is not installed");
+    default_pages_are_framed_and_unprotected(real::nginx()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Debian's apache2 and chromium (apt-get install apache2 chromium chromium-driver); .ci/run installs them"]
+async fn apache_default_page_can_be_framed_by_another_site() {
+    assert!(real::installed("apache2"), "apache2 is not installed");
+    default_pages_are_framed_and_unprotected(real::apache()).await;
+}

@@ -5,7 +5,6 @@
 
 use crate::findings::{Confidence, Evidence, Finding, Severity};
 use crate::request::Request;
-use crate::scans::discovery::prepare;
 use crate::scans::http::Http;
 use crate::scans::{ScanCtx, Scanned};
 use crate::scenarios::{Load, Run, Scenario};
@@ -106,10 +105,8 @@ fn wildcard(s: &str) -> bool {
 async fn scan(ctx: ScanCtx) -> Scanned {
     let mut s = Scanned::default();
     let http = Http::new(ctx.client.clone(), ctx.from);
-    let Some(d) = prepare(&ctx, &http, &mut s).await else {
-        return s;
-    };
-    let mut paths: Vec<String> = super::pages(&ctx, &d)
+    let mut paths: Vec<String> = super::pages_without_session(&ctx, &http)
+        .await
         .into_iter()
         .map(|p| p.split('#').next().unwrap_or("/").to_string())
         .map(|p| if p.is_empty() { "/".to_string() } else { p })

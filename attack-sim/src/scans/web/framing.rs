@@ -9,7 +9,6 @@ use serde_json::json;
 
 use crate::browser::other_site::OtherSite;
 use crate::findings::{Confidence, Evidence, Finding, Severity};
-use crate::scans::discovery::prepare;
 use crate::scans::http::Http;
 use crate::scans::{ScanCtx, Scanned};
 use crate::scenarios::{Load, Run, Scenario};
@@ -32,10 +31,7 @@ const LOAD_WAIT: Duration = Duration::from_secs(10);
 async fn scan(ctx: ScanCtx) -> Scanned {
     let mut s = Scanned::default();
     let http = Http::new(ctx.client.clone(), ctx.from);
-    let Some(d) = prepare(&ctx, &http, &mut s).await else {
-        return s;
-    };
-    let pages = super::pages(&ctx, &d);
+    let pages = super::pages_without_session(&ctx, &http).await;
     let browser = match super::start_browser(&ctx).await {
         Ok(b) => b,
         Err(why) => {

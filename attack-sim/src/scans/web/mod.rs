@@ -21,8 +21,8 @@ use crate::browser::{self, Browser, BrowserError};
 use crate::login::{Present, set_cookie};
 use crate::request::Request;
 use crate::scans::ScanCtx;
-use crate::scans::discovery::Discovered;
 use crate::scans::discovery::fixtures::Auth;
+use crate::scans::discovery::{Discovered, discover};
 use crate::scans::http::Http;
 
 /// What each web finding's technique shows, for reports.
@@ -69,16 +69,37 @@ pub fn origin(ctx: &ScanCtx) -> String {
     }
 }
 
-/// The pages the scans visit, placeholders filled; none when a placeholder has no value.
-pub fn pages(ctx: &ScanCtx, d: &Discovered) -> Vec<String> {
-    let declared: Vec<String> = if !ctx.pages.is_empty() {
+/// The pages declared (`--page`, a plan's `pages`), else the default for the flow.
+fn declared_pages(ctx: &ScanCtx) -> Vec<String> {
+    if !ctx.pages.is_empty() {
         ctx.pages.clone()
     } else if matches!(&ctx.auth, Auth::Flow(f) if f.name == "rampart") {
         vec!["/".into(), "/#account={id}".into()]
     } else {
         vec!["/".into()]
-    };
-    declared.iter().filter_map(|p| d.fixtures.fill(p)).collect()
+    }
+}
+
+/// The pages the scans visit, placeholders filled with the scans' values; a page whose
+/// placeholder has no value is left out.
+pub fn pages(ctx: &ScanCtx, d: &Discovered) -> Vec<String> {
+    declared_pages(ctx)
+        .iter()
+        .filter_map(|p| d.fixtures.fill(p))
+        .collect()
+}
+
+/// The pages, for the checks that need no session: with the target's document and data when
+/// it has an OpenAPI document, else the declared pages that need no value (a site with no API
+/// still has pages).
+pub async fn pages_without_session(ctx: &ScanCtx, http: &Http) -> Vec<String> {
+    match discover(ctx, http).await {
+        Ok(d) => pages(ctx, &d),
+        Err(_) => declared_pages(ctx)
+            .into_iter()
+            .filter(|p| crate::declared::placeholders(p).is_empty())
+            .collect(),
+    }
 }
 
 /// A browser that trusts the target's certificate, as the harness verified it.
