@@ -190,6 +190,10 @@ async function showAccounts() {
 
 async function showAccount(id) {
   const a = await api("GET", `/v1/accounts/${encodeURIComponent(id)}`);
+  if (!current || current.id !== a.id) {
+    // Another account: nothing typed for the last one carries over.
+    for (const f of ["deposit-form", "withdraw-form", "history-form"]) $(f).reset();
+  }
   current = a;
   $("account-name").textContent = a.name;
   $("account-balance").textContent = `${a.balance} ${a.currency}`;
