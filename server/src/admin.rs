@@ -48,6 +48,11 @@ impl MetricsSource {
                 self.admission.handshakes_waiting() as u64,
             ),
             (
+                "rampart_clients_tracked",
+                "Keys held by the connection-layer limiters (handshake rate, refusal log gate, cool-down strikes): each holds at most limits.max_tracked_clients plus 1,024.",
+                self.admission.tracked_clients() as u64,
+            ),
+            (
                 "rampart_clients_cooling_down",
                 "Clients whose new connections are refused for repeated refusals.",
                 self.admission.clients_cooling_down() as u64,

@@ -124,3 +124,110 @@ async fn a_trusted_proxy_must_send_a_valid_header_in_time() {
     })
     .await;
 }
+
+/// The value of the gauge `name` in Prometheus text.
+fn gauge(text: &str, name: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in {text}"))
+}
+
+/// Resident memory of this process, KiB.
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Clients a trusted proxy names, all different: 20,000 here (seconds); the million
+/// with `RAMPART_PROXY_CLIENTS=1000000` (SECURITY.md, "Faults", has the figures). Each
+/// connection is the proxy's: its PROXY v2 header names the next client, then it closes.
+/// The connection layer's keyed state (handshake rate, refusal log gate, strikes) must stay
+/// within `max_tracked_clients` plus one look per limiter at every moment, not only after a
+/// maintenance tick, and a legitimate client relayed afterwards keeps its whole budget.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn distinct_clients_named_by_a_trusted_proxy_leave_the_limiter_state_bounded() {
+    const CAP: usize = 1_000;
+    let n: u32 = std::env::var("RAMPART_PROXY_CLIENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20_000);
+    let s = TestServer::start(|c| {
+        with_proxy(c);
+        c.limits.max_tracked_clients = CAP;
+    })
+    .await;
+    let rss_before = rss_kib();
+    let started = std::time::Instant::now();
+    let next = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let mut most = 0;
+    let mut workers = tokio::task::JoinSet::new();
+    for w in 0..32u32 {
+        let (next, addr) = (next.clone(), s.addr);
+        workers.spawn(async move {
+            // The proxy's connections come from 127.0.52.1-.250, so that its ports last.
+            let src = ip(&format!("127.0.52.{}", 1 + w % 250));
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= n {
+                    return;
+                }
+                let client = std::net::Ipv4Addr::from(0x0a00_0000 + i);
+                let Ok(mut tcp) = tcp_from(src, addr).await else {
+                    continue;
+                };
+                let _ = tcp
+                    .write_all(&header(Command::Proxy, &format!("{client}:4000"), addr))
+                    .await;
+                // The server reads the header and admits the client, then waits for a
+                // ClientHello; the end of the stream ends it.
+                let _ = tcp.shutdown().await;
+                let mut sink = [0u8; 64];
+                let _ = tokio::time::timeout(Duration::from_secs(2), tcp.read(&mut sink)).await;
+            }
+        });
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(1800);
+    while !workers.is_empty() {
+        tokio::select! {
+            _ = workers.join_next() => {}
+            _ = tokio::time::sleep(Duration::from_millis(100)) => {
+                most = most.max(gauge(&s.running.metrics_text(), "rampart_clients_tracked"));
+                assert!(tokio::time::Instant::now() < deadline, "the clients took too long");
+            }
+        }
+    }
+    let tracked = gauge(&s.running.metrics_text(), "rampart_clients_tracked");
+    most = most.max(tracked);
+    let bound = 3 * (CAP + rampart::limits::limiter::CHECKS_PER_LOOK) as u64;
+    eprintln!(
+        "{n} clients relayed in {:.1} s; connection-layer keys: at most {most} seen, {tracked} at the end (bound {bound}); RSS {} -> {} KiB",
+        started.elapsed().as_secs_f64(),
+        rss_before,
+        rss_kib()
+    );
+    assert!(most <= bound, "{most} keys held, over {bound}");
+    let accepted = gauge(
+        &s.running.metrics_text(),
+        "rampart_connections_accepted_total",
+    );
+    assert!(
+        accepted >= u64::from(n),
+        "every relayed client was admitted: {accepted}"
+    );
+
+    // A legitimate client relayed now has its whole budget: a connection, then its burst.
+    let mut legit = relayed(&s, "198.51.100.9:5000")
+        .await
+        .expect("the legitimate client connects");
+    assert_eq!(
+        legit.get("/healthz").await.expect("request").status,
+        StatusCode::OK,
+        "its second request, within its burst of two"
+    );
+}

@@ -72,19 +72,23 @@ impl RequestLimits {
             per_client: Limiter::new(
                 Quota::per_second(nz(l.requests_per_second_per_client))
                     .allow_burst(nz(l.request_burst_per_client)),
-            ),
+            )
+            .capped(l.max_tracked_clients),
             per_user: Limiter::new(
                 Quota::per_second(nz(l.requests_per_second_per_user))
                     .allow_burst(nz(l.request_burst_per_user)),
-            ),
+            )
+            .capped(l.max_tracked_clients),
             login: Limiter::new(
                 per_minute(l.logins_per_minute_per_client)
                     .allow_burst(nz(l.login_burst_per_client)),
-            ),
+            )
+            .capped(l.max_tracked_clients),
             register: Limiter::new(
                 per_hour(l.registrations_per_hour_per_client)
                     .allow_burst(nz(l.registration_burst_per_client)),
-            ),
+            )
+            .capped(l.max_tracked_clients),
             in_flight: Arc::new(Semaphore::new(l.max_in_flight)),
             body_reads: ClientSlots::new(l.max_body_reads_per_client),
             exempt: l.exempt.clone(),

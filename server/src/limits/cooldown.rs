@@ -46,6 +46,8 @@ pub struct Cooldown {
     strikes: Limiter<ClientKey>,
     length: Duration,
     cooling: Mutex<HashMap<ClientKey, Instant>>,
+    /// Clients remembered at most (none: only `maintain` bounds them).
+    cap: Option<usize>,
 }
 
 impl Cooldown {
@@ -59,12 +61,21 @@ impl Cooldown {
             strikes: Limiter::new(quota),
             length,
             cooling: Mutex::new(HashMap::new()),
+            cap: None,
         }
+    }
+
+    /// The same cool-down, remembering at most about `cap` clients at any time (strikes and
+    /// cool-downs each), not only after a periodic `maintain`.
+    pub fn capped(mut self, cap: usize) -> Self {
+        self.strikes = self.strikes.capped(cap);
+        self.cap = Some(cap);
+        self
     }
 
     /// The cool-down `limits` configure.
     pub fn from_config(l: &LimitsConfig) -> Self {
-        Cooldown::new(l.cooldown_after, l.cooldown_window, l.cooldown)
+        Cooldown::new(l.cooldown_after, l.cooldown_window, l.cooldown).capped(l.max_tracked_clients)
     }
 
     /// Counts a strike against `key`; `true` when it starts a cool-down now.
@@ -73,6 +84,20 @@ impl Cooldown {
             return false;
         }
         let mut cooling = self.cooling.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(cap) = self.cap
+            && cooling.len() >= cap
+        {
+            let now = Instant::now();
+            cooling.retain(|_, until| *until > now);
+            if cooling.len() >= cap {
+                tracing::warn!(
+                    clients = cooling.len(),
+                    cap,
+                    "cool-down state at its cap; reset"
+                );
+                cooling.clear();
+            }
+        }
         let until = Instant::now() + self.length;
         match cooling.insert(key, until) {
             // Already cooling: the cool-down runs from the latest strike past the budget.

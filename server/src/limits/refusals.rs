@@ -35,7 +35,7 @@ impl Refusals {
         Arc::new(Refusals {
             metrics,
             cap,
-            gate: Limiter::new(quota),
+            gate: Limiter::new(quota).capped(cap),
             cooldown,
         })
     }

@@ -14,7 +14,8 @@
 //!
 //! Every refusal goes through [`Refusals`] (counted by reason, logged at most once per client,
 //! reason and `log_interval`). Rate-limiter state is pruned periodically and hard-capped at
-//! `max_tracked_clients` keys: past the cap it is reset (forgetting budgets, never growing).
+//! `max_tracked_clients` keys, checked on the way as well as periodically: past the cap it is
+//! reset (forgetting budgets, never growing).
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -64,7 +65,8 @@ impl Admission {
             global: Arc::new(Semaphore::new(limits.max_connections)),
             per_client: ClientSlots::new(limits.max_connections_per_client as usize),
             handshakes: HandshakeSlots::new(limits.max_handshakes_in_progress),
-            handshake_rate: Limiter::new(handshake_quota(limits)),
+            handshake_rate: Limiter::new(handshake_quota(limits))
+                .capped(limits.max_tracked_clients),
             limits: limits.clone(),
             refusals,
         })
