@@ -257,12 +257,11 @@ impl Fixtures {
     /// `template` with each `{name}` replaced by the value of the input `name`; `None` when
     /// one has no value.
     pub fn fill(&self, template: &str) -> Option<String> {
-        let mut out = template.to_string();
+        let mut vars = Vars::default();
         for p in crate::declared::placeholders(template) {
-            let v = self.values.get(&p.to_ascii_lowercase())?;
-            out = out.replace(&format!("{{{p}}}"), v);
+            vars.set(&p, self.values.get(&p.to_ascii_lowercase())?.as_str());
         }
-        Some(out)
+        Some(vars.fill(template))
     }
 
     /// The flow's user, when there is one.

@@ -14,7 +14,6 @@ use serde_json::Value;
 
 use super::framing::html_attr;
 use crate::browser::Browser;
-use crate::browser::other_site::OtherSite;
 use crate::findings::{Confidence, Evidence, Finding, Severity};
 use crate::scans::discovery::openapi::Operation;
 use crate::scans::discovery::{prepare, request};
@@ -140,22 +139,13 @@ async fn scan(ctx: ScanCtx) -> Scanned {
         s.skipped("forgeries", "the document lists no POST operation");
         return s;
     }
-    let browser = match super::signed_in_browser(&ctx, &d, &http).await {
-        Ok(b) => b,
-        Err(why) => {
-            for op in &ops {
-                s.unmade(format!("forge {}", op.endpoint()), why.clone());
-            }
-            return s;
-        }
-    };
-    let site = match OtherSite::start(ctx.target.addr.ip()).await {
-        Ok(site) => site,
-        Err(e) => {
-            s.unmade("another site", format!("could not listen: {e}"));
-            browser.quit().await;
-            return s;
-        }
+    let checks: Vec<String> = ops
+        .iter()
+        .map(|o| format!("forge {}", o.endpoint()))
+        .collect();
+    let browser = super::signed_in_browser(&ctx, &d, &http).await;
+    let Some((browser, site)) = super::with_other_site(&ctx, browser, &checks, &mut s).await else {
+        return s;
     };
     let origin = super::origin(&ctx);
     for (i, op) in ops.iter().enumerate() {

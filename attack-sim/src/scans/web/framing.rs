@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::browser::other_site::OtherSite;
 use crate::findings::{Confidence, Evidence, Finding, Severity};
 use crate::scans::http::Http;
 use crate::scans::{ScanCtx, Scanned};
@@ -32,22 +31,10 @@ async fn scan(ctx: ScanCtx) -> Scanned {
     let mut s = Scanned::default();
     let http = Http::new(ctx.client.clone(), ctx.from);
     let pages = super::pages_without_session(&ctx, &http).await;
-    let browser = match super::start_browser(&ctx).await {
-        Ok(b) => b,
-        Err(why) => {
-            for p in &pages {
-                s.unmade(format!("frame {p}"), why.clone());
-            }
-            return s;
-        }
-    };
-    let site = match OtherSite::start(ctx.target.addr.ip()).await {
-        Ok(site) => site,
-        Err(e) => {
-            s.unmade("another site", format!("could not listen: {e}"));
-            browser.quit().await;
-            return s;
-        }
+    let checks: Vec<String> = pages.iter().map(|p| format!("frame {p}")).collect();
+    let browser = super::start_browser(&ctx).await;
+    let Some((browser, site)) = super::with_other_site(&ctx, browser, &checks, &mut s).await else {
+        return s;
     };
     let origin = super::origin(&ctx);
     for (i, page) in pages.iter().enumerate() {

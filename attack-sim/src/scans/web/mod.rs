@@ -17,6 +17,7 @@ pub mod csrf;
 pub mod framing;
 pub mod xss;
 
+use crate::browser::other_site::OtherSite;
 use crate::browser::{self, Browser, BrowserError};
 use crate::login::{Present, set_cookie};
 use crate::request::Request;
@@ -59,14 +60,7 @@ const RAMPART_COOKIE: &str = "__Host-rampart-session";
 
 /// The target's origin, as the browser reaches it (`https://host:port`).
 pub fn origin(ctx: &ScanCtx) -> String {
-    let url = ctx.target.url.trim_end_matches('/');
-    match url.find("://").map(|i| i + 3) {
-        Some(start) => match url[start..].find('/') {
-            Some(end) => url[..start + end].to_string(),
-            None => url.to_string(),
-        },
-        None => url.to_string(),
-    }
+    format!("https://{}:{}", ctx.target.host, ctx.target.addr.port())
 }
 
 /// The pages declared (`--page`, a plan's `pages`), else the default for the flow.
@@ -192,6 +186,33 @@ pub async fn session_cookie(
         value,
         set_cookie,
     })
+}
+
+/// The browser (`Err`: why there is none) and another site to serve pages from; on a failure
+/// each check in `checks` is recorded as not made, and `None` is returned.
+pub async fn with_other_site(
+    ctx: &ScanCtx,
+    browser: Result<Browser, String>,
+    checks: &[String],
+    s: &mut crate::scans::Scanned,
+) -> Option<(Browser, OtherSite)> {
+    let browser = match browser {
+        Ok(b) => b,
+        Err(why) => {
+            for name in checks {
+                s.unmade(name.clone(), why.clone());
+            }
+            return None;
+        }
+    };
+    match OtherSite::start(ctx.target.addr.ip()).await {
+        Ok(site) => Some((browser, site)),
+        Err(e) => {
+            s.unmade("another site", format!("could not listen: {e}"));
+            browser.quit().await;
+            None
+        }
+    }
 }
 
 /// A browser signed in to the target with the session cookie.
