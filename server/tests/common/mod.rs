@@ -156,7 +156,11 @@ pub async fn tcp_from(src: std::net::IpAddr, addr: SocketAddr) -> std::io::Resul
         tokio::net::TcpSocket::new_v6()?
     };
     sock.bind(SocketAddr::new(src, 0))?;
-    sock.connect(addr).await
+    let tcp = sock.connect(addr).await?;
+    // As every real client does: without it, a request written in two segments (HTTP/2
+    // HEADERS, then DATA) waits for the server's delayed acknowledgement, 40 ms a request.
+    tcp.set_nodelay(true)?;
+    Ok(tcp)
 }
 
 /// A TLS connection from a chosen source address.
@@ -189,6 +193,7 @@ pub async fn tls_connect(
     cfg: rustls::ClientConfig,
 ) -> std::io::Result<tokio_rustls::client::TlsStream<TcpStream>> {
     let tcp = TcpStream::connect(addr).await?;
+    tcp.set_nodelay(true)?;
     TlsConnector::from(Arc::new(cfg))
         .connect(ServerName::try_from("localhost").expect("name"), tcp)
         .await
