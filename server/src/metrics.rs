@@ -42,6 +42,8 @@ pub enum Reason {
     RegistrationRate,
     /// Too many requests in flight: shed.
     InFlight,
+    /// A handler did not answer within `http.handler_timeout` (503).
+    HandlerTimeout,
     /// The client already had `limits.max_body_reads_per_client` bodies in progress.
     BodyReads,
     /// The client is cooling down after too many refusals (`crate::limits::cooldown`).
@@ -52,7 +54,7 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason, in the order of [`Reason::index`].
-    pub const ALL: [Reason; 20] = [
+    pub const ALL: [Reason; 21] = [
         Reason::ConnectionCap,
         Reason::ClientConnectionCap,
         Reason::HandshakesBusy,
@@ -70,6 +72,7 @@ impl Reason {
         Reason::LoginRate,
         Reason::RegistrationRate,
         Reason::InFlight,
+        Reason::HandlerTimeout,
         Reason::BodyReads,
         Reason::CoolingDown,
         Reason::LoginBackoff,
@@ -95,6 +98,7 @@ impl Reason {
             Reason::LoginRate => "login_rate",
             Reason::RegistrationRate => "registration_rate",
             Reason::InFlight => "in_flight",
+            Reason::HandlerTimeout => "handler_timeout",
             Reason::BodyReads => "body_reads",
             Reason::CoolingDown => "cooling_down",
             Reason::LoginBackoff => "login_backoff",

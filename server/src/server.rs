@@ -191,6 +191,7 @@ pub(crate) async fn app_state(
             config.auth.known_login_ttl,
             config.auth.known_logins_max,
         )),
+        handler_timeout: config.http.handler_timeout,
     })
 }
 

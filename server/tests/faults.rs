@@ -7,6 +7,9 @@
 //!   after the busy timeout, reads go on, and writes work again once the lock is released.
 //! - PostgreSQL cut off (ignored without `TEST_POSTGRES_URL`): a relay between rampart and the
 //!   database stops forwarding and drops new connections, under transfers, then forwards again.
+//! - PostgreSQL black-holed (the same relay keeps every connection open and forwards nothing,
+//!   one transfer caught in the middle of its transaction): only `http.handler_timeout` ends
+//!   the requests; without it the one in flight hangs for as long as the link does.
 //! - SQLite on a full disk (ignored by default: it mounts a small tmpfs, which needs root;
 //!   `.ci/run` runs it): writes are refused, reads go on, the database stays intact, and
 //!   writes work again once space returns.
@@ -23,6 +26,7 @@ use hyper::StatusCode;
 use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
+use tokio::time::Instant;
 
 /// The most a request may take while the database is away: the pool's acquire timeout (5 s)
 /// or SQLite's busy timeout (5 s), and a margin for two loaded cores.
@@ -132,51 +136,96 @@ async fn transfer(api: &mut Api, token: &str, body: &Value, keys: &mut Vec<Strin
     r
 }
 
-/// A TCP relay to the database that can be cut: while cut it drops the connections it carries
-/// and every new one (as a database that stopped does), until restored.
+/// What the relay does with the traffic it carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Link {
+    /// Forwards both ways.
+    Up,
+    /// Drops the connections it carries and every new one (as a database that stopped does).
+    Cut,
+    /// Keeps every connection open and forwards nothing, either way (a partition, a
+    /// black-holed route: nothing is refused, nothing answers), until the link is up again;
+    /// what was sent meanwhile is then delivered.
+    Stalled,
+}
+
+/// A TCP relay to the database whose link can be cut or stalled.
 struct Relay {
     addr: SocketAddr,
-    up: Arc<watch::Sender<bool>>,
+    link: Arc<watch::Sender<Link>>,
     task: tokio::task::JoinHandle<()>,
+}
+
+/// Copies `from` to `to` while the link allows; returns when either side closes or the link
+/// is cut.
+async fn pump(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    mut link: watch::Receiver<Link>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let n = tokio::select! {
+            n = from.read(&mut buf) => match n {
+                Ok(0) | Err(_) => return,
+                Ok(n) => n,
+            },
+            _ = link.wait_for(|l| *l == Link::Cut) => return,
+        };
+        // Held here while stalled; the peer's further writes back up in the kernel.
+        match link.wait_for(|l| *l != Link::Stalled).await {
+            Ok(l) if *l == Link::Up => {}
+            _ => return,
+        }
+        if to.write_all(&buf[..n]).await.is_err() {
+            return;
+        }
+    }
 }
 
 impl Relay {
     async fn start(target: SocketAddr) -> Relay {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind relay");
         let addr = listener.local_addr().expect("addr");
-        let up = Arc::new(watch::Sender::new(true));
-        let state = up.clone();
+        let link = Arc::new(watch::Sender::new(Link::Up));
+        let state = link.clone();
         let task = tokio::spawn(async move {
             loop {
                 let Ok((client, _)) = listener.accept().await else {
                     return;
                 };
-                if !*state.borrow() {
+                if *state.borrow() == Link::Cut {
                     drop(client);
                     continue;
                 }
-                let mut down = state.subscribe();
+                let link = state.subscribe();
                 tokio::spawn(async move {
-                    let Ok(mut server) = TcpStream::connect(target).await else {
+                    let Ok(server) = TcpStream::connect(target).await else {
                         return;
                     };
-                    let mut client = client;
-                    tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
-                        _ = down.wait_for(|up| !*up) => {}
-                    }
+                    let (client_read, client_write) = client.into_split();
+                    let (server_read, server_write) = server.into_split();
+                    tokio::join!(
+                        pump(client_read, server_write, link.clone()),
+                        pump(server_read, client_write, link),
+                    );
                 });
             }
         });
-        Relay { addr, up, task }
+        Relay { addr, link, task }
     }
 
     fn cut(&self) {
-        self.up.send_replace(false);
+        self.link.send_replace(Link::Cut);
+    }
+
+    fn stall(&self) {
+        self.link.send_replace(Link::Stalled);
     }
 
     fn restore(&self) {
-        self.up.send_replace(true);
+        self.link.send_replace(Link::Up);
     }
 }
 
@@ -199,92 +248,179 @@ fn through(url: &str, addr: SocketAddr) -> (String, SocketAddr) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs PostgreSQL: set TEST_POSTGRES_URL (see .ci/run)"]
 async fn postgres_cut_off_is_503_with_retry_after_and_service_returns_with_it() {
-    bounded(async {
-        let url = pg::fresh_url();
-        let (_, target) = through(&url, "127.0.0.1:1".parse().expect("addr"));
-        let relay = Relay::start(target).await;
-        let (via, _) = through(&url, relay.addr);
-        let s = TestServer::start(|c| {
-            c.database.url = via;
-            c.limits.exempt = vec!["127.0.0.0/8".parse().expect("net")];
-        })
-        .await;
-        let mut api = Api::open(s.addr, &s.ca).await;
-        let alice = api.user("alice").await;
-        let from = api.open_account(&alice, "Checking").await;
-        let to = api.open_account(&alice, "Savings").await;
-        let r = api.deposit(&alice, &from, "100.00").await;
-        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
-        let body = json!({"from_account": from, "to_account": to, "amount": "1.00"});
-        let mut keys = Vec::new();
-        for _ in 0..3 {
-            let r = transfer(&mut api, &alice, &body, &mut keys).await;
-            assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
-        }
+    bounded(outage(Link::Cut, FAIL_WITHIN)).await;
+}
 
-        relay.cut();
-        let mut slowest = Duration::ZERO;
-        for _ in 0..3 {
-            let asked = tokio::time::Instant::now();
-            let r = transfer(&mut api, &alice, &body, &mut keys).await;
-            assert_unavailable(&r, "a transfer while the database is cut off");
-            let r = within(
-                "a read",
-                api.call("GET", "/v1/accounts", Some(&alice), None),
-            )
-            .await;
-            assert_unavailable(&r, "a read while the database is cut off");
-            slowest = slowest.max(asked.elapsed());
-        }
-        let r = common::get_once(s.addr, &s.ca, &[b"h2"], "/readyz").await;
-        assert_unavailable(&r, "/readyz while the database is cut off");
+/// The handler deadline of the black-hole test: requests must fail within it and a margin.
+const BLACK_HOLE_DEADLINE: Duration = Duration::from_secs(1);
 
-        relay.restore();
-        let back = tokio::time::Instant::now();
-        loop {
-            let r = api.call("GET", "/v1/accounts", Some(&alice), None).await;
-            if r.status == StatusCode::OK {
-                break;
-            }
-            assert_unavailable(&r, "a read while the pool reconnects");
-            assert!(
-                back.elapsed() < Duration::from_secs(15),
-                "service did not return within 15 s of the database"
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL: set TEST_POSTGRES_URL (see .ci/run)"]
+async fn postgres_black_holed_is_503_at_the_handler_deadline_and_service_returns_with_it() {
+    // Nothing refused, nothing answered: the pool has its connections and the queries on them
+    // wait; only `http.handler_timeout` ends them (without it, they hang until TCP gives up).
+    bounded(outage(Link::Stalled, BLACK_HOLE_DEADLINE * 2)).await;
+}
+
+/// Transfers and reads against PostgreSQL through a relay whose link then fails as `fault`
+/// says: each request answered 503 within `fail_within`, `/readyz` 503, service back within
+/// 15 s of the link, and every refused transfer applied once when retried with its key.
+async fn outage(fault: Link, fail_within: Duration) {
+    let url = pg::fresh_url();
+    let (_, target) = through(&url, "127.0.0.1:1".parse().expect("addr"));
+    let relay = Relay::start(target).await;
+    let (via, _) = through(&url, relay.addr);
+    let s = TestServer::start(|c| {
+        c.database.url = via;
+        c.limits.exempt = vec!["127.0.0.0/8".parse().expect("net")];
+        if fault == Link::Stalled {
+            c.http.handler_timeout = BLACK_HOLE_DEADLINE;
         }
-        eprintln!(
-            "cut off: a transfer and a read answered 503 within {slowest:?}; service back {:?} \
-             after the database",
-            back.elapsed()
-        );
-        let r = common::get_once(s.addr, &s.ca, &[b"h2"], "/readyz").await;
-        assert_eq!(r.status, StatusCode::OK);
-        // A client retries what was refused, with the same keys: each transfer applies once.
-        for key in &keys {
-            let r = within("a retry", api.transfer(&alice, key, &body)).await;
-            assert_eq!(r.status, StatusCode::CREATED, "{key}: {:?}", r.body);
-        }
-        let moved = keys.len();
-        assert_eq!(
-            api.balance(&alice, &from).await,
-            format!("{}.00", 100 - moved)
-        );
-        assert_eq!(api.balance(&alice, &to).await, format!("{moved}.00"));
-        let r = api
-            .call(
-                "GET",
-                &format!("/v1/accounts/{to}/transactions"),
-                Some(&alice),
-                None,
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
-        let page = r.json();
-        let items = page["items"].as_array().expect("items");
-        assert_eq!(items.len(), moved, "each transfer once: {items:?}");
     })
     .await;
+    let mut api = Api::open(s.addr, &s.ca).await;
+    let alice = api.user("alice").await;
+    let from = api.open_account(&alice, "Checking").await;
+    let to = api.open_account(&alice, "Savings").await;
+    let r = api.deposit(&alice, &from, "100.00").await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let body = json!({"from_account": from, "to_account": to, "amount": "1.00"});
+    let mut keys = Vec::new();
+    for _ in 0..3 {
+        let r = transfer(&mut api, &alice, &body, &mut keys).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    }
+
+    let mut slowest = Duration::ZERO;
+    match fault {
+        Link::Cut => relay.cut(),
+        Link::Stalled => {
+            // One transfer is in the middle of its transaction when the link stalls (held on
+            // a lock taken elsewhere until then), so its answer never comes: only the
+            // handler's deadline ends it. The requests after it find no answer either, from
+            // the pool's check of a connection before handing it out (bounded by the acquire
+            // timeout, 5 s) or from their queries.
+            let stalled = Instant::now();
+            let r = in_flight_when_stalled(&s, &url, &relay, &alice, &body, &mut keys).await;
+            assert_unavailable(&r, "a transfer in flight when the link stalled");
+            slowest = stalled.elapsed();
+        }
+        Link::Up => unreachable!("not a fault"),
+    }
+    for _ in 0..3 {
+        let asked = tokio::time::Instant::now();
+        let r = transfer(&mut api, &alice, &body, &mut keys).await;
+        assert_unavailable(&r, &format!("a transfer while the link is {fault:?}"));
+        slowest = slowest.max(asked.elapsed());
+        let asked = tokio::time::Instant::now();
+        let r = within(
+            "a read",
+            api.call("GET", "/v1/accounts", Some(&alice), None),
+        )
+        .await;
+        assert_unavailable(&r, &format!("a read while the link is {fault:?}"));
+        slowest = slowest.max(asked.elapsed());
+    }
+    assert!(
+        slowest < fail_within,
+        "a request took {slowest:?} to fail while the link was {fault:?}"
+    );
+    let r = common::get_once(s.addr, &s.ca, &[b"h2"], "/readyz").await;
+    assert_unavailable(&r, &format!("/readyz while the link is {fault:?}"));
+
+    relay.restore();
+    let back = tokio::time::Instant::now();
+    loop {
+        let r = api.call("GET", "/v1/accounts", Some(&alice), None).await;
+        if r.status == StatusCode::OK {
+            break;
+        }
+        assert_unavailable(&r, "a read while the pool reconnects");
+        assert!(
+            back.elapsed() < Duration::from_secs(15),
+            "service did not return within 15 s of the database"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    eprintln!(
+        "{fault:?}: each transfer and read answered 503 within {slowest:?}; service back \
+             {:?} after the link",
+        back.elapsed()
+    );
+    let r = common::get_once(s.addr, &s.ca, &[b"h2"], "/readyz").await;
+    assert_eq!(r.status, StatusCode::OK);
+    // A client retries what was refused, with the same keys: each transfer applies once.
+    for key in &keys {
+        let r = within("a retry", api.transfer(&alice, key, &body)).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{key}: {:?}", r.body);
+    }
+    let moved = keys.len();
+    assert_eq!(
+        api.balance(&alice, &from).await,
+        format!("{}.00", 100 - moved)
+    );
+    assert_eq!(api.balance(&alice, &to).await, format!("{moved}.00"));
+    let r = api
+        .call(
+            "GET",
+            &format!("/v1/accounts/{to}/transactions"),
+            Some(&alice),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let page = r.json();
+    let items = page["items"].as_array().expect("items");
+    assert_eq!(items.len(), moved, "each transfer once: {items:?}");
+}
+
+/// A transfer that is held inside its transaction (on a table lock taken by another
+/// session) when `relay` stalls; the lock is then released, so that only the link keeps its
+/// answer from rampart. Its reply.
+async fn in_flight_when_stalled(
+    s: &TestServer,
+    url: &str,
+    relay: &Relay,
+    token: &str,
+    body: &Value,
+    keys: &mut Vec<String>,
+) -> Reply {
+    use sqlx::Connection;
+    let mut locker = sqlx::PgConnection::connect(url).await.expect("connect");
+    for sql in ["BEGIN", "LOCK TABLE accounts IN EXCLUSIVE MODE"] {
+        sqlx::query(sql).execute(&mut locker).await.expect(sql);
+    }
+    let mut api = Api::open(s.addr, &s.ca).await;
+    let key = format!("k{}", keys.len());
+    keys.push(key.clone());
+    let (token, body) = (token.to_string(), body.clone());
+    let pending = tokio::spawn(async move { api.transfer(&token, &key, &body).await });
+    let waiting = "SELECT count(*) FROM pg_stat_activity \
+                   WHERE wait_event_type = 'Lock' AND datname = current_database()";
+    let deadline = Instant::now() + FAIL_WITHIN;
+    loop {
+        let (n,): (i64,) = sqlx::query_as(waiting)
+            .fetch_one(&mut locker)
+            .await
+            .expect("pg_stat_activity");
+        if n > 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the transfer never waited on the lock"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    relay.stall();
+    sqlx::query("ROLLBACK")
+        .execute(&mut locker)
+        .await
+        .expect("release the lock");
+    tokio::time::timeout(FAIL_WITHIN, pending)
+        .await
+        .expect("no answer to the transfer in flight when the link stalled")
+        .expect("transfer task")
 }
 
 /// A small filesystem of the test's own: a tmpfs of `size` mounted on a fresh folder, and

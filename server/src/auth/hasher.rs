@@ -160,27 +160,36 @@ impl Hasher {
         job: impl FnOnce(&Params, Option<&[u8]>) -> Result<T, HashError> + Send + 'static,
         known: bool,
     ) -> Result<T, HashError> {
-        if known && let Ok(_reserved) = self.reserved.clone().try_acquire_owned() {
+        // The permits go into the blocking job and are released when the hash is done, not
+        // when the caller stops waiting: a request cut at `http.handler_timeout` leaves its
+        // hash running, and that hash still counts against the pool.
+        if known && let Ok(reserved) = self.reserved.clone().try_acquire_owned() {
             let (params, pepper) = (self.params.clone(), self.pepper.clone());
-            return tokio::task::spawn_blocking(move || job(&params, pepper.as_deref()))
-                .await
-                .map_err(|e| HashError::Failed(e.to_string()))?;
+            return tokio::task::spawn_blocking(move || {
+                let _held = reserved;
+                job(&params, pepper.as_deref())
+            })
+            .await
+            .map_err(|e| HashError::Failed(e.to_string()))?;
         }
-        let _admitted = self
+        let admitted = self
             .admission
             .clone()
             .try_acquire_owned()
             .map_err(|_| HashError::Busy)?;
-        let _slot = self
+        let slot = self
             .slots
             .clone()
             .acquire_owned()
             .await
             .map_err(|_| HashError::Busy)?;
         let (params, pepper) = (self.params.clone(), self.pepper.clone());
-        tokio::task::spawn_blocking(move || job(&params, pepper.as_deref()))
-            .await
-            .map_err(|e| HashError::Failed(e.to_string()))?
+        tokio::task::spawn_blocking(move || {
+            let _held = (admitted, slot);
+            job(&params, pepper.as_deref())
+        })
+        .await
+        .map_err(|e| HashError::Failed(e.to_string()))?
     }
 
     /// Hashes a (normalised) password into a PHC string.

@@ -150,6 +150,12 @@ pub struct HttpConfig {
     /// A response write that makes no progress for this long closes the connection.
     #[serde(with = "humantime_serde")]
     pub write_timeout: Duration,
+    /// The longest a request's handler may run once its body is in (its database work and
+    /// password hashing): past it the request is answered 503 with `Retry-After` and its work
+    /// is dropped (a transaction not yet committed rolls back). It bounds what no other
+    /// timeout does, a database that stops answering without closing its connections.
+    #[serde(with = "humantime_serde")]
+    pub handler_timeout: Duration,
     /// Kernel send buffer of each connection (`SO_SNDBUF`; Linux doubles it for its own
     /// bookkeeping), fixed so that a client that does not read is pushed back on within
     /// this many bytes, and then cut at `write_timeout`, instead of parking megabytes in the
@@ -197,6 +203,7 @@ impl Default for HttpConfig {
             body_read_timeout: Duration::from_secs(10),
             body_min_rate: 1024,
             write_timeout: Duration::from_secs(10),
+            handler_timeout: Duration::from_secs(5),
             send_buffer_bytes: 64 * 1024,
             idle_timeout: Duration::from_secs(30),
             max_headers: 64,

@@ -60,6 +60,12 @@ pub(super) fn validate(c: &Config, o: &Origins) -> Result<(), ConfigError> {
         "must be between 100ms and 120s",
     )?;
     check(
+        within(h.handler_timeout, 100, 120_000),
+        "http.handler_timeout",
+        o,
+        "must be between 100ms and 120s",
+    )?;
+    check(
         h.send_buffer_bytes == 0 || (4096..=16 << 20).contains(&h.send_buffer_bytes),
         "http.send_buffer_bytes",
         o,
@@ -423,6 +429,10 @@ mod tests {
         assert_eq!(
             key_of("[auth]\nhash_reserved_for_known = 1000"),
             "auth.hash_reserved_for_known"
+        );
+        assert_eq!(
+            key_of("[http]\nhandler_timeout = \"0s\""),
+            "http.handler_timeout"
         );
         assert_eq!(
             key_of("[http]\nsend_buffer_bytes = 100"),

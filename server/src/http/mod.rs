@@ -8,6 +8,7 @@ mod audit;
 pub mod authenticated;
 pub mod body_read;
 pub mod client_ip;
+pub mod deadline;
 pub mod headers;
 mod health;
 mod history;
@@ -59,6 +60,8 @@ pub struct AppState {
     pub backoff: crate::auth::backoff::Backoff,
     /// Where users logged in before (their logins may use the reserved hashing slots).
     pub known_logins: Arc<crate::auth::known_logins::KnownLogins>,
+    /// The longest a handler runs (`http.handler_timeout`).
+    pub handler_timeout: std::time::Duration,
 }
 
 /// A saturated hashing pool sheds the request (503 + Retry-After); any other failure is a
@@ -118,11 +121,18 @@ pub fn router(state: AppState) -> Router {
     let (routes, doc) = documented_routes();
     let doc = OpenApiJson(Arc::from(serde_json::to_vec(&doc).unwrap_or_default()));
     let limits = state.limits.clone();
+    let deadline = deadline::Deadline::new(state.handler_timeout, limits.clone());
+    // Layers run outermost first: the request limits (which read the body and take the
+    // in-flight slot), then the handler's deadline, then the handler.
     let app = routes
         .layer(Extension(doc))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(axum::middleware::from_fn_with_state(
+            deadline,
+            deadline::enforce,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             limits,
             rate_limit::enforce,

@@ -107,6 +107,11 @@ impl RequestLimits {
         ApiError::TooManyRequests { retry_after_secs }
     }
 
+    /// Counts a request cut at `http.handler_timeout`.
+    pub fn handler_timed_out(&self) {
+        self.refusals.metrics().reject(Reason::HandlerTimeout);
+    }
+
     /// Counts and logs a login refused because the account is in backoff.
     pub fn refuse_login_backoff(&self, ip: Option<IpAddr>, retry_after_secs: u32) -> ApiError {
         match ip {

@@ -1,0 +1,112 @@
+//! The handler's deadline (`http.handler_timeout`): a request whose handler has not answered
+//! within it gets 503 problem+json with `Retry-After`, and the handler's future is dropped.
+//!
+//! It runs inside the request limits, so it starts once the body has been read and the
+//! in-flight slot taken, and it bounds how long that slot is held. It is what bounds a request
+//! when the database stops answering without closing its connections (a partition, a
+//! black-holed route): no other timeout does, because the pool's acquire timeout only covers
+//! waiting for a connection, and sqlx has no client-side query timeout.
+//!
+//! Dropping a handler is safe for the data: a transaction not yet committed rolls back (sqlx
+//! queues the rollback on the connection), and one whose commit went through before the cut
+//! is found again by its `Idempotency-Key` when the client retries, as after a lost answer.
+//! The password hasher keeps its pool slot until the hash it started is done.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::problem::{ApiError, DATABASE_RETRY_AFTER_SECS};
+use super::rate_limit::RequestLimits;
+
+/// The deadline and where it is counted.
+#[derive(Clone, Debug)]
+pub struct Deadline {
+    after: Duration,
+    limits: Arc<RequestLimits>,
+}
+
+impl Deadline {
+    /// A deadline of `after`, counted in `limits`' metrics (`handler_timeout`).
+    pub fn new(after: Duration, limits: Arc<RequestLimits>) -> Self {
+        Deadline { after, limits }
+    }
+}
+
+/// The middleware.
+pub async fn enforce(State(deadline): State<Deadline>, req: Request, next: Next) -> Response {
+    match tokio::time::timeout(deadline.after, next.run(req)).await {
+        Ok(resp) => resp,
+        Err(_) => {
+            deadline.limits.handler_timed_out();
+            ApiError::Unavailable {
+                retry_after_secs: DATABASE_RETRY_AFTER_SECS,
+                cause: format!(
+                    "no answer within http.handler_timeout ({:?})",
+                    deadline.after
+                ),
+            }
+            .into_response()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::LimitsConfig;
+    use crate::limits::cooldown::Cooldown;
+    use crate::limits::refusals::Refusals;
+    use crate::metrics::{Metrics, Reason};
+    use axum::Router;
+    use axum::body::Body;
+    use axum::http::StatusCode;
+    use tower::ServiceExt;
+
+    /// A router whose every request is answered by `handler`, under a deadline of `after`.
+    fn app<H, T>(after: Duration, metrics: Arc<Metrics>, handler: H) -> Router
+    where
+        H: axum::handler::Handler<T, ()>,
+        T: 'static,
+    {
+        let l = LimitsConfig::default();
+        let refusals = Refusals::new(
+            metrics,
+            l.log_interval,
+            l.max_tracked_clients,
+            Cooldown::from_config(&l),
+        );
+        let limits = RequestLimits::new(&l, refusals);
+        Router::new()
+            .fallback(handler)
+            .layer(axum::middleware::from_fn_with_state(
+                Deadline::new(after, limits),
+                enforce,
+            ))
+    }
+
+    async fn get(app: Router) -> Response {
+        app.oneshot(Request::get("/").body(Body::empty()).expect("request"))
+            .await
+            .expect("infallible")
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_handler_past_its_deadline_is_503_with_retry_after_and_counted() {
+        let metrics = Arc::new(Metrics::default());
+        let after = Duration::from_secs(5);
+        let quick = app(after, metrics.clone(), || async { "done" });
+        assert_eq!(get(quick).await.status(), StatusCode::OK);
+        let hangs = app(after, metrics.clone(), std::future::pending::<&'static str>);
+        let asked = tokio::time::Instant::now();
+        let r = get(hangs).await;
+        assert_eq!(asked.elapsed(), Duration::from_secs(5));
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(r.headers()["retry-after"], "2");
+        assert_eq!(r.headers()["content-type"], "application/problem+json");
+        assert_eq!(metrics.rejections(Reason::HandlerTimeout), 1);
+    }
+}
