@@ -9,7 +9,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use rampart_certs::{CertError, DevOutcome};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
-use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
 use crate::admin::MetricsSource;
@@ -23,7 +22,9 @@ use crate::limits::cooldown::Cooldown;
 use crate::limits::refusals::Refusals;
 use crate::metrics::Metrics;
 use crate::net::admission::Admission;
-use crate::net::{ConnShared, ConnTracker, DrainOutcome, Phase, ShutdownSignal, accept_loop};
+use crate::net::{
+    ConnShared, ConnTracker, DrainOutcome, Phase, ShutdownSignal, accept_loop, spawn_accept_thread,
+};
 use crate::tls::{self, CertSource, CertStore, TlsError};
 
 /// Why the server could not start.
@@ -64,7 +65,8 @@ pub struct Running {
     certs: Arc<CertStore>,
     db: Db,
     phase: watch::Sender<Phase>,
-    accept_task: JoinHandle<()>,
+    /// Completes when the accept thread has ended.
+    accept_task: tokio::sync::oneshot::Receiver<()>,
     closed: mpsc::Receiver<()>,
     open: Arc<AtomicUsize>,
     shutdown_timeout: std::time::Duration,
@@ -260,6 +262,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             ));
             tokio::spawn(accept_loop(
                 admin_listener,
+                tokio::runtime::Handle::current(),
                 admin_shared,
                 Admission::new(&admin_limits, refusals.clone()),
                 signal.clone(),
@@ -269,13 +272,11 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         }
         None => None,
     };
-    let accept_task = tokio::spawn(accept_loop(
-        listener,
-        shared,
-        admission.clone(),
-        signal,
-        tracker,
-    ));
+    let accept_task = spawn_accept_thread(listener, shared, admission.clone(), signal, tracker)
+        .map_err(|source| StartError::Bind {
+            addr: local_addr,
+            source,
+        })?;
     Ok(Running {
         admission,
         source,

@@ -352,3 +352,47 @@ async fn drain_of_an_in_flight_request_is_bounded_by_shutdown_timeout() {
     })
     .await;
 }
+
+/// The listener is accepted on a thread of its own: with every worker of the runtime that
+/// serves connections busy (here, blocked outright), connections are still taken off the
+/// kernel's accept queue and admitted. On the runtime itself, the loop waited behind the
+/// workers' tasks, and under a flood's opening (5,000 handshakes at once) the kernel's queue
+/// held a thousand connections for seconds, a legitimate client's among them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_are_admitted_while_every_worker_is_busy() {
+    // Within one client's connection cap and handshake burst (all from 127.0.0.1).
+    const CLIENTS: usize = 16;
+    let s = bounded(TestServer::start(|_| {})).await;
+    // Blocks both workers (each task tells when it runs, then waits for its release, at most
+    // 10 s). The checks below use the OS's clock and sleep: the runtime's timers need a worker.
+    let (started_tx, started) = std::sync::mpsc::channel();
+    let mut releases = Vec::new();
+    for _ in 0..2 {
+        let (release, wait) = std::sync::mpsc::channel::<()>();
+        releases.push(release);
+        let started_tx = started_tx.clone();
+        tokio::spawn(async move {
+            started_tx.send(()).expect("started");
+            let _ = wait.recv_timeout(Duration::from_secs(10));
+        });
+    }
+    for _ in 0..2 {
+        started
+            .recv_timeout(Duration::from_secs(5))
+            .expect("both workers blocked");
+    }
+    let clients: Vec<std::net::TcpStream> = (0..CLIENTS)
+        .map(|_| std::net::TcpStream::connect(s.addr).expect("connect"))
+        .collect();
+    let give_up = std::time::Instant::now() + Duration::from_secs(5);
+    while s.running.open_connections() < CLIENTS && std::time::Instant::now() < give_up {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let admitted = s.running.open_connections();
+    drop(releases);
+    drop(clients);
+    assert_eq!(
+        admitted, CLIENTS,
+        "connections admitted while the workers were busy"
+    );
+}

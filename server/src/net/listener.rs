@@ -2,6 +2,13 @@
 //! A connection from a trusted proxy speaking PROXY v2 is admitted in two steps: the global
 //! cap at accept, the per-client checks once its header (read under the handshake deadline)
 //! has named the client.
+//!
+//! The API's listener is accepted on a thread of its own ([`spawn_accept_thread`]), with the
+//! connections served on the main runtime. On the main runtime, the loop took its turn behind
+//! every runnable task: when a flood opened 5,000 connections at once, the workers were busy
+//! with their handshakes, the loop drained 128 connections per turn, and the kernel's accept
+//! queue held up to a thousand connections for the first seconds (sampled with `ss`), a
+//! legitimate client's among them: `slow-read` at the stress preset, p99 1,129 ms.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,6 +16,7 @@ use std::time::Duration;
 use std::net::IpAddr;
 
 use tokio::net::{TcpListener, TcpStream};
+use tokio::runtime::Handle;
 
 use super::admission::Admission;
 use super::connection::{self, ConnShared};
@@ -19,9 +27,42 @@ use crate::metrics::Reason;
 /// Pause after a failed `accept` (e.g. out of file descriptors) so the loop does not spin.
 const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(50);
 
+/// Runs [`accept_loop`] for `listener` on a thread of its own (a single-threaded runtime),
+/// serving what it accepts on the current runtime. The receiver completes when the loop has
+/// ended (the listener dropped, the port closed).
+pub(crate) fn spawn_accept_thread(
+    listener: TcpListener,
+    shared: Arc<ConnShared>,
+    admission: Arc<Admission>,
+    shutdown: ShutdownSignal,
+    tracker: ConnTracker,
+) -> std::io::Result<tokio::sync::oneshot::Receiver<()>> {
+    let serve_on = Handle::current();
+    let listener = listener.into_std()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let listener = {
+        let _in = runtime.enter();
+        TcpListener::from_std(listener)?
+    };
+    let (done, ended) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("rampart-accept".into())
+        .spawn(move || {
+            runtime.block_on(accept_loop(
+                listener, serve_on, shared, admission, shutdown, tracker,
+            ));
+            let _ = done.send(());
+        })?;
+    Ok(ended)
+}
+
 /// Accepts until the phase leaves `Running`, then drops the listener so the port closes.
+/// Each admitted connection is served in a task on `serve_on`.
 pub(crate) async fn accept_loop(
     listener: TcpListener,
+    serve_on: Handle,
     shared: Arc<ConnShared>,
     admission: Arc<Admission>,
     mut shutdown: ShutdownSignal,
@@ -41,11 +82,12 @@ pub(crate) async fn accept_loop(
                                 continue;
                             }
                         };
+                        let Some(tcp) = hand_over(tcp) else { continue };
                         let guard = tracker.guard();
                         let (shared, admission) = (shared.clone(), admission.clone());
                         let mut signal = shutdown.clone();
-                        tokio::spawn(async move {
-                            let mut tcp = tcp;
+                        serve_on.spawn(async move {
+                            let Some(mut tcp) = take_over(tcp) else { return };
                             let header = tokio::select! {
                                 r = tokio::time::timeout(
                                     shared.handshake_timeout,
@@ -90,10 +132,12 @@ pub(crate) async fn accept_loop(
                         }
                     };
                     tune(&tcp, shared.send_buffer_bytes);
+                    let Some(tcp) = hand_over(tcp) else { continue };
                     let guard = tracker.guard();
                     let (shared, admission) = (shared.clone(), admission.clone());
                     let signal = shutdown.clone();
-                    tokio::spawn(async move {
+                    serve_on.spawn(async move {
+                        let Some(tcp) = take_over(tcp) else { return };
                         connection::serve(tcp, peer, shared, &admission, signal).await;
                         drop(permit);
                         drop(guard);
@@ -107,6 +151,21 @@ pub(crate) async fn accept_loop(
         }
     }
     tracing::info!("listener closed; draining connections");
+}
+
+/// Detaches an accepted connection from the accepting runtime's reactor, for the runtime that
+/// serves it ([`take_over`]); `None` (logged) if it cannot be.
+fn hand_over(tcp: TcpStream) -> Option<std::net::TcpStream> {
+    tcp.into_std()
+        .inspect_err(|e| tracing::warn!(error = %e, "could not hand over a connection"))
+        .ok()
+}
+
+/// Registers a handed-over connection with the current runtime.
+fn take_over(tcp: std::net::TcpStream) -> Option<TcpStream> {
+    TcpStream::from_std(tcp)
+        .inspect_err(|e| tracing::warn!(error = %e, "could not take over a connection"))
+        .ok()
 }
 
 /// Socket options of an admitted connection: no Nagle delay, and a fixed send buffer (when

@@ -16,6 +16,6 @@ pub mod timed_io;
 pub(crate) use connection::ConnShared;
 #[cfg(any(test, fuzzing))]
 pub(crate) use connection::serve_http;
-pub(crate) use listener::accept_loop;
+pub(crate) use listener::{accept_loop, spawn_accept_thread};
 pub(crate) use shutdown::{ConnTracker, ShutdownSignal};
 pub use shutdown::{DrainOutcome, Phase};
