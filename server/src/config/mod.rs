@@ -160,7 +160,9 @@ pub struct HttpConfig {
     /// bookkeeping), fixed so that a client that does not read is pushed back on within
     /// this many bytes, and then cut at `write_timeout`, instead of parking megabytes in the
     /// kernel's autotuned buffer while the server keeps working for it (slow read, HTTP/2
-    /// control-frame floods). 0 leaves the kernel's autotuning.
+    /// control-frame floods). 0 leaves the kernel's autotuning. The default, 16 KiB (32 KiB
+    /// in the kernel), holds any of rampart's responses whole (the largest, the OpenAPI
+    /// document, is 18.7 KiB) and bounds a connection's bulk rate to 32 KiB per round trip.
     pub send_buffer_bytes: usize,
     /// A connection with no request in progress for this long is closed (HTTP/2 GOAWAY,
     /// HTTP/1.1 close). This is the keep-alive timeout of both protocols.
@@ -204,7 +206,7 @@ impl Default for HttpConfig {
             body_min_rate: 1024,
             write_timeout: Duration::from_secs(10),
             handler_timeout: Duration::from_secs(5),
-            send_buffer_bytes: 64 * 1024,
+            send_buffer_bytes: 16 * 1024,
             idle_timeout: Duration::from_secs(30),
             max_headers: 64,
             max_header_bytes: 16 * 1024,

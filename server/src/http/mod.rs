@@ -143,6 +143,22 @@ pub fn router(state: AppState) -> Router {
 
 #[cfg(test)]
 mod tests {
+    /// The default send buffer (`http.send_buffer_bytes`, doubled by the kernel) holds the
+    /// largest response whole, the OpenAPI document and the page's assets, so that a client
+    /// far away gets each in one round trip; and stays at the size the stress figures in
+    /// SECURITY.md ("Slow read") were measured with.
+    #[test]
+    fn the_default_send_buffer_holds_the_largest_response() {
+        let window = 2 * crate::config::HttpConfig::default().send_buffer_bytes;
+        let (_, doc) = super::documented_routes();
+        let doc = serde_json::to_vec(&doc).expect("document");
+        assert!(doc.len() <= window, "OpenAPI document {} bytes", doc.len());
+        for asset in super::pages::ASSETS {
+            assert!(asset.len() <= window, "an asset of {} bytes", asset.len());
+        }
+        assert!(window <= 32 * 1024, "{window}: measured at 32 KiB");
+    }
+
     /// Routes are only added through `routes!` (which documents them); a plain `.route(`
     /// would serve an undocumented path.
     #[test]

@@ -20,6 +20,10 @@ const APP_JS: &str = include_str!("../../web/app.js");
 const APP_CSS: &str = include_str!("../../web/app.css");
 const ICON_SVG: &str = include_str!("../../web/icon.svg");
 
+/// Every page and asset served, for size checks.
+#[cfg(test)]
+pub(crate) const ASSETS: [&str; 4] = [INDEX_HTML, APP_JS, APP_CSS, ICON_SVG];
+
 /// An embedded asset with its media type and the pages' policy.
 fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
     let headers: [(HeaderName, HeaderValue); 2] = [
