@@ -11,13 +11,17 @@
 //! - a per-user rate for authenticated requests, checked by the `Authenticated` extractor, so
 //!   a user spreading requests over many addresses is still limited.
 //!
-//! A request refused for its client's rate also ends its HTTP/1.1 connection
-//! (`Connection: close`): a flooding client that ignores Retry-After pays a new TLS handshake,
-//! under the per-client handshake rate, for every refusal instead of sending the next request
-//! on the same connection for free. Measured with `login-flood` (64 connections, debug
-//! build): the attacker got 4,700 refusals instead of 58,000 in 6 s, and the legitimate p50
-//! fell from 12 ms to 2 ms. HTTP/2 has no per-response close; its connections are bounded by
-//! the request cap per connection.
+//! A request refused for its client's login or registration budget also ends its HTTP/1.1
+//! connection (`Connection: close`): a login flood that ignores Retry-After pays a new TLS
+//! handshake, under the per-client handshake rate, for every refusal instead of sending the
+//! next attempt on the same connection for free. Measured with `login-flood` (64 connections,
+//! debug build): the attacker got 4,700 refusals instead of 58,000 in 6 s, and the legitimate
+//! p50 fell from 12 ms to 2 ms; at the stress preset it held only with the close. A request
+//! refused for the general request rate keeps its connection: there the reconnects cost both
+//! sides a full handshake each, which was most of the CPU at the stress preset's opening
+//! (`request-flood`'s legitimate p99 549-559 ms with the close, 258-375 ms without), and the
+//! cool-down ends a flood's connections anyway. HTTP/2 has no per-response close; its
+//! connections are bounded by the request cap per connection.
 //!
 //! Networks in `limits.exempt` skip the rate limits (never the caps or timeouts). Limiter
 //! state is a bounded [`Limiter`], pruned with the connection-layer state.
@@ -132,25 +136,27 @@ impl RequestLimits {
         })
     }
 
-    fn check_client(&self, ip: IpAddr, method: &Method, path: &str) -> Result<(), ApiError> {
+    /// The client's request budgets: the response to send if one is spent (see the module
+    /// docs for which of them also close the connection).
+    fn check_client(&self, ip: IpAddr, method: &Method, path: &str) -> Result<(), Refusal> {
         if self.is_exempt(ip) {
             return Ok(());
         }
         let key = ClientKey::from(ip);
         self.per_client
             .check(&key)
-            .map_err(|w| self.refuse(ip, Reason::RequestRate, w))?;
+            .map_err(|w| Refusal::keeping(self.refuse(ip, Reason::RequestRate, w)))?;
         if method == Method::POST {
             match path {
                 // The API's login and the browser's: one budget.
                 "/v1/sessions" | "/v1/sessions/cookie" => self
                     .login
                     .check(&key)
-                    .map_err(|w| self.refuse(ip, Reason::LoginRate, w))?,
+                    .map_err(|w| Refusal::closing(self.refuse(ip, Reason::LoginRate, w)))?,
                 "/v1/users" => self
                     .register
                     .check(&key)
-                    .map_err(|w| self.refuse(ip, Reason::RegistrationRate, w))?,
+                    .map_err(|w| Refusal::closing(self.refuse(ip, Reason::RegistrationRate, w)))?,
                 _ => {}
             }
         }
@@ -169,6 +175,36 @@ impl RequestLimits {
     /// Keys tracked by all request limiters together.
     pub fn tracked(&self) -> usize {
         self.per_client.len() + self.per_user.len() + self.login.len() + self.register.len()
+    }
+}
+
+/// A request refused for one of its client's budgets, and whether its connection ends.
+struct Refusal {
+    error: ApiError,
+    closes: bool,
+}
+
+impl Refusal {
+    fn keeping(error: ApiError) -> Self {
+        Refusal {
+            error,
+            closes: false,
+        }
+    }
+
+    fn closing(error: ApiError) -> Self {
+        Refusal {
+            error,
+            closes: true,
+        }
+    }
+
+    fn into_response(self) -> Response {
+        if self.closes {
+            closing(self.error)
+        } else {
+            self.error.into_response()
+        }
     }
 }
 
@@ -198,9 +234,9 @@ pub async fn enforce(
         return closing(limits.refuse(ip, Reason::CoolingDown, secs));
     }
     if let Some(ip) = ip
-        && let Err(e) = limits.check_client(ip, req.method(), req.uri().path())
+        && let Err(refused) = limits.check_client(ip, req.method(), req.uri().path())
     {
-        return closing(e);
+        return refused.into_response();
     }
     let req = match ip {
         Some(ip) if body_read::has_body(&req) => {
