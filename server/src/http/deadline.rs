@@ -20,19 +20,19 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::problem::{ApiError, DATABASE_RETRY_AFTER_SECS};
-use super::rate_limit::RequestLimits;
+use crate::metrics::{Metrics, Reason};
 
 /// The deadline and where it is counted.
 #[derive(Clone, Debug)]
 pub struct Deadline {
     after: Duration,
-    limits: Arc<RequestLimits>,
+    metrics: Arc<Metrics>,
 }
 
 impl Deadline {
-    /// A deadline of `after`, counted in `limits`' metrics (`handler_timeout`).
-    pub fn new(after: Duration, limits: Arc<RequestLimits>) -> Self {
-        Deadline { after, limits }
+    /// A deadline of `after`, counted in `metrics` (`handler_timeout`).
+    pub fn new(after: Duration, metrics: Arc<Metrics>) -> Self {
+        Deadline { after, metrics }
     }
 }
 
@@ -41,7 +41,7 @@ pub async fn enforce(State(deadline): State<Deadline>, req: Request, next: Next)
     match tokio::time::timeout(deadline.after, next.run(req)).await {
         Ok(resp) => resp,
         Err(_) => {
-            deadline.limits.handler_timed_out();
+            deadline.metrics.reject(Reason::HandlerTimeout);
             ApiError::Unavailable {
                 retry_after_secs: DATABASE_RETRY_AFTER_SECS,
                 cause: format!(
@@ -57,10 +57,6 @@ pub async fn enforce(State(deadline): State<Deadline>, req: Request, next: Next)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::LimitsConfig;
-    use crate::limits::cooldown::Cooldown;
-    use crate::limits::refusals::Refusals;
-    use crate::metrics::{Metrics, Reason};
     use axum::Router;
     use axum::body::Body;
     use axum::http::StatusCode;
@@ -72,18 +68,10 @@ mod tests {
         H: axum::handler::Handler<T, ()>,
         T: 'static,
     {
-        let l = LimitsConfig::default();
-        let refusals = Refusals::new(
-            metrics,
-            l.log_interval,
-            l.max_tracked_clients,
-            Cooldown::from_config(&l),
-        );
-        let limits = RequestLimits::new(&l, refusals);
         Router::new()
             .fallback(handler)
             .layer(axum::middleware::from_fn_with_state(
-                Deadline::new(after, limits),
+                Deadline::new(after, metrics),
                 enforce,
             ))
     }

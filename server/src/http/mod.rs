@@ -121,7 +121,7 @@ pub fn router(state: AppState) -> Router {
     let (routes, doc) = documented_routes();
     let doc = OpenApiJson(Arc::from(serde_json::to_vec(&doc).unwrap_or_default()));
     let limits = state.limits.clone();
-    let deadline = deadline::Deadline::new(state.handler_timeout, limits.clone());
+    let deadline = deadline::Deadline::new(state.handler_timeout, limits.metrics().clone());
     // Layers run outermost first: the request limits (which read the body and take the
     // in-flight slot), then the handler's deadline, then the handler.
     let app = routes

@@ -111,9 +111,9 @@ impl RequestLimits {
         ApiError::TooManyRequests { retry_after_secs }
     }
 
-    /// Counts a request cut at `http.handler_timeout`.
-    pub fn handler_timed_out(&self) {
-        self.refusals.metrics().reject(Reason::HandlerTimeout);
+    /// The counters every refusal goes to.
+    pub fn metrics(&self) -> &Arc<crate::metrics::Metrics> {
+        self.refusals.metrics()
     }
 
     /// Counts and logs a login refused because the account is in backoff.

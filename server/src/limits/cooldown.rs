@@ -27,6 +27,21 @@ use crate::limits::client_key::ClientKey;
 use crate::limits::limiter::{Limiter, nz};
 use crate::metrics::Reason;
 
+/// Drops the cool-downs that have ended, then forgets every client if more than `most` are
+/// still cooling (memory never grows; a flooder forgotten strikes its way back).
+fn prune(cooling: &mut HashMap<ClientKey, Instant>, most: usize) {
+    let now = Instant::now();
+    cooling.retain(|_, until| *until > now);
+    if cooling.len() > most {
+        tracing::warn!(
+            clients = cooling.len(),
+            cap = most,
+            "cool-down state over its cap; reset"
+        );
+        cooling.clear();
+    }
+}
+
 /// The refusals that count as strikes: a client's excess over its own budgets.
 pub fn is_strike(reason: Reason) -> bool {
     matches!(
@@ -84,19 +99,11 @@ impl Cooldown {
             return false;
         }
         let mut cooling = self.cooling.lock().unwrap_or_else(|e| e.into_inner());
+        // Room for one more within the cap.
         if let Some(cap) = self.cap
             && cooling.len() >= cap
         {
-            let now = Instant::now();
-            cooling.retain(|_, until| *until > now);
-            if cooling.len() >= cap {
-                tracing::warn!(
-                    clients = cooling.len(),
-                    cap,
-                    "cool-down state at its cap; reset"
-                );
-                cooling.clear();
-            }
+            prune(&mut cooling, cap.saturating_sub(1));
         }
         let until = Instant::now() + self.length;
         match cooling.insert(key, until) {
@@ -116,17 +123,10 @@ impl Cooldown {
     /// Drops finished cool-downs and strike state; clears past `cap` clients.
     pub fn maintain(&self, cap: usize) {
         self.strikes.maintain(cap);
-        let mut cooling = self.cooling.lock().unwrap_or_else(|e| e.into_inner());
-        let now = Instant::now();
-        cooling.retain(|_, until| *until > now);
-        if cooling.len() > cap {
-            tracing::warn!(
-                clients = cooling.len(),
-                cap,
-                "cool-down state over its cap; reset"
-            );
-            cooling.clear();
-        }
+        prune(
+            &mut self.cooling.lock().unwrap_or_else(|e| e.into_inner()),
+            cap,
+        );
     }
 
     /// Clients cooling down now (expired entries not yet pruned are not counted).
