@@ -12,7 +12,8 @@
 //! - [`limits`]: per-client keys, rate limiters, slots, the cool-down and every refusal;
 //!   [`tls`]: protocol policy and the reloadable certificate;
 //! - at the bottom [`config`] (settings and their sources), [`ledger`] (amounts, cursors and
-//!   text rules, pure), [`metrics`], [`logging`] and [`open_files`].
+//!   text rules, pure), [`metrics`], [`logging`], [`open_files`] and [`systemd`] (inherited
+//!   sockets and service-manager notifications).
 
 pub mod admin;
 pub mod auth;
@@ -29,6 +30,7 @@ pub mod net;
 pub mod open_files;
 pub mod server;
 pub mod store;
+pub mod systemd;
 pub mod tls;
 
-pub use server::{Running, StartError, start};
+pub use server::{Running, StartError, start, start_on};

@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use rampart::config::{self, Config, ConfigError};
 use rampart::net::DrainOutcome;
+use rampart::systemd::{Inherited, Notifier};
 use tokio::signal::unix::{SignalKind, signal};
 
 #[derive(Parser)]
@@ -110,6 +111,21 @@ fn main() -> ExitCode {
                     return ExitCode::from(EXIT_CONFIG);
                 }
             };
+            // Before any thread exists: taking the sockets clears their variables.
+            let inherited = match Inherited::take_from_env() {
+                Ok(i) => i,
+                Err(e) => {
+                    eprintln!("rampart: {e}");
+                    return ExitCode::from(EXIT_CONFIG);
+                }
+            };
+            let notifier = match Notifier::from_env() {
+                Ok(n) => n,
+                Err(e) => {
+                    eprintln!("rampart: cannot notify the service manager: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
             if let Err(e) = rampart::logging::init(&config.log) {
                 eprintln!("rampart: cannot start logging: {e}");
                 return ExitCode::from(EXIT_CONFIG);
@@ -121,7 +137,7 @@ fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            match runtime.block_on(serve(config)) {
+            match runtime.block_on(serve(config, inherited, notifier)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     tracing::error!(error = %e, "rampart stopped");
@@ -133,7 +149,41 @@ fn main() -> ExitCode {
     }
 }
 
-async fn serve(config: Config) -> anyhow::Result<()> {
+/// Says in the log which inherited sockets serve what, and that `listen` is not used.
+fn log_inherited(config: &Config, inherited: &Inherited) {
+    let sockets = std::iter::once(("api", &inherited.https))
+        .chain(inherited.admin.as_ref().map(|a| ("admin", a)));
+    for (serves, s) in sockets {
+        tracing::info!(fd = s.fd, name = %s.name, addr = %s.addr, serves, "using an inherited socket");
+    }
+    tracing::info!(
+        listen = %config.listen,
+        "socket activation: the `listen` setting is not used"
+    );
+}
+
+/// Feeds the service manager's watchdog from this runtime until the process ends.
+fn feed_watchdog(notifier: &std::sync::Arc<Notifier>) {
+    let Some(every) = notifier.watchdog_every() else {
+        return;
+    };
+    let notifier = notifier.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            if let Err(e) = notifier.watchdog() {
+                tracing::warn!(error = %e, "cannot feed the service manager's watchdog");
+            }
+        }
+    });
+}
+
+async fn serve(
+    config: Config,
+    inherited: Option<Inherited>,
+    notifier: Notifier,
+) -> anyhow::Result<()> {
     // Handlers first: SIGHUP's default action would kill the process.
     let mut hup = signal(SignalKind::hangup())?;
     let mut term = signal(SignalKind::terminate())?;
@@ -150,7 +200,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         Ok(l) => tracing::info!(before = l.before, now = l.after, "open-files limit"),
         Err(e) => tracing::warn!(error = %e, "cannot read or raise the open-files limit"),
     }
-    let running = rampart::start(config).await?;
+    if let Some(i) = &inherited {
+        log_inherited(&config, i);
+    }
+    let running = rampart::start_on(config, inherited).await?;
     let addr = running.local_addr();
     let host = if addr.ip().is_unspecified() {
         "127.0.0.1".to_string()
@@ -171,6 +224,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         tracing::info!(%admin, "admin listener (GET /metrics)");
         println!("admin metrics on https://{admin}/metrics");
     }
+    let notifier = std::sync::Arc::new(notifier);
+    if let Err(e) = notifier.ready(&format!("serving on {url}")) {
+        tracing::warn!(error = %e, "cannot tell the service manager we are ready");
+    }
+    feed_watchdog(&notifier);
     let store = running.cert_store();
     let reloader = tokio::spawn(async move {
         while hup.recv().await.is_some() {
@@ -192,6 +250,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         _ = int.recv() => "SIGINT",
     };
     tracing::info!(signal = which, "shutting down: draining connections");
+    if let Err(e) = notifier.stopping() {
+        tracing::warn!(error = %e, "cannot tell the service manager we are stopping");
+    }
     reloader.abort();
     match running.shutdown().await {
         DrainOutcome::Drained => tracing::info!("all connections drained; exiting"),

@@ -25,6 +25,7 @@ use crate::net::admission::Admission;
 use crate::net::{
     ConnShared, ConnTracker, DrainOutcome, Phase, ShutdownSignal, accept_loop, spawn_accept_thread,
 };
+use crate::systemd::{Inherited, InheritedSocket};
 use crate::tls::{self, CertSource, CertStore, TlsError};
 
 /// Why the server could not start.
@@ -199,14 +200,43 @@ pub(crate) async fn app_state(
 
 /// Loads certificates, opens the database, binds the listener and starts accepting.
 pub async fn start(config: Config) -> Result<Running, StartError> {
+    start_on(config, None).await
+}
+
+/// A socket passed in as a tokio listener and its address.
+fn adopt(socket: InheritedSocket) -> Result<(TcpListener, SocketAddr), StartError> {
+    let addr = socket.addr;
+    let listener = TcpListener::from_std(socket.listener)
+        .map_err(|source| StartError::Bind { addr, source })?;
+    Ok((listener, addr))
+}
+
+/// As [`start`], serving on the sockets a service manager passed in (socket activation) in
+/// place of `listen` and `admin.listen`, when there are any.
+pub async fn start_on(config: Config, inherited: Option<Inherited>) -> Result<Running, StartError> {
     let (source, dev_ca) = cert_source(&config)?;
     let certs = Arc::new(CertStore::load(source)?);
     let tls_config = tls::server_config(config.tls.profile, certs.clone())?;
     let db = Db::connect(&config.database).await?;
-    let (listener, local_addr) = bind(config.listen, config.limits.listen_backlog)?;
-    let admin_listener = match config.admin.listen {
-        Some(addr) => Some(bind(addr, config.limits.listen_backlog)?),
-        None => None,
+    let backlog = config.limits.listen_backlog;
+    let (listener, local_addr, admin_listener) = match inherited {
+        Some(Inherited { https, admin }) => {
+            let admin = match (admin, config.admin.listen) {
+                (Some(socket), _) => Some(adopt(socket)?),
+                (None, Some(addr)) => Some(bind(addr, backlog)?),
+                (None, None) => None,
+            };
+            let (listener, addr) = adopt(https)?;
+            (listener, addr, admin)
+        }
+        None => {
+            let (listener, addr) = bind(config.listen, backlog)?;
+            let admin = match config.admin.listen {
+                Some(addr) => Some(bind(addr, backlog)?),
+                None => None,
+            };
+            (listener, addr, admin)
+        }
     };
 
     let metrics = Arc::new(Metrics::default());

@@ -28,5 +28,6 @@ mod limits_request;
 mod parser_props;
 mod postgres;
 mod process;
+mod systemd;
 mod tls_listener;
 mod web_session;

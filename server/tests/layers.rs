@@ -13,6 +13,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("ledger", 0),
     ("metrics", 0),
     ("open_files", 0),
+    ("systemd", 0),
     ("logging", 1),
     ("db", 2),
     ("limits", 2),

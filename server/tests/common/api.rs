@@ -136,4 +136,43 @@ impl Api {
         assert_eq!(r.status, 201, "login {username}: {:?}", r.body);
         r.json()["token"].as_str().expect("token").to_string()
     }
+
+    /// The bank journey a customer makes, end to end, checked at each step: two users
+    /// register and log in, open accounts, deposit, transfer with an idempotency key (and
+    /// replay it), see the balances, and find the transfer by its memo in the history.
+    /// `tag` keeps the usernames apart when a server sees several journeys.
+    pub async fn journey(&mut self, tag: &str) {
+        let alice = self.user(&format!("alice-{tag}")).await;
+        let bob = self.user(&format!("bob-{tag}")).await;
+        let from = self.open_account(&alice, "Checking").await;
+        let to = self.open_account(&bob, "Savings").await;
+        let r = self.deposit(&alice, &from, "100.00").await;
+        assert_eq!(r.status, 201, "deposit: {:?}", r.body);
+        let body = json!({"from_account": from, "to_account": to, "amount": "25.50", "memo": "rent share"});
+        for _ in 0..2 {
+            let r = self
+                .transfer(&alice, &format!("journey-{tag}"), &body)
+                .await;
+            assert!(
+                r.status == 201 || r.status == 200,
+                "transfer: {} {:?}",
+                r.status,
+                r.body
+            );
+        }
+        assert_eq!(self.balance(&alice, &from).await, "74.50");
+        assert_eq!(self.balance(&bob, &to).await, "25.50");
+        let r = self
+            .call(
+                "GET",
+                &format!("/v1/accounts/{from}/transactions?q=rent"),
+                Some(&alice),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, 200, "history: {:?}", r.body);
+        let items = r.json()["items"].as_array().expect("items").clone();
+        assert_eq!(items.len(), 1, "one transfer found by its memo: {items:?}");
+        assert_eq!(items[0]["memo"], "rent share");
+    }
 }

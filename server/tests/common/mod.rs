@@ -381,7 +381,12 @@ const PROC_WAIT: Duration = Duration::from_secs(30);
 impl Proc {
     /// Spawns `rampart ARGS` in `cwd` with no inherited RAMPART_* variables.
     pub fn spawn(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Proc {
-        let mut cmd = tokio::process::Command::from(rampart_cmd(cwd, args, env));
+        Proc::spawn_cmd(rampart_cmd(cwd, args, env))
+    }
+
+    /// Spawns `cmd` (rampart under a wrapper, say) with its output on channels.
+    pub fn spawn_cmd(cmd: Command) -> Proc {
+        let mut cmd = tokio::process::Command::from(cmd);
         cmd.stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
