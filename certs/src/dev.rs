@@ -169,9 +169,14 @@ pub fn issue_leaf(ca: &DevCa, names: &[String], days: i64) -> Result<(String, St
 /// Seconds until the first certificate in `pem` expires.
 fn remaining_secs(pem: &[u8]) -> Result<i64, CertError> {
     let chain = crate::parse_cert_chain(pem).map_err(|p| CertError::Generate(p.to_string()))?;
-    let (_, cert) = x509_parser::parse_x509_certificate(&chain[0])
-        .map_err(|e| CertError::Generate(e.to_string()))?;
-    Ok(cert.validity().not_after.timestamp() - OffsetDateTime::now_utc().unix_timestamp())
+    let not_after = not_after(&chain[0]).map_err(CertError::Generate)?;
+    Ok(not_after.unix_timestamp() - OffsetDateTime::now_utc().unix_timestamp())
+}
+
+/// When a certificate expires (its `notAfter`).
+pub fn not_after(cert: &[u8]) -> Result<OffsetDateTime, String> {
+    let (_, cert) = x509_parser::parse_x509_certificate(cert).map_err(|e| e.to_string())?;
+    Ok(cert.validity().not_after.to_datetime())
 }
 
 /// What [`ensure_dev_set`] did.

@@ -13,7 +13,9 @@ mod error;
 pub mod fuzzing;
 pub mod pem;
 
-pub use dev::{DevCa, DevOutcome, DevPaths, ensure_dev_set, generate_dev_set, issue_leaf};
+pub use dev::{
+    DevCa, DevOutcome, DevPaths, ensure_dev_set, generate_dev_set, issue_leaf, not_after,
+};
 pub use error::{CertError, PemProblem};
 pub use pem::{
     certified_key_from_pem, load_cert_chain, load_certified_key, load_private_key,

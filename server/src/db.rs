@@ -7,6 +7,7 @@
 //! `$1` placeholders, `BIGINT` and `TEXT`, no engine-specific functions. Where the engines
 //! differ (how a write transaction starts, row locks), the store asks [`Db::backend`].
 
+use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -157,6 +158,125 @@ fn sqlite_url(url: &str) -> Result<String, String> {
     }
     let sep = if url.contains('?') { '&' } else { '?' };
     Ok(format!("{url}{sep}mode=rwc"))
+}
+
+/// What the database needs to reach, for the sandbox: a SQLite database's folder (which
+/// [`Db::connect`] creates if missing), a PostgreSQL server's TCP endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DbReach {
+    /// The folder of a SQLite file (it and its journal live there).
+    pub dir: Option<std::path::PathBuf>,
+    /// A PostgreSQL server's host and port (`None` for a Unix socket or SQLite).
+    pub tcp: Option<(String, u16)>,
+}
+
+impl DbReach {
+    /// What `cfg.url` needs, or the error [`Db::connect`] would give for it.
+    pub fn of(cfg: &DatabaseConfig) -> Result<DbReach, DbError> {
+        let fail = |reason: String| DbError::Connect {
+            url: redact_url(&cfg.url),
+            reason,
+        };
+        match Backend::of_url(&cfg.url) {
+            Some(Backend::Sqlite) => {
+                let opts =
+                    SqliteConnectOptions::from_str(&cfg.url).map_err(|e| fail(e.to_string()))?;
+                let dir = opts
+                    .get_filename()
+                    .parent()
+                    .filter(|_| !cfg.url.contains(":memory:"))
+                    .map(|p| {
+                        if p.as_os_str().is_empty() {
+                            std::path::PathBuf::from(".")
+                        } else {
+                            p.to_path_buf()
+                        }
+                    });
+                Ok(DbReach { dir, tcp: None })
+            }
+            Some(Backend::Postgres) => {
+                let opts = PgConnectOptions::from_str(&cfg.url).map_err(|e| fail(e.to_string()))?;
+                let host = opts.get_host().to_string();
+                let tcp = (!host.starts_with('/')).then(|| (host, opts.get_port()));
+                Ok(DbReach { dir: None, tcp })
+            }
+            None => Err(fail(
+                "unsupported scheme (supported: sqlite:, postgres:)".into(),
+            )),
+        }
+    }
+}
+
+/// How long the preflight waits for a database server.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Whether the database `cfg.url` names can be reached, without changing it (no file made,
+/// no migration): a PostgreSQL login and `SELECT 1`, an existing SQLite file opened read-only,
+/// or the folder a new one would be made in. What was found, in words.
+pub async fn probe(cfg: &DatabaseConfig) -> Result<String, DbError> {
+    use sqlx::ConnectOptions;
+    let fail = |reason: String| DbError::Connect {
+        url: redact_url(&cfg.url),
+        reason,
+    };
+    match Backend::of_url(&cfg.url) {
+        Some(Backend::Postgres) => {
+            let opts = PgConnectOptions::from_str(&cfg.url).map_err(|e| fail(e.to_string()))?;
+            let check = async {
+                let mut conn = opts.connect().await?;
+                sqlx::query("SELECT 1").execute(&mut conn).await?;
+                conn.close().await
+            };
+            match tokio::time::timeout(PROBE_TIMEOUT, check).await {
+                Ok(Ok(())) => Ok("PostgreSQL reachable, login accepted".into()),
+                Ok(Err(e)) => Err(fail(e.to_string())),
+                Err(_) => Err(fail(format!("no answer within {PROBE_TIMEOUT:?}"))),
+            }
+        }
+        Some(Backend::Sqlite) => {
+            let opts = SqliteConnectOptions::from_str(&cfg.url).map_err(|e| fail(e.to_string()))?;
+            let file = opts.get_filename().to_path_buf();
+            if cfg.url.contains(":memory:") {
+                return Ok("SQLite in memory".into());
+            }
+            if !file.exists() {
+                let folder = file
+                    .ancestors()
+                    .skip(1)
+                    .find(|a| a.as_os_str().is_empty() || a.exists())
+                    .map(|a| {
+                        if a.as_os_str().is_empty() {
+                            Path::new(".")
+                        } else {
+                            a
+                        }
+                    })
+                    .unwrap_or(Path::new("/"));
+                let meta = std::fs::metadata(folder).map_err(|e| fail(e.to_string()))?;
+                if meta.permissions().readonly() {
+                    return Err(fail(format!("{} is read-only", folder.display())));
+                }
+                return Ok(format!(
+                    "SQLite file {} will be created at start",
+                    file.display()
+                ));
+            }
+            let mut conn = opts
+                .read_only(true)
+                .connect()
+                .await
+                .map_err(|e| fail(e.to_string()))?;
+            sqlx::query("SELECT 1")
+                .execute(&mut conn)
+                .await
+                .map_err(|e| fail(e.to_string()))?;
+            let _ = conn.close().await;
+            Ok(format!("SQLite file {} opens", file.display()))
+        }
+        None => Err(fail(
+            "unsupported scheme (supported: sqlite:, postgres:)".into(),
+        )),
+    }
 }
 
 impl Db {

@@ -9,6 +9,8 @@
 //!   body reading, the problem+json error type, security headers;
 //! - [`auth`]: credential rules, the argon2id pool, tokens, login backoff;
 //! - [`store`]: domain queries, parameterised SQL only; [`db`]: the pool and the schema;
+//!   [`sandbox`]: Landlock, seccomp and no_new_privs around the serving process;
+//!   [`preflight`]: `check-config`'s checks of certificate, key, database and ports;
 //! - [`limits`]: per-client keys, rate limiters, slots, the cool-down and every refusal;
 //!   [`tls`]: protocol policy and the reloadable certificate;
 //! - at the bottom [`config`] (settings and their sources), [`ledger`] (amounts, cursors and
@@ -28,9 +30,11 @@ pub mod logging;
 pub mod metrics;
 pub mod net;
 pub mod open_files;
+pub mod preflight;
+pub mod sandbox;
 pub mod server;
 pub mod store;
 pub mod systemd;
 pub mod tls;
 
-pub use server::{Running, StartError, start, start_on};
+pub use server::{Prebound, Running, StartError, start, start_on};

@@ -12,7 +12,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use rampart::config::{self, Config, ConfigError};
 use rampart::net::DrainOutcome;
+use rampart::sandbox::{self, Policy, user};
 use rampart::systemd::{Inherited, Notifier};
+use rampart::{Prebound, preflight};
 use tokio::signal::unix::{SignalKind, signal};
 
 #[derive(Parser)]
@@ -30,10 +32,25 @@ struct Cli {
 enum Command {
     /// Serve HTTPS (with no config: https://127.0.0.1:8443, SQLite in data/, dev certs in certs/dev/).
     Serve(ServeArgs),
-    /// Validate a config file (with RAMPART_* variables applied) and print the effective config.
+    /// Validate a config file (with RAMPART_* variables applied), print the effective config,
+    /// then the preflight: certificate and key, key permissions, database, listen addresses.
     CheckConfig {
         /// The TOML file.
         file: PathBuf,
+    },
+    /// Put this process in the sandbox `serve` would use with this config, then try what the
+    /// sandbox must refuse: read /etc/passwd, write outside the store, connect to ADDR, exec a
+    /// shell. Exit 0 when every one is refused.
+    SandboxCheck {
+        /// TOML config file.
+        #[arg(long, env = "RAMPART_CONFIG")]
+        config: Option<PathBuf>,
+        /// An address the server has no reason to connect to.
+        #[arg(long, default_value = "127.0.0.1:9")]
+        connect: std::net::SocketAddr,
+        /// A folder outside the store to try writing in (default: the temporary folder).
+        #[arg(long)]
+        outside: Option<PathBuf>,
     },
 }
 
@@ -89,20 +106,12 @@ fn load(file: Option<&Path>, args: Option<&ServeArgs>) -> Result<Config, ConfigE
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::CheckConfig { file } => match load(Some(&file), None) {
-            Ok(c) => {
-                println!(
-                    "# effective configuration: {} with RAMPART_* applied",
-                    file.display()
-                );
-                print!("{}", c.to_display_toml());
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("rampart: invalid configuration: {e}");
-                ExitCode::from(EXIT_CONFIG)
-            }
-        },
+        Command::CheckConfig { file } => check_config(&file),
+        Command::SandboxCheck {
+            config,
+            connect,
+            outside,
+        } => sandbox_check(config.as_deref(), connect, outside),
         Command::Serve(args) => {
             let config = match load(args.config.as_deref(), Some(&args)) {
                 Ok(c) => c,
@@ -130,14 +139,28 @@ fn main() -> ExitCode {
                 eprintln!("rampart: cannot start logging: {e}");
                 return ExitCode::from(EXIT_CONFIG);
             }
-            let runtime = match tokio::runtime::Runtime::new() {
+            if let Some(i) = &inherited {
+                log_inherited(&config, i);
+            }
+            // Read while /proc and /sys can be: under a CPU quota, one worker per core allowed.
+            let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+            // Before the runtime starts its threads, which then inherit the domain.
+            let prebound = match confine(&config, args.config.as_deref(), inherited) {
+                Ok(p) => p,
+                Err(code) => return code,
+            };
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(workers)
+                .enable_all()
+                .build();
+            let runtime = match runtime {
                 Ok(r) => r,
                 Err(e) => {
                     eprintln!("rampart: cannot start the runtime: {e}");
                     return ExitCode::FAILURE;
                 }
             };
-            match runtime.block_on(serve(config, inherited, notifier)) {
+            match runtime.block_on(serve(config, prebound, notifier)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     tracing::error!(error = %e, "rampart stopped");
@@ -179,9 +202,61 @@ fn feed_watchdog(notifier: &std::sync::Arc<Notifier>) {
     });
 }
 
+/// Drops to `process.user` when started as root (binding the listeners first), then applies
+/// the sandbox's first half; the listeners bound here or passed in, for `start_on`.
+fn confine(
+    config: &Config,
+    file: Option<&Path>,
+    inherited: Option<Inherited>,
+) -> Result<Option<Prebound>, ExitCode> {
+    let fail = |code: u8, e: &dyn std::fmt::Display| {
+        tracing::error!(error = %e, "rampart stopped");
+        eprintln!("rampart: {e}");
+        ExitCode::from(code)
+    };
+    let policy = Policy::for_config(config, file).map_err(|e| fail(EXIT_CONFIG, &e))?;
+    let mut prebound = inherited.map(Prebound::from);
+    let euid = nix::unistd::geteuid();
+    match &config.process.user {
+        Some(name) if euid.is_root() => {
+            let account = user::lookup(name).map_err(|e| fail(EXIT_CONFIG, &e))?;
+            if prebound.is_none() {
+                prebound = Some(Prebound::bind(config).map_err(|e| fail(1, &e))?);
+            }
+            policy
+                .make_folders(Some((account.uid, account.gid)))
+                .map_err(|e| fail(1, &e))?;
+            user::check_access(&account, config, &policy).map_err(|e| fail(EXIT_CONFIG, &e))?;
+            user::drop_to(&account).map_err(|e| fail(1, &e))?;
+            tracing::info!(
+                user = %name,
+                uid = account.uid.as_raw(),
+                gid = account.gid.as_raw(),
+                "listeners bound; running as process.user with no capabilities"
+            );
+        }
+        Some(name) if user::lookup(name).ok().map(|a| a.uid) != Some(euid) => {
+            tracing::warn!(
+                user = %name,
+                uid = euid.as_raw(),
+                "process.user is set, but rampart was not started as root: it keeps the user \
+                 it was started as"
+            );
+        }
+        Some(_) => {}
+        None if euid.is_root() => tracing::warn!(
+            "running as root: set process.user to run as an unprivileged user once the \
+             listeners are bound"
+        ),
+        None => {}
+    }
+    sandbox::confine_files_and_network(config, &policy).map_err(|e| fail(1, &e))?;
+    Ok(prebound)
+}
+
 async fn serve(
     config: Config,
-    inherited: Option<Inherited>,
+    prebound: Option<Prebound>,
     notifier: Notifier,
 ) -> anyhow::Result<()> {
     // Handlers first: SIGHUP's default action would kill the process.
@@ -200,10 +275,9 @@ async fn serve(
         Ok(l) => tracing::info!(before = l.before, now = l.after, "open-files limit"),
         Err(e) => tracing::warn!(error = %e, "cannot read or raise the open-files limit"),
     }
-    if let Some(i) = &inherited {
-        log_inherited(&config, i);
-    }
-    let running = rampart::start_on(config, inherited).await?;
+    let confine = config.sandbox.clone();
+    let running = rampart::start_on(config, prebound).await?;
+    sandbox::confine_system_calls(&confine)?;
     let addr = running.local_addr();
     let host = if addr.ip().is_unspecified() {
         "127.0.0.1".to_string()
@@ -261,4 +335,88 @@ async fn serve(
         }
     }
     Ok(())
+}
+
+/// `rampart check-config`: the effective configuration, then the preflight; exit 2 on any
+/// error.
+fn check_config(file: &Path) -> ExitCode {
+    let config = match load(Some(file), None) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("rampart: invalid configuration: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    println!(
+        "# effective configuration: {} with RAMPART_* applied",
+        file.display()
+    );
+    print!("{}", config.to_display_toml());
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("rampart: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let findings = runtime.block_on(preflight::run(&config, time::OffsetDateTime::now_utc()));
+    println!("# preflight");
+    let mut failed = false;
+    for f in &findings {
+        if f.level == preflight::Level::Error {
+            failed = true;
+            eprintln!("{}", f.line());
+        } else {
+            println!("{}", f.line());
+        }
+    }
+    if failed {
+        ExitCode::from(EXIT_CONFIG)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// `rampart sandbox-check`: the serving sandbox, then every probe (the shell last).
+fn sandbox_check(
+    file: Option<&Path>,
+    connect: std::net::SocketAddr,
+    outside: Option<PathBuf>,
+) -> ExitCode {
+    let config = match load(file, None) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("rampart: invalid configuration: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    if let Err(e) = rampart::logging::init(&config.log) {
+        eprintln!("rampart: cannot start logging: {e}");
+        return ExitCode::from(EXIT_CONFIG);
+    }
+    let confined = Policy::for_config(&config, file)
+        .and_then(|policy| sandbox::confine_files_and_network(&config, &policy))
+        .and_then(|()| sandbox::confine_system_calls(&config.sandbox));
+    if let Err(e) = confined {
+        eprintln!("rampart: {e}");
+        return ExitCode::FAILURE;
+    }
+    let outside = outside.unwrap_or_else(std::env::temp_dir);
+    let mut all_refused = true;
+    for outcome in sandbox::probe::run(&outside, connect) {
+        all_refused &= outcome.refused();
+        println!("{}", outcome.line());
+    }
+    // Last: if it is allowed, this process becomes the shell, which says so and exits 1.
+    let shell = sandbox::probe::exec_shell();
+    all_refused &= shell.refused();
+    println!("{}", shell.line());
+    if all_refused {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }

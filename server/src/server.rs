@@ -25,7 +25,7 @@ use crate::net::admission::Admission;
 use crate::net::{
     ConnShared, ConnTracker, DrainOutcome, Phase, ShutdownSignal, accept_loop, spawn_accept_thread,
 };
-use crate::systemd::{Inherited, InheritedSocket};
+use crate::systemd::Inherited;
 use crate::tls::{self, CertSource, CertStore, TlsError};
 
 /// Why the server could not start.
@@ -203,30 +203,86 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     start_on(config, None).await
 }
 
-/// A socket passed in as a tokio listener and its address.
-fn adopt(socket: InheritedSocket) -> Result<(TcpListener, SocketAddr), StartError> {
-    let addr = socket.addr;
-    let listener = TcpListener::from_std(socket.listener)
-        .map_err(|source| StartError::Bind { addr, source })?;
+/// Listeners bound before start: passed in by a service manager (socket activation), or
+/// bound by `main` before it gives up root.
+#[derive(Debug)]
+pub struct Prebound {
+    /// The API's listener, non-blocking.
+    pub api: std::net::TcpListener,
+    /// The admin listener, when there is one.
+    pub admin: Option<std::net::TcpListener>,
+}
+
+impl From<Inherited> for Prebound {
+    fn from(i: Inherited) -> Prebound {
+        Prebound {
+            api: i.https.listener,
+            admin: i.admin.map(|a| a.listener),
+        }
+    }
+}
+
+impl Prebound {
+    /// Binds `listen` and `admin.listen` now (as root, before the privileges go).
+    pub fn bind(config: &Config) -> Result<Prebound, StartError> {
+        let backlog = config.limits.listen_backlog;
+        Ok(Prebound {
+            api: bind_std(config.listen, backlog)?,
+            admin: config
+                .admin
+                .listen
+                .map(|a| bind_std(a, backlog))
+                .transpose()?,
+        })
+    }
+}
+
+/// As [`bind`], outside a runtime: a non-blocking std listener.
+fn bind_std(addr: SocketAddr, backlog: u32) -> Result<std::net::TcpListener, StartError> {
+    let err = |source| StartError::Bind { addr, source };
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )
+    .map_err(err)?;
+    socket.set_reuse_address(true).map_err(err)?;
+    socket.bind(&addr.into()).map_err(err)?;
+    socket
+        .listen(i32::try_from(backlog).unwrap_or(i32::MAX))
+        .map_err(err)?;
+    socket.set_nonblocking(true).map_err(err)?;
+    Ok(socket.into())
+}
+
+/// A bound std listener as a tokio one, with its address.
+fn adopt(listener: std::net::TcpListener) -> Result<(TcpListener, SocketAddr), StartError> {
+    let unknown = SocketAddr::from(([0, 0, 0, 0], 0));
+    let addr = listener.local_addr().map_err(|source| StartError::Bind {
+        addr: unknown,
+        source,
+    })?;
+    let listener =
+        TcpListener::from_std(listener).map_err(|source| StartError::Bind { addr, source })?;
     Ok((listener, addr))
 }
 
-/// As [`start`], serving on the sockets a service manager passed in (socket activation) in
-/// place of `listen` and `admin.listen`, when there are any.
-pub async fn start_on(config: Config, inherited: Option<Inherited>) -> Result<Running, StartError> {
+/// As [`start`], serving on listeners bound before (passed in by a service manager, or bound
+/// before dropping root) in place of `listen` and `admin.listen`, when there are any.
+pub async fn start_on(config: Config, prebound: Option<Prebound>) -> Result<Running, StartError> {
     let (source, dev_ca) = cert_source(&config)?;
     let certs = Arc::new(CertStore::load(source)?);
     let tls_config = tls::server_config(config.tls.profile, certs.clone())?;
     let db = Db::connect(&config.database).await?;
     let backlog = config.limits.listen_backlog;
-    let (listener, local_addr, admin_listener) = match inherited {
-        Some(Inherited { https, admin }) => {
+    let (listener, local_addr, admin_listener) = match prebound {
+        Some(Prebound { api, admin }) => {
             let admin = match (admin, config.admin.listen) {
                 (Some(socket), _) => Some(adopt(socket)?),
                 (None, Some(addr)) => Some(bind(addr, backlog)?),
                 (None, None) => None,
             };
-            let (listener, addr) = adopt(https)?;
+            let (listener, addr) = adopt(api)?;
             (listener, addr, admin)
         }
         None => {

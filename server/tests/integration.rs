@@ -28,6 +28,7 @@ mod limits_request;
 mod parser_props;
 mod postgres;
 mod process;
+mod sandbox;
 mod systemd;
 mod tls_listener;
 mod web_session;

@@ -19,6 +19,8 @@ const LAYERS: &[(&str, u32)] = &[
     ("limits", 2),
     ("tls", 2),
     ("store", 3),
+    ("sandbox", 3),
+    ("preflight", 3),
     ("auth", 4),
     ("http", 5),
     ("net", 6),

@@ -195,6 +195,58 @@ fn check_config_prints_the_effective_config() {
     );
 }
 
+/// The preflight after the configuration: each problem one line on stderr naming the key and
+/// the file or address, exit 2; a sound setup all `ok:` lines and exit 0.
+#[test]
+fn check_config_preflight_names_each_problem_and_exits_2() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tmp");
+    let ca = DevCa::generate().expect("ca");
+    let (cert, key) = (dir.path().join("leaf.pem"), dir.path().join("leaf.key"));
+    write_leaf(&ca, &cert, &key);
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let config = |listen: std::net::SocketAddr| {
+        format!(
+            "listen = \"{listen}\"\n[tls]\ncert = \"{}\"\nkey = \"{}\"\n[database]\nurl = \"sqlite://{}\"\n",
+            cert.display(),
+            key.display(),
+            dir.path().join("bank.db").display()
+        )
+    };
+    let (code, out, err) = check_config(&config("127.0.0.1:0".parse().expect("addr")), &[]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    let preflight: Vec<&str> = out
+        .lines()
+        .skip_while(|l| *l != "# preflight")
+        .skip(1)
+        .collect();
+    assert_eq!(preflight.len(), 4, "{out}");
+    assert!(preflight.iter().all(|l| l.starts_with("ok: ")), "{out}");
+    assert!(
+        preflight[0].contains("matches tls.key; expires on "),
+        "{out}"
+    );
+
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let (code, _, err) = check_config(&config(taken.local_addr().expect("addr")), &[]);
+    assert_eq!(code, Some(2), "{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            format!(
+                "error: tls.key {}: readable by others (mode 644); chmod o-r it (600 or 640)",
+                key.display()
+            ),
+            format!(
+                "error: listen {}: already in use",
+                taken.local_addr().expect("addr")
+            ),
+        ]
+    );
+}
+
 #[test]
 fn check_config_names_the_bad_key_and_reason() {
     type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a [&'a str]);

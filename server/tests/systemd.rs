@@ -33,10 +33,11 @@ impl Manager {
     /// The next message other than `WATCHDOG=1` (bounded), counting those.
     async fn next(&mut self) -> String {
         let mut buf = vec![0u8; 4096];
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         loop {
-            let len = tokio::time::timeout(Duration::from_secs(30), self.socket.recv(&mut buf))
+            let len = tokio::time::timeout_at(deadline, self.socket.recv(&mut buf))
                 .await
-                .expect("a notification in time")
+                .expect("a notification other than the watchdog in time")
                 .expect("recv");
             let message = String::from_utf8(buf[..len].to_vec()).expect("utf8");
             if message != "WATCHDOG=1\n" {

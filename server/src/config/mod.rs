@@ -43,6 +43,10 @@ pub struct Config {
     pub admin: AdminConfig,
     /// Logging.
     pub log: LogConfig,
+    /// The sandbox the server puts itself in once started (Linux).
+    pub sandbox: SandboxConfig,
+    /// The process's identity.
+    pub process: ProcessConfig,
 }
 
 impl Default for Config {
@@ -57,6 +61,8 @@ impl Default for Config {
             limits: LimitsConfig::default(),
             admin: AdminConfig::default(),
             log: LogConfig::default(),
+            sandbox: SandboxConfig::default(),
+            process: ProcessConfig::default(),
         }
     }
 }
@@ -434,6 +440,37 @@ impl Default for LogConfig {
             level: "info".to_string(),
         }
     }
+}
+
+/// The sandbox: Landlock (files and TCP ports), a seccomp allowlist of system calls and
+/// no_new_privs, applied by `rampart serve` as it starts (SECURITY.md, "Deployment").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SandboxConfig {
+    /// Confine the process (on by default).
+    pub enabled: bool,
+    /// Refuse to start where the kernel cannot enforce all of it (by default: serve, and say
+    /// at warn level what is not enforced).
+    pub require: bool,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        SandboxConfig {
+            enabled: true,
+            require: false,
+        }
+    }
+}
+
+/// Who the server runs as.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProcessConfig {
+    /// Started as root: bind the listeners, then run as this user and its group with no
+    /// capabilities (it must be able to write the store and read the certificates).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
 }
 
 impl Config {
