@@ -107,3 +107,26 @@ pub fn confine_system_calls(sandbox: &SandboxConfig) -> Result<(), SandboxError>
         Err(e) => Err(e.into()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_the_kernel_cannot_enforce_is_an_error_only_when_required() {
+        let gaps = || vec!["Landlock ABI 3: TCP bind and connect are not limited".to_string()];
+        let warn = SandboxConfig::default();
+        settle(&warn, gaps()).expect("warned, not refused");
+        let require = SandboxConfig {
+            require: true,
+            ..SandboxConfig::default()
+        };
+        let e = settle(&require, gaps()).expect_err("required");
+        assert_eq!(
+            e.to_string(),
+            "sandbox.require is set, but this kernel does not enforce: Landlock ABI 3: TCP bind \
+             and connect are not limited"
+        );
+        settle(&require, Vec::new()).expect("nothing missing");
+    }
+}
