@@ -29,6 +29,7 @@ mod parser_props;
 mod postgres;
 mod process;
 mod sandbox;
+mod supply_chain;
 mod systemd;
 mod tls_listener;
 mod web_session;
