@@ -160,6 +160,14 @@ fn sqlite_url(url: &str) -> Result<String, String> {
     Ok(format!("{url}{sep}mode=rwc"))
 }
 
+/// The error for `url` that could not be used, with its password masked.
+fn connect_error(url: &str) -> impl Fn(String) -> DbError + Copy + '_ {
+    move |reason| DbError::Connect {
+        url: redact_url(url),
+        reason,
+    }
+}
+
 /// What the database needs to reach, for the sandbox: a SQLite database's folder (which
 /// [`Db::connect`] creates if missing), a PostgreSQL server's TCP endpoint.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -173,10 +181,7 @@ pub struct DbReach {
 impl DbReach {
     /// What `cfg.url` needs, or the error [`Db::connect`] would give for it.
     pub fn of(cfg: &DatabaseConfig) -> Result<DbReach, DbError> {
-        let fail = |reason: String| DbError::Connect {
-            url: redact_url(&cfg.url),
-            reason,
-        };
+        let fail = connect_error(&cfg.url);
         match Backend::of_url(&cfg.url) {
             Some(Backend::Sqlite) => {
                 let opts =
@@ -215,10 +220,7 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 /// or the folder a new one would be made in. What was found, in words.
 pub async fn probe(cfg: &DatabaseConfig) -> Result<String, DbError> {
     use sqlx::ConnectOptions;
-    let fail = |reason: String| DbError::Connect {
-        url: redact_url(&cfg.url),
-        reason,
-    };
+    let fail = connect_error(&cfg.url);
     match Backend::of_url(&cfg.url) {
         Some(Backend::Postgres) => {
             let opts = PgConnectOptions::from_str(&cfg.url).map_err(|e| fail(e.to_string()))?;
@@ -283,10 +285,7 @@ impl Db {
     /// Opens the database named by `cfg.url` (creating a SQLite file and its folder if needed)
     /// and brings its schema up to date.
     pub async fn connect(cfg: &DatabaseConfig) -> Result<Self, DbError> {
-        let fail = |reason: String| DbError::Connect {
-            url: redact_url(&cfg.url),
-            reason,
-        };
+        let fail = connect_error(&cfg.url);
         let backend = Backend::of_url(&cfg.url)
             .ok_or_else(|| fail("unsupported scheme (supported: sqlite:, postgres:)".into()))?;
         let url = match backend {

@@ -113,26 +113,6 @@ fn cert_source(config: &Config) -> Result<(CertSource, Option<PathBuf>), CertErr
     ))
 }
 
-/// Binds `addr` with an accept queue of `backlog` connections (the kernel caps it at
-/// `net.core.somaxconn`). A full queue drops the SYNs of new clients, who try again only after
-/// a second: under a connection flood, a short queue is a second of latency for legitimate
-/// clients (tokio's default is 1,024, nginx's 511).
-fn bind(addr: SocketAddr, backlog: u32) -> Result<(TcpListener, SocketAddr), StartError> {
-    let err = |source| StartError::Bind { addr, source };
-    let socket = if addr.is_ipv4() {
-        tokio::net::TcpSocket::new_v4()
-    } else {
-        tokio::net::TcpSocket::new_v6()
-    }
-    .map_err(err)?;
-    // As tokio's TcpListener::bind: a restart may bind while old connections are in TIME_WAIT.
-    socket.set_reuseaddr(true).map_err(err)?;
-    socket.bind(addr).map_err(err)?;
-    let listener = socket.listen(backlog).map_err(err)?;
-    let local = listener.local_addr().map_err(err)?;
-    Ok((listener, local))
-}
-
 /// How often limiter state is pruned.
 const MAINTENANCE_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -237,7 +217,11 @@ impl Prebound {
     }
 }
 
-/// As [`bind`], outside a runtime: a non-blocking std listener.
+/// Binds `addr` with an accept queue of `backlog` connections (the kernel caps it at
+/// `net.core.somaxconn`), as a non-blocking std listener (so that it can be bound before the
+/// runtime exists, as root). A full queue drops the SYNs of new clients, who try again only
+/// after a second: under a connection flood, a short queue is a second of latency for
+/// legitimate clients (tokio's default is 1,024, nginx's 511).
 fn bind_std(addr: SocketAddr, backlog: u32) -> Result<std::net::TcpListener, StartError> {
     let err = |source| StartError::Bind { addr, source };
     let socket = socket2::Socket::new(
@@ -246,6 +230,7 @@ fn bind_std(addr: SocketAddr, backlog: u32) -> Result<std::net::TcpListener, Sta
         Some(socket2::Protocol::TCP),
     )
     .map_err(err)?;
+    // As tokio's TcpListener::bind: a restart may bind while old connections are in TIME_WAIT.
     socket.set_reuse_address(true).map_err(err)?;
     socket.bind(&addr.into()).map_err(err)?;
     socket
@@ -274,25 +259,16 @@ pub async fn start_on(config: Config, prebound: Option<Prebound>) -> Result<Runn
     let certs = Arc::new(CertStore::load(source)?);
     let tls_config = tls::server_config(config.tls.profile, certs.clone())?;
     let db = Db::connect(&config.database).await?;
-    let backlog = config.limits.listen_backlog;
-    let (listener, local_addr, admin_listener) = match prebound {
-        Some(Prebound { api, admin }) => {
-            let admin = match (admin, config.admin.listen) {
-                (Some(socket), _) => Some(adopt(socket)?),
-                (None, Some(addr)) => Some(bind(addr, backlog)?),
-                (None, None) => None,
-            };
-            let (listener, addr) = adopt(api)?;
-            (listener, addr, admin)
-        }
-        None => {
-            let (listener, addr) = bind(config.listen, backlog)?;
-            let admin = match config.admin.listen {
-                Some(addr) => Some(bind(addr, backlog)?),
-                None => None,
-            };
-            (listener, addr, admin)
-        }
+    let Prebound { api, admin } = match prebound {
+        Some(p) => p,
+        None => Prebound::bind(&config)?,
+    };
+    let (listener, local_addr) = adopt(api)?;
+    // An admin listener passed in, or the configured one (bound now when none was).
+    let admin_listener = match (admin, config.admin.listen) {
+        (Some(socket), _) => Some(adopt(socket)?),
+        (None, Some(addr)) => Some(adopt(bind_std(addr, config.limits.listen_backlog)?)?),
+        (None, None) => None,
     };
 
     let metrics = Arc::new(Metrics::default());

@@ -93,17 +93,12 @@ fn serve(dir: &Path, config: &Path) -> Proc {
     )
 }
 
-/// The `SeccompN`/`NoNewPrivs` lines of a process's status.
+/// The `Seccomp` and `NoNewPrivs` lines of a process's status.
 fn confinement(pid: u32) -> (String, String) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .map(|v| v.trim().to_string())
-            .unwrap_or_default()
-    };
-    (field("Seccomp:"), field("NoNewPrivs:"))
+    (
+        status_field(pid, "Seccomp:"),
+        status_field(pid, "NoNewPrivs:"),
+    )
 }
 
 /// The bank journey, a certificate reload and a drain, sandboxed: on SQLite, and on

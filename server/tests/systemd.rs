@@ -103,11 +103,7 @@ fn socket_activated(
         .arg("--setenv=WATCHDOG_USEC=400000")
         .args([rampart_bin(), "serve", "--config"])
         .arg(config);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("RAMPART_") {
-            cmd.env_remove(k);
-        }
-    }
+    common::without_rampart_env(&mut cmd);
     cmd
 }
 

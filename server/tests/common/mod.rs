@@ -361,15 +361,20 @@ pub fn rampart_bin() -> &'static str {
     option_env!("CARGO_BIN_EXE_rampart").expect("built by cargo test (integration tests only)")
 }
 
-/// A `std` command for `rampart ARGS` in `cwd` with no inherited RAMPART_* variables.
-pub fn rampart_cmd(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
-    let mut cmd = Command::new(rampart_bin());
-    cmd.args(args).current_dir(cwd).stdin(Stdio::null());
+/// Removes every inherited `RAMPART_*` variable from `cmd` (rampart reads them as settings).
+pub fn without_rampart_env(cmd: &mut Command) {
     for (k, _) in std::env::vars() {
         if k.starts_with("RAMPART_") {
             cmd.env_remove(k);
         }
     }
+}
+
+/// A `std` command for `rampart ARGS` in `cwd` with no inherited RAMPART_* variables.
+pub fn rampart_cmd(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut cmd = Command::new(rampart_bin());
+    cmd.args(args).current_dir(cwd).stdin(Stdio::null());
+    without_rampart_env(&mut cmd);
     for (k, v) in env {
         cmd.env(k, v);
     }
