@@ -115,6 +115,7 @@ impl Reason {
 pub struct Metrics {
     rejections: [AtomicU64; Reason::ALL.len()],
     accepted: AtomicU64,
+    heavy: AtomicU64,
     parked: AtomicU64,
     cooldowns: AtomicU64,
 }
@@ -145,9 +146,17 @@ impl Metrics {
         self.rejections[reason.index()].fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Counts one admitted connection.
-    pub fn accept(&self) {
+    /// Counts one admitted connection, and whether it is served in the heavy lane.
+    pub fn accept(&self, heavy: bool) {
         self.accepted.fetch_add(1, Ordering::Relaxed);
+        if heavy {
+            self.heavy.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Connections admitted into the heavy lane so far.
+    pub fn heavy_lane(&self) -> u64 {
+        self.heavy.load(Ordering::Relaxed)
     }
 
     /// Counts an idle HTTP/1.1 connection as parked until the guard is dropped.
@@ -192,6 +201,15 @@ impl Metrics {
             out,
             "rampart_connections_accepted_total {}",
             self.accepted.load(Ordering::Relaxed)
+        );
+        out.push_str(
+            "# HELP rampart_connections_heavy_lane_total Connections admitted into the heavy lane (their client already held the standing lane's share).\n",
+        );
+        out.push_str("# TYPE rampart_connections_heavy_lane_total counter\n");
+        let _ = writeln!(
+            out,
+            "rampart_connections_heavy_lane_total {}",
+            self.heavy_lane()
         );
         out.push_str(
             "# HELP rampart_connections_parked Idle HTTP/1.1 connections holding only their TLS session.\n",

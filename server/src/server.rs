@@ -23,7 +23,8 @@ use crate::limits::refusals::Refusals;
 use crate::metrics::Metrics;
 use crate::net::admission::Admission;
 use crate::net::{
-    ConnShared, ConnTracker, DrainOutcome, Phase, ShutdownSignal, accept_loop, spawn_accept_thread,
+    ConnShared, ConnTracker, DrainOutcome, HeavyRuntime, Lanes, Phase, ShutdownSignal, accept_loop,
+    spawn_accept_thread,
 };
 use crate::systemd::Inherited;
 use crate::tls::{self, CertSource, CertStore, TlsError};
@@ -71,6 +72,8 @@ pub struct Running {
     closed: mpsc::Receiver<()>,
     open: Arc<AtomicUsize>,
     shutdown_timeout: std::time::Duration,
+    /// The heavy lane's runtime (`net::lanes`), stopped when this is dropped.
+    heavy: Option<HeavyRuntime>,
 }
 
 impl std::fmt::Debug for Running {
@@ -324,7 +327,7 @@ pub async fn start_on(config: Config, prebound: Option<Prebound>) -> Result<Runn
             ));
             tokio::spawn(accept_loop(
                 admin_listener,
-                tokio::runtime::Handle::current(),
+                Lanes::single(tokio::runtime::Handle::current()),
                 admin_shared,
                 Admission::new(&admin_limits, refusals.clone()),
                 signal.clone(),
@@ -334,11 +337,19 @@ pub async fn start_on(config: Config, prebound: Option<Prebound>) -> Result<Runn
         }
         None => None,
     };
-    let accept_task = spawn_accept_thread(listener, shared, admission.clone(), signal, tracker)
-        .map_err(|source| StartError::Bind {
-            addr: local_addr,
-            source,
-        })?;
+    let bind_error = |source| StartError::Bind {
+        addr: local_addr,
+        source,
+    };
+    let (lanes, heavy) = if config.limits.standing_connections_per_client > 0 {
+        let heavy = HeavyRuntime::start().map_err(bind_error)?;
+        (Lanes::split(&heavy), Some(heavy))
+    } else {
+        (Lanes::single(tokio::runtime::Handle::current()), None)
+    };
+    let accept_task =
+        spawn_accept_thread(listener, lanes, shared, admission.clone(), signal, tracker)
+            .map_err(bind_error)?;
     Ok(Running {
         admission,
         source,
@@ -352,6 +363,7 @@ pub async fn start_on(config: Config, prebound: Option<Prebound>) -> Result<Runn
         closed,
         open,
         shutdown_timeout: config.shutdown_timeout,
+        heavy,
     })
 }
 
@@ -394,6 +406,11 @@ impl Running {
     /// The admin listener's bound address, when enabled.
     pub fn admin_addr(&self) -> Option<SocketAddr> {
         self.admin_addr
+    }
+
+    /// The heavy lane's runtime (`net::lanes`), when there is one: for diagnostics and tests.
+    pub fn heavy_lane(&self) -> Option<tokio::runtime::Handle> {
+        self.heavy.as_ref().map(HeavyRuntime::handle)
     }
 
     /// Connections currently open.

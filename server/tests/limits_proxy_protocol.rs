@@ -52,7 +52,11 @@ async fn relayed(s: &TestServer, client: &str) -> Option<Conn> {
 #[tokio::test]
 async fn limits_count_the_client_a_trusted_proxy_names() {
     bounded(async {
-        let s = TestServer::start(with_proxy).await;
+        let s = TestServer::start(|c| {
+            with_proxy(c);
+            c.limits.standing_connections_per_client = 1;
+        })
+        .await;
         let a1 = relayed(&s, "203.0.113.7:4001").await.expect("first of .7");
         let mut a2 = relayed(&s, "203.0.113.7:4002").await.expect("second of .7");
         assert!(
@@ -70,6 +74,10 @@ async fn limits_count_the_client_a_trusted_proxy_names() {
             StatusCode::TOO_MANY_REQUESTS
         );
         assert_eq!(b.get("/healthz").await.expect("get").status, StatusCode::OK);
+        // Lanes by the relayed client too: only .7's second connection is heavy (the first and
+        // .8's moved to the standing lane once their headers were read), not the proxy's
+        // second and third.
+        assert_eq!(s.running.metrics().heavy_lane(), 1);
         drop((a1, a2, b));
     })
     .await;

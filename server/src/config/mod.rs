@@ -304,6 +304,9 @@ pub struct LimitsConfig {
     pub handshake_rate_per_client: u32,
     /// New connections per client in a burst.
     pub handshake_burst_per_client: u32,
+    /// A client's first this many open connections are served in the standing lane, the rest
+    /// in the heavy lane, a runtime of its own (`net::lanes`). 0: one runtime for all.
+    pub standing_connections_per_client: usize,
     /// Clients whose rate state is remembered; beyond this the state is reset.
     pub max_tracked_clients: usize,
     /// A refusal is logged at most once per client and reason per interval.
@@ -374,6 +377,7 @@ impl Default for LimitsConfig {
             max_handshakes_in_progress: 256,
             handshake_rate_per_client: 10,
             handshake_burst_per_client: 20,
+            standing_connections_per_client: 2,
             max_tracked_clients: 100_000,
             log_interval: Duration::from_secs(10),
             requests_per_second_per_client: 50,

@@ -268,6 +268,12 @@ pub(super) fn validate(c: &Config, o: &Origins) -> Result<(), ConfigError> {
         "must be at least limits.handshake_rate_per_client",
     )?;
     check(
+        l.standing_connections_per_client <= 65_536,
+        "limits.standing_connections_per_client",
+        o,
+        "must be between 0 and 65536",
+    )?;
+    check(
         (1_000..=10_000_000).contains(&l.max_tracked_clients),
         "limits.max_tracked_clients",
         o,
@@ -438,6 +444,11 @@ mod tests {
             key_of("[http]\nsend_buffer_bytes = 100"),
             "http.send_buffer_bytes"
         );
+        assert_eq!(
+            key_of("[limits]\nstanding_connections_per_client = 70000"),
+            "limits.standing_connections_per_client"
+        );
+        parse_toml_str("[limits]\nstanding_connections_per_client = 0").expect("0: one runtime");
         assert_eq!(
             key_of("[database]\nmax_connections = 0"),
             "database.max_connections"

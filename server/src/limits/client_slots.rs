@@ -20,6 +20,7 @@ pub struct ClientSlots {
 pub struct ClientSlot {
     slots: Arc<ClientSlots>,
     key: ClientKey,
+    others: usize,
 }
 
 impl ClientSlots {
@@ -38,10 +39,12 @@ impl ClientSlots {
         if *n >= self.max {
             return None;
         }
+        let others = *n;
         *n += 1;
         Some(ClientSlot {
             slots: self.clone(),
             key,
+            others,
         })
     }
 
@@ -51,6 +54,13 @@ impl ClientSlots {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .len()
+    }
+}
+
+impl ClientSlot {
+    /// How many slots the client held when this one was taken.
+    pub fn others(&self) -> usize {
+        self.others
     }
 }
 
@@ -84,11 +94,17 @@ mod tests {
         let slots = ClientSlots::new(2);
         let a1 = slots.take(key("10.0.0.1")).expect("first");
         let a2 = slots.take(key("10.0.0.1")).expect("second");
+        assert_eq!(
+            (a1.others(), a2.others()),
+            (0, 1),
+            "each knows what was held before it"
+        );
         assert!(slots.take(key("10.0.0.1")).is_none(), "a third is over");
         // Another client is not affected by the first being at its cap.
         let b = slots.take(key("10.0.0.2")).expect("other client");
         drop(a1);
         let a3 = slots.take(key("10.0.0.1")).expect("one given back");
+        assert_eq!(a3.others(), 1);
         assert_eq!(slots.clients(), 2);
         drop((a2, a3, b));
         assert_eq!(slots.clients(), 0, "entries go with their last slot");

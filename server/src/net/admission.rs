@@ -24,6 +24,7 @@ use governor::Quota;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::handshake_slots::{HandshakeSlot, HandshakeSlots, Waiting};
+use super::lanes::Lane;
 
 use crate::config::LimitsConfig;
 use crate::limits::client_key::ClientKey;
@@ -48,6 +49,14 @@ pub struct Admission {
 pub struct ConnPermit {
     _client: ClientSlot,
     _global: OwnedSemaphorePermit,
+    lane: Lane,
+}
+
+impl ConnPermit {
+    /// The lane the connection is served in: by how many its client already holds.
+    pub fn lane(&self) -> Lane {
+        self.lane
+    }
 }
 
 /// A slot under the global connection cap, not yet tied to a client.
@@ -119,14 +128,19 @@ impl Admission {
             return Err(Reason::ClientConnectionCap);
         };
         // From here dropping the permit gives both slots back.
+        let lane = Lane::for_client(client.others(), self.limits.standing_connections_per_client);
         let permit = ConnPermit {
             _client: client,
             _global: global.0,
+            lane,
         };
         if self.handshake_rate.check(&key).is_err() {
             return Err(Reason::HandshakeRate);
         }
-        self.refusals.metrics().accept();
+        let lanes_on = self.limits.standing_connections_per_client > 0;
+        self.refusals
+            .metrics()
+            .accept(lanes_on && lane == Lane::Heavy);
         Ok(permit)
     }
 

@@ -16,10 +16,10 @@ use std::time::Duration;
 use std::net::IpAddr;
 
 use tokio::net::{TcpListener, TcpStream};
-use tokio::runtime::Handle;
 
-use super::admission::Admission;
+use super::admission::{Admission, ConnPermit};
 use super::connection::{self, ConnShared};
+use super::lanes::{Lane, Lanes};
 use super::proxy_header::{self, Relayed};
 use super::shutdown::{ConnTracker, Phase, ShutdownSignal};
 use crate::metrics::Reason;
@@ -28,16 +28,16 @@ use crate::metrics::Reason;
 const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(50);
 
 /// Runs [`accept_loop`] for `listener` on a thread of its own (a single-threaded runtime),
-/// serving what it accepts on the current runtime. The receiver completes when the loop has
-/// ended (the listener dropped, the port closed).
+/// serving what it accepts in `lanes`. The receiver completes when the loop has ended (the
+/// listener dropped, the port closed).
 pub(crate) fn spawn_accept_thread(
     listener: TcpListener,
+    lanes: Lanes,
     shared: Arc<ConnShared>,
     admission: Arc<Admission>,
     shutdown: ShutdownSignal,
     tracker: ConnTracker,
 ) -> std::io::Result<tokio::sync::oneshot::Receiver<()>> {
-    let serve_on = Handle::current();
     let listener = listener.into_std()?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -51,7 +51,7 @@ pub(crate) fn spawn_accept_thread(
         .name("rampart-accept".into())
         .spawn(move || {
             runtime.block_on(accept_loop(
-                listener, serve_on, shared, admission, shutdown, tracker,
+                listener, lanes, shared, admission, shutdown, tracker,
             ));
             let _ = done.send(());
         })?;
@@ -59,10 +59,12 @@ pub(crate) fn spawn_accept_thread(
 }
 
 /// Accepts until the phase leaves `Running`, then drops the listener so the port closes.
-/// Each admitted connection is served in a task on `serve_on`.
+/// Each admitted connection is served in a task in its lane ([`Lanes`]); a proxied one's
+/// header is read in the heavy lane, and the connection moves to the standing lane if the
+/// client it names belongs there.
 pub(crate) async fn accept_loop(
     listener: TcpListener,
-    serve_on: Handle,
+    lanes: Lanes,
     shared: Arc<ConnShared>,
     admission: Arc<Admission>,
     mut shutdown: ShutdownSignal,
@@ -86,7 +88,8 @@ pub(crate) async fn accept_loop(
                         let guard = tracker.guard();
                         let (shared, admission) = (shared.clone(), admission.clone());
                         let mut signal = shutdown.clone();
-                        serve_on.spawn(async move {
+                        let lanes_ = lanes.clone();
+                        lanes.handle(Lane::Heavy).spawn(async move {
                             let Some(mut tcp) = take_over(tcp) else { return };
                             let header = tokio::select! {
                                 r = tokio::time::timeout(
@@ -118,9 +121,16 @@ pub(crate) async fn accept_loop(
                                     }
                                 };
                             tune(&tcp, shared.send_buffer_bytes);
-                            connection::serve(tcp, client, shared, &admission, signal).await;
-                            drop(permit);
-                            drop(guard);
+                            if permit.lane() == Lane::Heavy || !lanes_.is_split() {
+                                serve(tcp, client, permit, shared, admission, signal).await;
+                                drop(guard);
+                            } else if let Some(tcp) = hand_over(tcp) {
+                                lanes_.handle(Lane::Standing).spawn(async move {
+                                    let Some(tcp) = take_over(tcp) else { return };
+                                    serve(tcp, client, permit, shared, admission, signal).await;
+                                    drop(guard);
+                                });
+                            }
                         });
                         continue;
                     }
@@ -136,10 +146,9 @@ pub(crate) async fn accept_loop(
                     let guard = tracker.guard();
                     let (shared, admission) = (shared.clone(), admission.clone());
                     let signal = shutdown.clone();
-                    serve_on.spawn(async move {
+                    lanes.handle(permit.lane()).spawn(async move {
                         let Some(tcp) = take_over(tcp) else { return };
-                        connection::serve(tcp, peer, shared, &admission, signal).await;
-                        drop(permit);
+                        serve(tcp, peer, permit, shared, admission, signal).await;
                         drop(guard);
                     });
                 }
@@ -151,6 +160,19 @@ pub(crate) async fn accept_loop(
         }
     }
     tracing::info!("listener closed; draining connections");
+}
+
+/// Serves one admitted connection, holding its permit until it ends.
+async fn serve(
+    tcp: TcpStream,
+    client: std::net::SocketAddr,
+    permit: ConnPermit,
+    shared: Arc<ConnShared>,
+    admission: Arc<Admission>,
+    signal: ShutdownSignal,
+) {
+    connection::serve(tcp, client, shared, &admission, signal).await;
+    drop(permit);
 }
 
 /// Detaches an accepted connection from the accepting runtime's reactor, for the runtime that

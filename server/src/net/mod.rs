@@ -7,6 +7,7 @@ mod connection;
 pub mod control_budget;
 pub mod handshake_slots;
 pub mod idle;
+pub mod lanes;
 mod listener;
 pub mod prefixed;
 pub mod proxy_header;
@@ -16,6 +17,7 @@ pub mod timed_io;
 pub(crate) use connection::ConnShared;
 #[cfg(any(test, fuzzing))]
 pub(crate) use connection::serve_http;
+pub(crate) use lanes::{HeavyRuntime, Lanes};
 pub(crate) use listener::{accept_loop, spawn_accept_thread};
 pub(crate) use shutdown::{ConnTracker, ShutdownSignal};
 pub use shutdown::{DrainOutcome, Phase};
