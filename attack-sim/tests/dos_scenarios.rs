@@ -75,8 +75,26 @@ async fn weak_target_is_caught(scenario: &str) -> serde_json::Value {
     weak_is_caught(&Weak::start(128).await, scenario).await
 }
 
+/// A weak target's baseline p99 above this means the machine was busy while it was measured
+/// (quiet runs: 2 to 30 ms); the bound it sets (3x) is then too loose for the control to mean
+/// anything, and the run is repeated once. (A CI run read `oversize` as held on the weak
+/// target: baseline p99 296.8 ms, attack 389.8 ms.)
+const NOISY_BASELINE_MS: f64 = 100.0;
+
 async fn weak_is_caught(weak: &Weak, scenario: &str) -> serde_json::Value {
-    let (code, text, r) = run(scenario, &weak.url, &weak.ca, DESIGN_SLO).await;
+    let (mut code, mut text, mut r) = run(scenario, &weak.url, &weak.ca, DESIGN_SLO).await;
+    let baseline = |r: &serde_json::Value| {
+        r["scenarios"][0]["legit"]["baseline_p99_ms"]
+            .as_f64()
+            .unwrap_or_default()
+    };
+    if r["scenarios"][0]["verdict"] == "held" && baseline(&r) > NOISY_BASELINE_MS {
+        eprintln!(
+            "weak target held against a noisy baseline (p99 {:.1} ms): running {scenario} again",
+            baseline(&r)
+        );
+        (code, text, r) = run(scenario, &weak.url, &weak.ca, DESIGN_SLO).await;
+    }
     let verdict = r["scenarios"][0]["verdict"].as_str().unwrap_or_default();
     assert!(
         verdict == "denied" || verdict == "degraded",
