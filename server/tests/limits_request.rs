@@ -107,6 +107,39 @@ async fn a_rate_limited_http1_client_keeps_its_connection_and_a_login_limited_on
     .await;
 }
 
+/// A client refused for its own excess is out of good standing for the cool-down's window: its
+/// next connection is served in the heavy lane though it holds no other (`limits::standing`),
+/// so a flood of one connection per address leaves the standing lane once refused. Another
+/// client's connection stays standing.
+#[tokio::test]
+async fn a_client_refused_for_its_excess_is_served_in_the_heavy_lane() {
+    bounded(async {
+        let s = TestServer::start(|c| {
+            c.limits.requests_per_second_per_client = 1;
+            c.limits.request_burst_per_client = 1;
+        })
+        .await;
+        let mut a = conn(&s, "127.0.20.41").await;
+        assert_eq!(a.get("/healthz").await.expect("get").status, StatusCode::OK);
+        assert_eq!(s.running.metrics().heavy_lane(), 0);
+        assert_429(&a.get("/healthz").await.expect("get"));
+        drop(a);
+        let _b = conn(&s, "127.0.20.42").await;
+        assert_eq!(
+            s.running.metrics().heavy_lane(),
+            0,
+            "another client is standing"
+        );
+        let _a = conn(&s, "127.0.20.41").await;
+        assert_eq!(
+            s.running.metrics().heavy_lane(),
+            1,
+            "the refused client is heavy"
+        );
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn login_and_registration_budgets_are_stricter() {
     bounded(async {

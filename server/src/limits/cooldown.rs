@@ -59,6 +59,7 @@ pub fn is_strike(reason: Reason) -> bool {
 #[derive(Debug)]
 pub struct Cooldown {
     strikes: Limiter<ClientKey>,
+    window: Duration,
     length: Duration,
     cooling: Mutex<HashMap<ClientKey, Instant>>,
     /// Clients remembered at most (none: only `maintain` bounds them).
@@ -74,6 +75,7 @@ impl Cooldown {
             .allow_burst(nz(after));
         Cooldown {
             strikes: Limiter::new(quota),
+            window,
             length,
             cooling: Mutex::new(HashMap::new()),
             cap: None,
@@ -111,6 +113,11 @@ impl Cooldown {
             Some(previous) => previous <= Instant::now(),
             None => true,
         }
+    }
+
+    /// The window strikes are counted in.
+    pub fn window(&self) -> Duration {
+        self.window
     }
 
     /// How long `key`'s cool-down still runs, if it is cooling down.

@@ -11,3 +11,4 @@ pub mod client_slots;
 pub mod cooldown;
 pub mod limiter;
 pub mod refusals;
+pub mod standing;

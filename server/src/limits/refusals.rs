@@ -1,6 +1,7 @@
 //! Every refusal, at any layer, goes through here: it is counted by reason in [`Metrics`] and
 //! logged at most once per client, reason and `log_interval`, never once per packet. A refusal
-//! for the client's own excess is also a strike towards its cool-down ([`Cooldown`]).
+//! for the client's own excess is also a strike towards its cool-down ([`Cooldown`]), and takes
+//! the client out of good standing for the cool-down's window ([`Standing`]).
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -11,6 +12,7 @@ use governor::Quota;
 use crate::limits::client_key::ClientKey;
 use crate::limits::cooldown::{self, Cooldown};
 use crate::limits::limiter::{Limiter, nz};
+use crate::limits::standing::Standing;
 use crate::metrics::{Metrics, Reason};
 
 /// Counts and rate-limited logging of refusals.
@@ -20,6 +22,7 @@ pub struct Refusals {
     cap: usize,
     gate: Limiter<(ClientKey, Reason)>,
     cooldown: Cooldown,
+    standing: Standing,
 }
 
 impl Refusals {
@@ -36,6 +39,7 @@ impl Refusals {
             metrics,
             cap,
             gate: Limiter::new(quota).capped(cap),
+            standing: Standing::new(cooldown.window(), cap),
             cooldown,
         })
     }
@@ -47,10 +51,18 @@ impl Refusals {
         if self.gate.check(&(key, reason)).is_ok() {
             tracing::warn!(client = %key, reason = reason.as_str(), "refused");
         }
+        if cooldown::is_strike(reason) || reason == Reason::LoginBackoff {
+            self.standing.mark(key);
+        }
         if cooldown::is_strike(reason) && self.cooldown.strike(key) {
             self.metrics.cooled_down();
             tracing::warn!(client = %key, "cooling down: its new connections are refused");
         }
+    }
+
+    /// Whether `ip` was refused for its own excess within the cool-down's window.
+    pub fn out_of_standing(&self, ip: IpAddr) -> bool {
+        self.standing.is_marked(ClientKey::from(ip))
     }
 
     /// How long `ip`'s cool-down still runs, if it is cooling down.
@@ -67,11 +79,12 @@ impl Refusals {
     pub fn maintain(&self) {
         self.gate.maintain(self.cap);
         self.cooldown.maintain(self.cap);
+        self.standing.maintain();
     }
 
     /// Pairs tracked by the log gate.
     pub fn tracked(&self) -> usize {
-        self.gate.len() + self.cooldown.tracked()
+        self.gate.len() + self.cooldown.tracked() + self.standing.tracked()
     }
 
     /// The counters.

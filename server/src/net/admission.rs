@@ -128,7 +128,12 @@ impl Admission {
             return Err(Reason::ClientConnectionCap);
         };
         // From here dropping the permit gives both slots back.
-        let lane = Lane::for_client(client.others(), self.limits.standing_connections_per_client);
+        // Out of good standing (refused lately for its own excess): heavy, whatever it holds.
+        let lane = if self.refusals.out_of_standing(ip) {
+            Lane::Heavy
+        } else {
+            Lane::for_client(client.others(), self.limits.standing_connections_per_client)
+        };
         let permit = ConnPermit {
             _client: client,
             _global: global.0,

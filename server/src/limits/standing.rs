@@ -1,0 +1,110 @@
+//! Which clients are out of good standing: refused for their own excess (a strike towards the
+//! cool-down, or a login in backoff) within the last window. Their new connections are served
+//! in the heavy lane ([`crate::net::lanes`]) whatever they hold, so a flood from one
+//! connection per address (login floods, HTTP/2 abuse) leaves the standing lane once it has
+//! been refused. Nothing is refused for it.
+//!
+//! Keyed per client ([`ClientKey`]) and bounded: expired marks are pruned, and past the cap
+//! every mark is forgotten (never growing; a flooder forgotten is marked again at its next
+//! refusal).
+
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::limits::client_key::ClientKey;
+
+/// Clients refused within the last `window`.
+#[derive(Debug)]
+pub struct Standing {
+    window: Duration,
+    cap: usize,
+    marked: Mutex<HashMap<ClientKey, Instant>>,
+}
+
+impl Standing {
+    /// Marks last `window`; at most about `cap` clients are remembered.
+    pub fn new(window: Duration, cap: usize) -> Self {
+        Standing {
+            window,
+            cap: cap.max(1),
+            marked: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// `key` was refused now.
+    pub fn mark(&self, key: ClientKey) {
+        let mut marked = self.marked.lock().unwrap_or_else(PoisonError::into_inner);
+        if marked.len() >= self.cap && !marked.contains_key(&key) {
+            prune(&mut marked, self.window, self.cap.saturating_sub(1));
+        }
+        marked.insert(key, Instant::now());
+    }
+
+    /// Whether `key` was refused within the window.
+    pub fn is_marked(&self, key: ClientKey) -> bool {
+        let marked = self.marked.lock().unwrap_or_else(PoisonError::into_inner);
+        marked
+            .get(&key)
+            .is_some_and(|at| at.elapsed() < self.window)
+    }
+
+    /// Drops expired marks; forgets every mark past the cap.
+    pub fn maintain(&self) {
+        let mut marked = self.marked.lock().unwrap_or_else(PoisonError::into_inner);
+        prune(&mut marked, self.window, self.cap);
+    }
+
+    /// Clients marked (expired marks not yet pruned included).
+    pub fn tracked(&self) -> usize {
+        self.marked
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+}
+
+fn prune(marked: &mut HashMap<ClientKey, Instant>, window: Duration, most: usize) {
+    marked.retain(|_, at| at.elapsed() < window);
+    if marked.len() > most {
+        marked.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::IpAddr;
+
+    fn key(ip: &str) -> ClientKey {
+        ClientKey::from(ip.parse::<IpAddr>().expect("ip"))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_mark_lasts_its_window_for_its_client_only() {
+        let s = Standing::new(Duration::from_secs(10), 100);
+        assert!(!s.is_marked(key("10.0.0.1")));
+        s.mark(key("10.0.0.1"));
+        assert!(s.is_marked(key("10.0.0.1")));
+        assert!(!s.is_marked(key("10.0.0.2")));
+        tokio::time::advance(Duration::from_secs(9)).await;
+        assert!(s.is_marked(key("10.0.0.1")));
+        tokio::time::advance(Duration::from_secs(2)).await;
+        assert!(!s.is_marked(key("10.0.0.1")), "past the window");
+        s.maintain();
+        assert_eq!(s.tracked(), 0, "expired marks are pruned");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn marks_never_grow_past_the_cap() {
+        let s = Standing::new(Duration::from_secs(10), 50);
+        for i in 0..1_000u32 {
+            s.mark(ClientKey::from(IpAddr::from(std::net::Ipv4Addr::from(
+                0x0a00_0000 + i,
+            ))));
+            assert!(s.tracked() <= 50);
+        }
+    }
+}
