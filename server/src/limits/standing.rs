@@ -1,8 +1,9 @@
 //! Which clients are out of good standing: refused for their own excess (a strike towards the
 //! cool-down, or a login in backoff) within the last window. Their new connections are served
 //! in the heavy lane ([`crate::net::lanes`]) whatever they hold, so a flood from one
-//! connection per address (login floods, HTTP/2 abuse) leaves the standing lane once it has
-//! been refused. Nothing is refused for it.
+//! connection per address (a login flood) leaves the standing lane once it has been refused.
+//! Nothing is refused for it. (HTTP/2 abuse ends in protocol errors and cut connections, not
+//! refusals, and does not mark its client.)
 //!
 //! Keyed per client ([`ClientKey`]) and bounded: expired marks are pruned, and past the cap
 //! every mark is forgotten (never growing; a flooder forgotten is marked again at its next
