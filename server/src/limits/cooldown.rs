@@ -12,11 +12,9 @@
 //! there within a second.
 //!
 //! Keyed per client ([`ClientKey`]: IPv4 /32, IPv6 /64) and bounded: strike state lives in a
-//! pruned [`Limiter`], cooling clients in a map pruned of expired entries and cleared past
-//! `limits.max_tracked_clients` (forgetting, never growing).
+//! pruned [`Limiter`], cooling clients in [`Deadlines`] bounded by `limits.max_tracked_clients`
+//! (forgetting, never growing).
 
-use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use governor::Quota;
@@ -24,23 +22,9 @@ use tokio::time::Instant;
 
 use crate::config::LimitsConfig;
 use crate::limits::client_key::ClientKey;
+use crate::limits::deadlines::Deadlines;
 use crate::limits::limiter::{Limiter, nz};
 use crate::metrics::Reason;
-
-/// Drops the cool-downs that have ended, then forgets every client if more than `most` are
-/// still cooling (memory never grows; a flooder forgotten strikes its way back).
-fn prune(cooling: &mut HashMap<ClientKey, Instant>, most: usize) {
-    let now = Instant::now();
-    cooling.retain(|_, until| *until > now);
-    if cooling.len() > most {
-        tracing::warn!(
-            clients = cooling.len(),
-            cap = most,
-            "cool-down state over its cap; reset"
-        );
-        cooling.clear();
-    }
-}
 
 /// The refusals that count as strikes: a client's excess over its own budgets.
 pub fn is_strike(reason: Reason) -> bool {
@@ -61,9 +45,7 @@ pub struct Cooldown {
     strikes: Limiter<ClientKey>,
     window: Duration,
     length: Duration,
-    cooling: Mutex<HashMap<ClientKey, Instant>>,
-    /// Clients remembered at most (none: only `maintain` bounds them).
-    cap: Option<usize>,
+    cooling: Deadlines,
 }
 
 impl Cooldown {
@@ -77,8 +59,7 @@ impl Cooldown {
             strikes: Limiter::new(quota),
             window,
             length,
-            cooling: Mutex::new(HashMap::new()),
-            cap: None,
+            cooling: Deadlines::new("cool-down"),
         }
     }
 
@@ -86,7 +67,7 @@ impl Cooldown {
     /// cool-downs each), not only after a periodic `maintain`.
     pub fn capped(mut self, cap: usize) -> Self {
         self.strikes = self.strikes.capped(cap);
-        self.cap = Some(cap);
+        self.cooling = self.cooling.capped(cap);
         self
     }
 
@@ -100,19 +81,8 @@ impl Cooldown {
         if self.length.is_zero() || self.strikes.check(&key).is_ok() {
             return false;
         }
-        let mut cooling = self.cooling.lock().unwrap_or_else(|e| e.into_inner());
-        // Room for one more within the cap.
-        if let Some(cap) = self.cap
-            && cooling.len() >= cap
-        {
-            prune(&mut cooling, cap.saturating_sub(1));
-        }
-        let until = Instant::now() + self.length;
-        match cooling.insert(key, until) {
-            // Already cooling: the cool-down runs from the latest strike past the budget.
-            Some(previous) => previous <= Instant::now(),
-            None => true,
-        }
+        // Already cooling: the cool-down runs from the latest strike past the budget.
+        self.cooling.set(key, Instant::now() + self.length)
     }
 
     /// The window strikes are counted in.
@@ -122,30 +92,23 @@ impl Cooldown {
 
     /// How long `key`'s cool-down still runs, if it is cooling down.
     pub fn cooling_for(&self, key: ClientKey) -> Option<Duration> {
-        let cooling = self.cooling.lock().unwrap_or_else(|e| e.into_inner());
-        let left = cooling.get(&key)?.saturating_duration_since(Instant::now());
-        (!left.is_zero()).then_some(left)
+        self.cooling.left(key)
     }
 
     /// Drops finished cool-downs and strike state; clears past `cap` clients.
     pub fn maintain(&self, cap: usize) {
         self.strikes.maintain(cap);
-        prune(
-            &mut self.cooling.lock().unwrap_or_else(|e| e.into_inner()),
-            cap,
-        );
+        self.cooling.maintain(cap);
     }
 
     /// Clients cooling down now (expired entries not yet pruned are not counted).
     pub fn cooling(&self) -> usize {
-        let now = Instant::now();
-        let cooling = self.cooling.lock().unwrap_or_else(|e| e.into_inner());
-        cooling.values().filter(|until| **until > now).count()
+        self.cooling.running()
     }
 
     /// Keys tracked (strike state and cooling clients).
     pub fn tracked(&self) -> usize {
-        self.strikes.len() + self.cooling.lock().unwrap_or_else(|e| e.into_inner()).len()
+        self.strikes.len() + self.cooling.len()
     }
 }
 

@@ -5,24 +5,21 @@
 //! Nothing is refused for it. (HTTP/2 abuse ends in protocol errors and cut connections, not
 //! refusals, and does not mark its client.)
 //!
-//! Keyed per client ([`ClientKey`]) and bounded: expired marks are pruned, and past the cap
-//! every mark is forgotten (never growing; a flooder forgotten is marked again at its next
-//! refusal).
+//! Keyed per client ([`ClientKey`]) and bounded by [`Deadlines`].
 
-use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio::time::Instant;
 
 use crate::limits::client_key::ClientKey;
+use crate::limits::deadlines::Deadlines;
 
 /// Clients refused within the last `window`.
 #[derive(Debug)]
 pub struct Standing {
     window: Duration,
     cap: usize,
-    marked: Mutex<HashMap<ClientKey, Instant>>,
+    marked: Deadlines,
 }
 
 impl Standing {
@@ -30,47 +27,29 @@ impl Standing {
     pub fn new(window: Duration, cap: usize) -> Self {
         Standing {
             window,
-            cap: cap.max(1),
-            marked: Mutex::new(HashMap::new()),
+            cap,
+            marked: Deadlines::new("good standing").capped(cap),
         }
     }
 
     /// `key` was refused now.
     pub fn mark(&self, key: ClientKey) {
-        let mut marked = self.marked.lock().unwrap_or_else(PoisonError::into_inner);
-        if marked.len() >= self.cap && !marked.contains_key(&key) {
-            prune(&mut marked, self.window, self.cap.saturating_sub(1));
-        }
-        marked.insert(key, Instant::now());
+        self.marked.set(key, Instant::now() + self.window);
     }
 
     /// Whether `key` was refused within the window.
     pub fn is_marked(&self, key: ClientKey) -> bool {
-        let marked = self.marked.lock().unwrap_or_else(PoisonError::into_inner);
-        marked
-            .get(&key)
-            .is_some_and(|at| at.elapsed() < self.window)
+        self.marked.left(key).is_some()
     }
 
     /// Drops expired marks; forgets every mark past the cap.
     pub fn maintain(&self) {
-        let mut marked = self.marked.lock().unwrap_or_else(PoisonError::into_inner);
-        prune(&mut marked, self.window, self.cap);
+        self.marked.maintain(self.cap);
     }
 
     /// Clients marked (expired marks not yet pruned included).
     pub fn tracked(&self) -> usize {
-        self.marked
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len()
-    }
-}
-
-fn prune(marked: &mut HashMap<ClientKey, Instant>, window: Duration, most: usize) {
-    marked.retain(|_, at| at.elapsed() < window);
-    if marked.len() > most {
-        marked.clear();
+        self.marked.len()
     }
 }
 

@@ -102,7 +102,11 @@ impl Lanes {
 /// The heavy lane's runtime. Dropping it stops its workers without waiting (a runtime may not
 /// be dropped from async code otherwise); connections still on it are cut.
 #[derive(Debug)]
-pub(crate) struct HeavyRuntime(Option<Runtime>);
+pub(crate) struct HeavyRuntime {
+    handle: Handle,
+    /// Taken only by `drop`.
+    runtime: Option<Runtime>,
+}
 
 impl HeavyRuntime {
     /// A multi-threaded runtime with as many workers as the current one.
@@ -113,20 +117,21 @@ impl HeavyRuntime {
             .thread_name("rampart-heavy")
             .enable_all()
             .build()?;
-        Ok(HeavyRuntime(Some(runtime)))
+        Ok(HeavyRuntime {
+            handle: runtime.handle().clone(),
+            runtime: Some(runtime),
+        })
     }
 
+    /// Where connections in the heavy lane are spawned.
     pub(crate) fn handle(&self) -> Handle {
-        match &self.0 {
-            Some(rt) => rt.handle().clone(),
-            None => Handle::current(),
-        }
+        self.handle.clone()
     }
 }
 
 impl Drop for HeavyRuntime {
     fn drop(&mut self) {
-        if let Some(rt) = self.0.take() {
+        if let Some(rt) = self.runtime.take() {
             rt.shutdown_background();
         }
     }
