@@ -10,7 +10,7 @@ use crate::CertError;
 
 /// Writes `data` to `path` through a temporary file in the same folder, fsyncs it and renames
 /// it into place. `mode` is applied at creation (0o600 for private keys).
-pub(crate) fn write_atomic(path: &Path, data: &[u8], mode: u32) -> Result<(), CertError> {
+pub fn write_atomic(path: &Path, data: &[u8], mode: u32) -> Result<(), CertError> {
     let err = |source| CertError::Write {
         path: path.to_path_buf(),
         source,

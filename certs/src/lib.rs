@@ -13,6 +13,7 @@ mod error;
 pub mod fuzzing;
 pub mod pem;
 
+pub use atomic_write::write_atomic;
 pub use dev::{
     DevCa, DevOutcome, DevPaths, ensure_dev_set, generate_dev_set, issue_leaf, not_after,
 };

@@ -21,12 +21,14 @@ pub struct MetricsSource {
     pub admission: Arc<Admission>,
     /// Open connections.
     pub open: Arc<AtomicUsize>,
+    /// ACME's outcomes, when `tls.acme` is set.
+    pub acme: Option<Arc<crate::acme::AcmeMetrics>>,
 }
 
 impl MetricsSource {
     /// The Prometheus text.
     pub fn render(&self) -> String {
-        self.admission.metrics().render(&[
+        let mut out = self.admission.metrics().render(&[
             (
                 "rampart_open_connections",
                 "Connections open now.",
@@ -57,7 +59,11 @@ impl MetricsSource {
                 "Clients whose new connections are refused for repeated refusals.",
                 self.admission.clients_cooling_down() as u64,
             ),
-        ])
+        ]);
+        if let Some(acme) = &self.acme {
+            acme.render(&mut out);
+        }
+        out
     }
 }
 

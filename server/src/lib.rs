@@ -17,6 +17,7 @@
 //!   text rules, pure), [`metrics`], [`logging`], [`open_files`] and [`systemd`] (inherited
 //!   sockets and service-manager notifications).
 
+pub mod acme;
 pub mod admin;
 pub mod auth;
 pub mod config;

@@ -66,7 +66,42 @@ pub async fn run(config: &Config, now: OffsetDateTime) -> Vec<Finding> {
     findings
 }
 
+/// Under ACME: the directory's CA loads, and what is stored (or that an order comes first).
+fn acme_certificate(acme: &crate::config::AcmeConfig) -> Vec<Finding> {
+    let mut out = Vec::new();
+    if let Err(e) = crate::acme::http::AcmeHttp::new(acme.directory_ca.as_deref()) {
+        out.push(Finding::new(Level::Error, e.to_string()));
+    }
+    let files = crate::acme::store::AcmeFiles::new(&acme.dir);
+    out.push(match files.load_certificate() {
+        Some(s) if s.covers_all(&acme.domains) => Finding::new(
+            Level::Ok,
+            format!(
+                "tls.acme: the stored certificate (serial {}) covers {} and expires {}; renewed \
+                 in the background",
+                s.serial(),
+                acme.domains.join(", "),
+                s.not_after
+            ),
+        ),
+        _ => Finding::new(
+            Level::Ok,
+            format!(
+                "tls.acme: no stored certificate for {} in {}; one is ordered from {} at start \
+                 (handshakes are refused until it is issued)",
+                acme.domains.join(", "),
+                acme.dir.display(),
+                acme.directory
+            ),
+        ),
+    });
+    out
+}
+
 fn certificate(config: &Config, now: OffsetDateTime) -> Vec<Finding> {
+    if let Some(acme) = &config.tls.acme {
+        return acme_certificate(acme);
+    }
     let (Some(cert), Some(key)) = (&config.tls.cert, &config.tls.key) else {
         return vec![Finding::new(
             Level::Ok,

@@ -11,6 +11,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 use tokio_rustls::TlsAcceptor;
 
+use crate::acme::Acme;
 use crate::admin::MetricsSource;
 use crate::auth::Hasher;
 use crate::auth::backoff::Backoff;
@@ -47,6 +48,9 @@ pub enum StartError {
     /// The server's own secrets could not be read or created in the database.
     #[error("server secrets: {0}")]
     Secrets(#[from] crate::store::StoreError),
+    /// ACME cannot start (its `directory_ca` is unusable).
+    #[error(transparent)]
+    Acme(#[from] crate::acme::AcmeError),
     /// The listen address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -74,6 +78,8 @@ pub struct Running {
     shutdown_timeout: std::time::Duration,
     /// The heavy lane's runtime (`net::lanes`), stopped when this is dropped.
     heavy: Option<HeavyRuntime>,
+    /// Certificates from ACME, when `tls.acme` is set.
+    acme: Option<Arc<Acme>>,
 }
 
 impl std::fmt::Debug for Running {
@@ -258,8 +264,17 @@ fn adopt(listener: std::net::TcpListener) -> Result<(TcpListener, SocketAddr), S
 /// As [`start`], serving on listeners bound before (passed in by a service manager, or bound
 /// before dropping root) in place of `listen` and `admin.listen`, when there are any.
 pub async fn start_on(config: Config, prebound: Option<Prebound>) -> Result<Running, StartError> {
-    let (source, dev_ca) = cert_source(&config)?;
-    let certs = Arc::new(CertStore::load(source)?);
+    let (certs, dev_ca, acme) = match &config.tls.acme {
+        Some(acme) => {
+            let certs = Arc::new(CertStore::awaiting(Acme::cert_source(acme)));
+            let acme = Arc::new(Acme::new(acme, certs.clone())?);
+            (certs, None, Some(acme))
+        }
+        None => {
+            let (source, dev_ca) = cert_source(&config)?;
+            (Arc::new(CertStore::load(source)?), dev_ca, None)
+        }
+    };
     let tls_config = tls::server_config(config.tls.profile, certs.clone())?;
     let db = Db::connect(&config.database).await?;
     let Prebound { api, admin } = match prebound {
@@ -285,14 +300,18 @@ pub async fn start_on(config: Config, prebound: Option<Prebound>) -> Result<Runn
     let limits = RequestLimits::new(&config.limits, refusals.clone());
     let backoff = Backoff::from_config(&config.limits);
     let acceptor = TlsAcceptor::from(Arc::new(tls_config));
-    let shared = Arc::new(ConnShared::new(
+    let mut shared = ConnShared::new(
         metrics.clone(),
         &config.limits.trusted_proxies,
         acceptor.clone(),
         config.tls.handshake_timeout,
         router(app_state(&config, db.clone(), limits.clone(), backoff).await?),
         &config.http,
-    ));
+    );
+    if let Some(acme) = &acme {
+        shared = shared.with_validation(Arc::new(acme.challenges().config()?));
+    }
+    let shared = Arc::new(shared);
     let (phase, phase_rx) = watch::channel(Phase::Running);
     let (tracker, closed, open) = ConnTracker::new();
     let signal = ShutdownSignal(phase_rx);
@@ -306,6 +325,7 @@ pub async fn start_on(config: Config, prebound: Option<Prebound>) -> Result<Runn
     let source = Arc::new(MetricsSource {
         admission: admission.clone(),
         open: open.clone(),
+        acme: acme.as_ref().map(|a| a.metrics().clone()),
     });
     let admin_addr = match admin_listener {
         Some((admin_listener, admin_addr)) => {
@@ -347,9 +367,23 @@ pub async fn start_on(config: Config, prebound: Option<Prebound>) -> Result<Runn
     } else {
         (Lanes::single(tokio::runtime::Handle::current()), None)
     };
-    let accept_task =
-        spawn_accept_thread(listener, lanes, shared, admission.clone(), signal, tracker)
-            .map_err(bind_error)?;
+    let accept_task = spawn_accept_thread(
+        listener,
+        lanes,
+        shared,
+        admission.clone(),
+        signal.clone(),
+        tracker,
+    )
+    .map_err(bind_error)?;
+    // Orders once the listener answers, since validation handshakes come to it.
+    if let Some(acme) = &acme {
+        let mut signal = signal;
+        tokio::spawn(
+            acme.clone()
+                .run(async move { signal.reached(Phase::Draining).await }),
+        );
+    }
     Ok(Running {
         admission,
         source,
@@ -364,6 +398,7 @@ pub async fn start_on(config: Config, prebound: Option<Prebound>) -> Result<Runn
         open,
         shutdown_timeout: config.shutdown_timeout,
         heavy,
+        acme,
     })
 }
 
@@ -411,6 +446,11 @@ impl Running {
     /// The heavy lane's runtime (`net::lanes`), when there is one: for diagnostics and tests.
     pub fn heavy_lane(&self) -> Option<tokio::runtime::Handle> {
         self.heavy.as_ref().map(HeavyRuntime::handle)
+    }
+
+    /// The ACME side (its counters), when `tls.acme` is set.
+    pub fn acme(&self) -> Option<&Arc<Acme>> {
+        self.acme.as_ref()
     }
 
     /// Connections currently open.

@@ -7,6 +7,7 @@
 
 mod common;
 
+mod acme_pebble;
 mod admin_metrics;
 mod api_auth;
 mod api_history;

@@ -94,6 +94,10 @@ pub struct TlsConfig {
     /// A connection that has not completed its TLS handshake by then is closed.
     #[serde(with = "humantime_serde")]
     pub handshake_timeout: Duration,
+    /// Certificates from an ACME directory (RFC 8555, `tls-alpn-01`); excludes `cert`/`key`
+    /// and the development set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acme: Option<AcmeConfig>,
 }
 
 impl Default for TlsConfig {
@@ -104,7 +108,44 @@ impl Default for TlsConfig {
             key: None,
             dev_dir: PathBuf::from("certs/dev"),
             handshake_timeout: Duration::from_secs(5),
+            acme: None,
         }
+    }
+}
+
+/// `[tls.acme]`: the certificate is ordered from an ACME directory, proved with `tls-alpn-01`
+/// answered on the API listener, kept in `dir` and renewed in the background.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AcmeConfig {
+    /// The directory URL (`https://`), e.g. Let's Encrypt's
+    /// `https://acme-v02.api.letsencrypt.org/directory`.
+    pub directory: String,
+    /// The DNS names the certificate covers (no wildcards: `tls-alpn-01` cannot prove them).
+    pub domains: Vec<String>,
+    /// The account's contact (`mailto:` URL), told to the CA for expiry notices.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<String>,
+    /// A PEM file of the certificates trusted for the directory's own HTTPS, in place of
+    /// Mozilla's roots (a test CA such as Pebble's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub directory_ca: Option<PathBuf>,
+    /// Where the account key, certificate and key are kept (owner-only files, written
+    /// atomically).
+    #[serde(default = "AcmeConfig::default_dir")]
+    pub dir: PathBuf,
+    /// Renew when this much of the certificate's lifetime is left (unset: a third of it).
+    #[serde(
+        default,
+        with = "humantime_serde::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub renew_before: Option<Duration>,
+}
+
+impl AcmeConfig {
+    fn default_dir() -> PathBuf {
+        PathBuf::from("acme")
     }
 }
 

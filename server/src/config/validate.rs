@@ -21,6 +21,74 @@ fn within(d: Duration, lo_ms: u64, hi_ms: u64) -> bool {
     d >= Duration::from_millis(lo_ms) && d <= Duration::from_millis(hi_ms)
 }
 
+/// Whether `name` is a DNS name a `tls-alpn-01` order can cover: letters, digits and hyphens
+/// in labels of 1 to 63, 253 at most in all, no wildcard, not an address.
+fn is_acme_domain(name: &str) -> bool {
+    let label = |l: &str| {
+        (1..=63).contains(&l.len())
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    (1..=253).contains(&name.len())
+        && name.split('.').all(label)
+        && name.parse::<std::net::IpAddr>().is_err()
+}
+
+fn validate_acme(c: &Config, acme: &super::AcmeConfig, o: &Origins) -> Result<(), ConfigError> {
+    for (other, set) in [
+        ("tls.cert", c.tls.cert.is_some()),
+        ("tls.key", c.tls.key.is_some()),
+    ] {
+        check(
+            !set,
+            "tls.acme",
+            o,
+            &format!(
+                "tls.acme and {other} are both set: the certificate comes from ACME or from \
+                 files, not both (remove one)"
+            ),
+        )?;
+    }
+    check(
+        acme.directory.starts_with("https://") && acme.directory.len() > "https://".len(),
+        "tls.acme.directory",
+        o,
+        "must be an https:// URL (the ACME directory)",
+    )?;
+    check(
+        (1..=100).contains(&acme.domains.len()),
+        "tls.acme.domains",
+        o,
+        "must name between 1 and 100 DNS names",
+    )?;
+    if let Some(bad) = acme.domains.iter().find(|d| !is_acme_domain(d)) {
+        check(
+            false,
+            "tls.acme.domains",
+            o,
+            &format!(
+                "{bad:?} is not a DNS name tls-alpn-01 can prove (no wildcards, addresses or \
+                 other characters)"
+            ),
+        )?;
+    }
+    check(
+        acme.contact
+            .as_deref()
+            .is_none_or(|m| m.starts_with("mailto:") && m.len() > "mailto:".len()),
+        "tls.acme.contact",
+        o,
+        "must be a mailto: URL",
+    )?;
+    check(
+        !acme.dir.as_os_str().is_empty(),
+        "tls.acme.dir",
+        o,
+        "must name a folder",
+    )
+}
+
 pub(super) fn validate(c: &Config, o: &Origins) -> Result<(), ConfigError> {
     check(
         within(c.tls.handshake_timeout, 100, 60_000),
@@ -155,6 +223,9 @@ pub(super) fn validate(c: &Config, o: &Origins) -> Result<(), ConfigError> {
         o,
         "must be set when tls.cert is set",
     )?;
+    if let Some(acme) = &c.tls.acme {
+        validate_acme(c, acme, o)?;
+    }
     check(
         super::database_url::Backend::of_url(&c.database.url).is_some(),
         "database.url",
@@ -490,5 +561,46 @@ mod tests {
         assert_eq!(key_of("[tls]\ncert = \"a.pem\""), "tls.key");
         assert_eq!(key_of("[tls]\nkey = \"a.key\""), "tls.cert");
         parse_toml_str("[tls]\ncert = \"a.pem\"\nkey = \"a.key\"").expect("both set");
+    }
+
+    /// A `[tls.acme]` table with `extra` lines (which replace the defaults' keys they name).
+    fn acme(extra: &str) -> String {
+        let mut t = String::from("[tls.acme]\n");
+        let named = |k: &str| extra.lines().any(|l| l.split(' ').next() == Some(k));
+        if !named("directory") {
+            t.push_str("directory = \"https://acme.test/dir\"\n");
+        }
+        if !named("domains") {
+            t.push_str("domains = [\"bank.example\"]\n");
+        }
+        t + extra
+    }
+
+    #[test]
+    fn acme_is_checked_and_excludes_certificate_files() {
+        let c = parse_toml_str(&acme("")).expect("valid");
+        let a = c.tls.acme.expect("set");
+        assert_eq!(a.dir, std::path::PathBuf::from("acme"));
+        assert_eq!(a.renew_before, None);
+        let mixed = format!("[tls]\ncert = \"a.pem\"\nkey = \"a.key\"\n{}", acme(""));
+        let e = parse_toml_str(&mixed).expect_err("mixed").to_string();
+        assert!(e.contains("tls.acme") && e.contains("tls.cert"), "{e}");
+        for (extra, key) in [
+            ("directory = \"http://acme.test/dir\"", "tls.acme.directory"),
+            ("domains = []", "tls.acme.domains"),
+            ("domains = [\"*.bank.example\"]", "tls.acme.domains"),
+            ("domains = [\"127.0.0.1\"]", "tls.acme.domains"),
+            ("domains = [\"-bad.example\"]", "tls.acme.domains"),
+            ("contact = \"ops@bank.example\"", "tls.acme.contact"),
+        ] {
+            assert_eq!(key_of(&acme(extra)), key, "{extra}");
+        }
+        for bad in ["renew_before = \"soon\"", "dirr = \"x\""] {
+            let e = parse_toml_str(&acme(bad)).expect_err(bad).to_string();
+            assert!(e.contains("tls.acme"), "{bad}: {e}");
+        }
+        let e =
+            parse_toml_str("[tls.acme]\ndomains = [\"bank.example\"]").expect_err("no directory");
+        assert!(e.to_string().contains("directory"), "{e}");
     }
 }

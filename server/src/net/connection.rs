@@ -60,6 +60,8 @@ pub(crate) struct ConnShared {
     pub(crate) router: Router,
     h1: http1::Builder,
     h2: http2::Builder<TokioExecutor>,
+    /// The configuration `tls-alpn-01` validation handshakes are served with, under ACME.
+    validation: Option<Arc<rustls::ServerConfig>>,
 }
 
 impl ConnShared {
@@ -89,7 +91,16 @@ impl ConnShared {
             router,
             h1: h1_builder(http),
             h2: h2_builder(http),
+            validation: None,
         }
+    }
+
+    /// Answers `tls-alpn-01` validation handshakes with `config` (ACME's [`Challenges`]).
+    ///
+    /// [`Challenges`]: crate::acme::Challenges
+    pub(crate) fn with_validation(mut self, config: Arc<rustls::ServerConfig>) -> Self {
+        self.validation = Some(config);
+        self
     }
 }
 
@@ -236,10 +247,18 @@ pub(crate) async fn serve(
             }
         }
     };
-    let handshake = Box::pin(tokio::time::timeout_at(
-        deadline,
-        start.into_stream(shared.acceptor.config().clone()),
-    ));
+    // A `tls-alpn-01` validation gets the validation certificate and nothing more: the
+    // validator ends the connection once it has seen it (RFC 8737 section 3).
+    let validation = shared.validation.as_ref().filter(|_| {
+        start
+            .client_hello()
+            .alpn()
+            .is_some_and(crate::acme::is_validation)
+    });
+    let config = validation
+        .unwrap_or_else(|| shared.acceptor.config())
+        .clone();
+    let handshake = Box::pin(tokio::time::timeout_at(deadline, start.into_stream(config)));
     let tls = tokio::select! {
         r = handshake => match r {
             Ok(Ok(tls)) => tls,
@@ -249,6 +268,12 @@ pub(crate) async fn serve(
         _ = shutdown.reached(Phase::Draining) => return,
     };
     drop(permit);
+    if validation.is_some() {
+        tracing::info!(%peer, "answered an ACME tls-alpn-01 validation");
+        let mut tls = tls;
+        let _ = tokio::time::timeout(CLOSE_TIMEOUT, tls.shutdown()).await;
+        return;
+    }
     // ALPN decides the protocol; a client that negotiated none gets HTTP/1.1 only (HTTP/2 over
     // TLS requires ALPN, RFC 9113 section 3.2).
     let h2 = tls.get_ref().1.alpn_protocol() == Some(ALPN_H2);

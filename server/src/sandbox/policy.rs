@@ -38,14 +38,43 @@ fn folder_of(file: &Path) -> PathBuf {
     }
 }
 
+/// The host and port of an `https://` URL (443 when it names none; validated as `https://`
+/// by the configuration).
+fn url_host_port(url: &str) -> (String, u16) {
+    let rest = url.strip_prefix("https://").unwrap_or(url);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let authority = authority.rsplit('@').next().unwrap_or(authority);
+    // A bracketed IPv6 literal, with or without a port.
+    if let Some(v6) = authority.strip_prefix('[') {
+        let (host, after) = v6.split_once(']').unwrap_or((v6, ""));
+        let port = after.strip_prefix(':').and_then(|p| p.parse().ok());
+        return (host.to_string(), port.unwrap_or(443));
+    }
+    match authority.rsplit_once(':') {
+        Some((host, port)) => (host.to_string(), port.parse().unwrap_or(443)),
+        None => (authority.to_string(), 443),
+    }
+}
+
 impl Policy {
     /// The reach of a server started from `config` (read from `config_file`, if any).
     pub fn for_config(config: &Config, config_file: Option<&Path>) -> Result<Policy, SandboxError> {
         let mut p = Policy::default();
         p.read_only.extend(config_file.map(Path::to_path_buf));
-        match (&config.tls.cert, &config.tls.key) {
+        match (&config.tls.acme, &config.tls.cert, &config.tls.key) {
+            // The account and certificates it writes, the directory's CA, and the directory's
+            // port (and a resolver for its name).
+            (Some(acme), _, _) => {
+                p.read_write.push(acme.dir.clone());
+                p.read_only.extend(acme.directory_ca.clone());
+                let (host, port) = url_host_port(&acme.directory);
+                p.connect_ports.push(port);
+                if host.parse::<std::net::IpAddr>().is_err() {
+                    p.read_only.extend(RESOLVER_FILES.iter().map(PathBuf::from));
+                }
+            }
             // Their folders, so that a reload finds files replaced by rename.
-            (Some(cert), Some(key)) => {
+            (None, Some(cert), Some(key)) => {
                 p.read_only.push(folder_of(cert));
                 p.read_only.push(folder_of(key));
             }
@@ -67,6 +96,8 @@ impl Policy {
         }
         p.bind_ports.push(config.listen.port());
         p.bind_ports.extend(config.admin.listen.map(|a| a.port()));
+        p.connect_ports.sort_unstable();
+        p.connect_ports.dedup();
         p.read_only.sort();
         p.read_only.dedup();
         p.read_write.sort();
@@ -147,6 +178,47 @@ mod tests {
         );
         assert_eq!(p.bind_ports, vec![8443]);
         assert!(p.connect_ports.is_empty());
+    }
+
+    #[test]
+    fn acme_writes_its_folder_reads_its_ca_and_connects_only_to_the_directory() {
+        let mut c = Config::default();
+        c.tls.acme = Some(crate::config::AcmeConfig {
+            directory: "https://acme.example:14000/dir".into(),
+            domains: vec!["bank.example".into()],
+            contact: None,
+            directory_ca: Some(PathBuf::from("/etc/rampart/acme-ca.pem")),
+            dir: PathBuf::from("/var/lib/rampart/acme"),
+            renew_before: None,
+        });
+        c.database.url = "sqlite:///var/lib/rampart/bank.db".into();
+        let p = Policy::for_config(&c, None).expect("policy");
+        assert!(
+            p.read_write
+                .contains(&PathBuf::from("/var/lib/rampart/acme"))
+        );
+        assert!(!p.read_write.contains(&c.tls.dev_dir), "no development set");
+        assert!(
+            p.read_only
+                .contains(&PathBuf::from("/etc/rampart/acme-ca.pem"))
+        );
+        assert!(
+            p.read_only.contains(&PathBuf::from("/etc/resolv.conf")),
+            "a name"
+        );
+        assert_eq!(p.connect_ports, vec![14000]);
+        for (url, host, port) in [
+            (
+                "https://acme-v02.api.letsencrypt.org/directory",
+                "acme-v02.api.letsencrypt.org",
+                443,
+            ),
+            ("https://127.0.0.1:14000/dir", "127.0.0.1", 14000),
+            ("https://[::1]:8443/dir", "::1", 8443),
+            ("https://[::1]/dir", "::1", 443),
+        ] {
+            assert_eq!(url_host_port(url), (host.to_string(), port), "{url}");
+        }
     }
 
     #[test]

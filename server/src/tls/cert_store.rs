@@ -7,6 +7,10 @@
 //! any name invites domain fronting and virtual-host confusion, and hands its certificate to
 //! whoever scans by address. A client that sends no SNI (one connecting to an IP address, a
 //! load balancer's health check) is served.
+//!
+//! Under ACME the store starts empty until the first certificate is issued: every handshake
+//! is then refused (no certificate at all rather than a self-signed one), and issuance and
+//! renewal [`CertStore::install`] what they obtain.
 
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
@@ -28,21 +32,34 @@ pub struct CertSource {
 #[derive(Debug)]
 pub struct CertStore {
     source: CertSource,
-    current: RwLock<Arc<CertifiedKey>>,
+    current: RwLock<Option<Arc<CertifiedKey>>>,
 }
 
 impl CertStore {
     /// Loads the certificate and key, failing with an error naming the file and problem.
     pub fn load(source: CertSource) -> Result<Self, CertError> {
-        let current = RwLock::new(read(&source)?);
+        let current = RwLock::new(Some(read(&source)?));
         Ok(CertStore { source, current })
+    }
+
+    /// A store with no certificate yet (ACME before its first issuance), to be reloaded from
+    /// `source` or given one by [`CertStore::install`].
+    pub fn awaiting(source: CertSource) -> Self {
+        CertStore {
+            source,
+            current: RwLock::new(None),
+        }
     }
 
     /// Re-reads the files. On error the current certificate stays in service.
     pub fn reload(&self) -> Result<(), CertError> {
-        let fresh = read(&self.source)?;
-        *self.current.write().unwrap_or_else(|e| e.into_inner()) = fresh;
+        self.install(read(&self.source)?);
         Ok(())
+    }
+
+    /// Serves `key` from now on.
+    pub fn install(&self, key: Arc<CertifiedKey>) {
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some(key);
     }
 
     /// Where the certificate comes from.
@@ -50,8 +67,8 @@ impl CertStore {
         &self.source
     }
 
-    /// The certificate chain currently served.
-    pub fn current(&self) -> Arc<CertifiedKey> {
+    /// The certificate chain currently served (none yet under ACME before its first one).
+    pub fn current(&self) -> Option<Arc<CertifiedKey>> {
         self.current
             .read()
             .unwrap_or_else(|e| e.into_inner())
@@ -78,7 +95,10 @@ pub fn covers(key: &CertifiedKey, sni: &str) -> bool {
 
 impl ResolvesServerCert for CertStore {
     fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        let key = self.current();
+        let Some(key) = self.current() else {
+            tracing::debug!("handshake refused: no certificate has been issued yet");
+            return None;
+        };
         match hello.server_name() {
             Some(sni) if !covers(&key, sni) => {
                 tracing::debug!(
@@ -105,7 +125,7 @@ mod tests {
             key: paths.leaf_key,
         })
         .expect("load");
-        let key = store.current();
+        let key = store.current().expect("loaded");
         assert!(covers(&key, "localhost"));
         assert!(covers(&key, "LOCALHOST"), "names match without case");
         for other in [
@@ -128,15 +148,23 @@ mod tests {
             key: paths.leaf_key.clone(),
         })
         .expect("load");
-        let first = store.current().cert[0].clone();
+        let first = store.current().expect("loaded").cert[0].clone();
 
         std::fs::write(&paths.leaf_cert, "garbage").expect("w");
         let e = store.reload().expect_err("broken file");
         assert!(e.to_string().contains("server.pem"), "{e}");
-        assert_eq!(store.current().cert[0], first, "old certificate stays");
+        assert_eq!(
+            store.current().expect("kept").cert[0],
+            first,
+            "old certificate stays"
+        );
 
         rampart_certs::generate_dev_set(dir.path()).expect("regen");
         store.reload().expect("reload");
-        assert_ne!(store.current().cert[0], first, "new certificate served");
+        assert_ne!(
+            store.current().expect("new").cert[0],
+            first,
+            "new certificate served"
+        );
     }
 }

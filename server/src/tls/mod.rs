@@ -13,7 +13,7 @@ use rustls::crypto::{CryptoProvider, aws_lc_rs};
 use rustls::server::ResolvesServerCert;
 use rustls::{CipherSuite, ServerConfig, SupportedCipherSuite, version};
 
-pub use cert_store::{CertSource, CertStore};
+pub use cert_store::{CertSource, CertStore, covers};
 
 use crate::config::TlsProfile;
 

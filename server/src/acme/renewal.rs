@@ -1,0 +1,274 @@
+//! When to order: at once when no stored certificate covers the configured names, else when
+//! `renew_before` (default: a third of the lifetime) is left, plus a jitter so that a fleet
+//! does not renew in one second. A failed order leaves the certificate in service and is
+//! retried after a back-off that doubles from 2 s to an hour, and never sooner than the
+//! server's `Retry-After`.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use time::OffsetDateTime;
+
+use super::http::AcmeHttp;
+use super::store::{AcmeFiles, Stored};
+use super::{AcmeError, AcmeMetrics, Challenges};
+use crate::config::AcmeConfig;
+use crate::tls::{CertSource, CertStore};
+
+/// The first retry's wait; each failure doubles it.
+const FIRST_RETRY: Duration = Duration::from_secs(2);
+/// The longest wait between two failed orders.
+const LONGEST_RETRY: Duration = Duration::from_secs(3600);
+/// The most a renewal is put off to spread a fleet's renewals.
+const MOST_JITTER: Duration = Duration::from_secs(3600);
+/// The least time between two orders that succeeded (a `renew_before` longer than the
+/// lifetime makes every certificate due at once).
+const LEAST_BETWEEN_ORDERS: Duration = Duration::from_secs(5);
+
+/// When `stored` is due for renewal.
+pub fn renew_at(stored: &Stored, renew_before: Option<Duration>) -> OffsetDateTime {
+    let lifetime = stored.not_after - stored.not_before;
+    let before = match renew_before {
+        Some(d) => time::Duration::try_from(d).unwrap_or(time::Duration::MAX),
+        None => lifetime / 3,
+    };
+    stored.not_after.saturating_sub(before)
+}
+
+/// The wait after `failures` failed orders in a row (at least one).
+pub fn backoff(failures: u32) -> Duration {
+    let doublings = failures.saturating_sub(1).min(16);
+    FIRST_RETRY
+        .saturating_mul(1 << doublings)
+        .min(LONGEST_RETRY)
+}
+
+/// A random wait of up to a tenth of `window` and at most an hour.
+fn jitter(window: Duration) -> Duration {
+    let most = (window / 10).min(MOST_JITTER);
+    let mut bytes = [0u8; 8];
+    if most.is_zero()
+        || crate::tls::provider()
+            .secure_random
+            .fill(&mut bytes)
+            .is_err()
+    {
+        return Duration::ZERO;
+    }
+    let millis = u64::try_from(most.as_millis()).unwrap_or(u64::MAX).max(1);
+    Duration::from_millis(u64::from_le_bytes(bytes) % millis)
+}
+
+fn until(at: OffsetDateTime) -> Duration {
+    let left = at - OffsetDateTime::now_utc();
+    Duration::try_from(left).unwrap_or(Duration::ZERO)
+}
+
+/// The ACME side of a running server: the client, the files, the validation certificates in
+/// service and the counters.
+#[derive(Debug)]
+pub struct Acme {
+    config: AcmeConfig,
+    http: AcmeHttp,
+    files: AcmeFiles,
+    challenges: Arc<Challenges>,
+    metrics: Arc<AcmeMetrics>,
+    certs: Arc<CertStore>,
+}
+
+impl Acme {
+    /// Where the certificate store reads the ACME certificate from (on SIGHUP too).
+    pub fn cert_source(config: &AcmeConfig) -> CertSource {
+        let file = AcmeFiles::new(&config.dir).certificate();
+        CertSource {
+            cert: file.clone(),
+            key: file,
+        }
+    }
+
+    /// Ready to order for `config` into `certs`, which it fills with the stored certificate
+    /// when one covers the configured names. Fails only on a `directory_ca` that cannot be
+    /// used.
+    pub fn new(config: &AcmeConfig, certs: Arc<CertStore>) -> Result<Acme, AcmeError> {
+        let acme = Acme {
+            http: AcmeHttp::new(config.directory_ca.as_deref())?,
+            files: AcmeFiles::new(&config.dir),
+            config: config.clone(),
+            challenges: Arc::new(Challenges::default()),
+            metrics: Arc::new(AcmeMetrics::default()),
+            certs,
+        };
+        match acme.files.load_certificate() {
+            Some(stored) if stored.covers_all(&acme.config.domains) => {
+                tracing::info!(
+                    serial = %stored.serial(),
+                    not_after = %stored.not_after,
+                    "serving the stored ACME certificate"
+                );
+                acme.serve(&stored);
+            }
+            Some(_) => tracing::info!(
+                "the stored ACME certificate does not cover every name of tls.acme.domains; \
+                 ordering a new one"
+            ),
+            None => tracing::info!(
+                "no ACME certificate yet: handshakes are refused until one is issued"
+            ),
+        }
+        Ok(acme)
+    }
+
+    /// The validation certificates in service (what `acme-tls/1` handshakes are answered with).
+    pub fn challenges(&self) -> &Arc<Challenges> {
+        &self.challenges
+    }
+
+    /// The counters.
+    pub fn metrics(&self) -> &Arc<AcmeMetrics> {
+        &self.metrics
+    }
+
+    fn serve(&self, stored: &Stored) {
+        self.certs.install(stored.key.clone());
+        let due = renew_at(stored, self.config.renew_before);
+        self.metrics
+            .serving(stored.not_after.unix_timestamp(), due.unix_timestamp());
+    }
+
+    /// The certificate in service, if it is one this configuration would keep.
+    fn current(&self) -> Option<Stored> {
+        let key = self.certs.current()?;
+        Stored::of(key)
+            .ok()
+            .filter(|s| s.covers_all(&self.config.domains))
+    }
+
+    /// How long until the next order.
+    fn next_order(&self) -> Duration {
+        match self.current() {
+            None => Duration::ZERO,
+            Some(s) => {
+                let due = renew_at(&s, self.config.renew_before);
+                // Spread over a tenth of the renewal window; an overdue renewal goes at once.
+                let wait = until(due);
+                let spread = match wait.is_zero() {
+                    true => Duration::ZERO,
+                    false => jitter(until(s.not_after).saturating_sub(wait)),
+                };
+                wait + spread
+            }
+        }
+    }
+
+    /// Orders now; serves and keeps what is issued.
+    async fn order_once(&self) -> Result<Stored, AcmeError> {
+        let stored =
+            super::order::order(&self.config, &self.http, &self.files, &self.challenges).await?;
+        self.serve(&stored);
+        Ok(stored)
+    }
+
+    /// Orders whenever due until `shutdown` completes.
+    pub async fn run(self: Arc<Self>, shutdown: impl std::future::Future<Output = ()>) {
+        let mut shutdown = std::pin::pin!(shutdown);
+        let mut failures = 0u32;
+        let mut wait = self.next_order();
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = &mut shutdown => return,
+            }
+            let renewal = self.current().is_some();
+            let outcome = tokio::select! {
+                r = self.order_once() => r,
+                _ = &mut shutdown => return,
+            };
+            match outcome {
+                Ok(stored) => {
+                    failures = 0;
+                    self.metrics.issued();
+                    tracing::info!(
+                        serial = %stored.serial(),
+                        not_after = %stored.not_after,
+                        renewal,
+                        "ACME certificate issued and in service"
+                    );
+                    wait = self.next_order();
+                    if wait < LEAST_BETWEEN_ORDERS {
+                        tracing::warn!(
+                            "the new ACME certificate is already due for renewal: \
+                             tls.acme.renew_before is longer than its lifetime"
+                        );
+                        wait = LEAST_BETWEEN_ORDERS;
+                    }
+                }
+                Err(e) => {
+                    failures = failures.saturating_add(1);
+                    self.metrics.failed();
+                    let server_says = self
+                        .http
+                        .take_retry_after()
+                        .and_then(|at| at.duration_since(SystemTime::now()).ok())
+                        .unwrap_or(Duration::ZERO);
+                    wait = backoff(failures).max(server_says);
+                    tracing::warn!(
+                        error = %e,
+                        failures,
+                        retry_in_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                        keeping_current = renewal,
+                        "ACME order failed"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored(days: i64) -> Stored {
+        let ca = rampart_certs::DevCa::generate().expect("ca");
+        let (chain, key) =
+            rampart_certs::issue_leaf(&ca, &["bank.example".to_string()], days).expect("leaf");
+        let key = rampart_certs::certified_key_from_pem(
+            chain.as_bytes(),
+            key.as_bytes(),
+            &crate::tls::provider(),
+        )
+        .expect("pair");
+        Stored::of(Arc::new(key)).expect("stored")
+    }
+
+    #[test]
+    fn renewal_is_due_when_a_third_of_the_lifetime_is_left() {
+        let s = stored(90);
+        let lifetime = s.not_after - s.not_before;
+        let due = renew_at(&s, None);
+        assert_eq!(s.not_after - due, lifetime / 3);
+        let due = renew_at(&s, Some(Duration::from_secs(86_400)));
+        assert_eq!(s.not_after - due, time::Duration::days(1));
+        // A window longer than the lifetime makes it due at once.
+        let due = renew_at(&s, Some(Duration::from_secs(200 * 86_400)));
+        assert!(due < OffsetDateTime::now_utc());
+    }
+
+    #[test]
+    fn failures_back_off_by_doubling_up_to_an_hour() {
+        assert_eq!(backoff(1), Duration::from_secs(2));
+        assert_eq!(backoff(2), Duration::from_secs(4));
+        assert_eq!(backoff(5), Duration::from_secs(32));
+        assert_eq!(backoff(20), LONGEST_RETRY);
+        assert_eq!(backoff(u32::MAX), LONGEST_RETRY);
+    }
+
+    #[test]
+    fn jitter_stays_within_a_tenth_of_the_window_and_an_hour() {
+        for _ in 0..100 {
+            assert!(jitter(Duration::from_secs(100)) < Duration::from_secs(10));
+            assert!(jitter(Duration::from_secs(30 * 86_400)) < MOST_JITTER);
+        }
+        assert_eq!(jitter(Duration::ZERO), Duration::ZERO);
+    }
+}
