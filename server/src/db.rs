@@ -77,6 +77,11 @@ fn migrator(backend: Backend) -> Migrator {
                 "movement keys",
                 include_str!("../migrations/sqlite/0003_movement_keys.sql"),
             ),
+            migration(
+                4,
+                "acme",
+                include_str!("../migrations/sqlite/0004_acme.sql"),
+            ),
         ],
         Backend::Postgres => vec![
             migration(
@@ -93,6 +98,11 @@ fn migrator(backend: Backend) -> Migrator {
                 3,
                 "movement keys",
                 include_str!("../migrations/postgres/0003_movement_keys.sql"),
+            ),
+            migration(
+                4,
+                "acme",
+                include_str!("../migrations/postgres/0004_acme.sql"),
             ),
         ],
     })

@@ -12,11 +12,12 @@ use tokio::sync::{mpsc, watch};
 use tokio_rustls::TlsAcceptor;
 
 use crate::acme::Acme;
+use crate::acme::shared::Shared;
 use crate::admin::MetricsSource;
 use crate::auth::Hasher;
 use crate::auth::backoff::Backoff;
 use crate::config::{Config, LimitsConfig};
-use crate::db::{Db, DbError};
+use crate::db::{Backend, Db, DbError};
 use crate::http::rate_limit::RequestLimits;
 use crate::http::{AppState, router};
 use crate::limits::cooldown::Cooldown;
@@ -264,10 +265,13 @@ fn adopt(listener: std::net::TcpListener) -> Result<(TcpListener, SocketAddr), S
 /// As [`start`], serving on listeners bound before (passed in by a service manager, or bound
 /// before dropping root) in place of `listen` and `admin.listen`, when there are any.
 pub async fn start_on(config: Config, prebound: Option<Prebound>) -> Result<Running, StartError> {
+    let db = Db::connect(&config.database).await?;
     let (certs, dev_ca, acme) = match &config.tls.acme {
         Some(acme) => {
             let certs = Arc::new(CertStore::awaiting(Acme::cert_source(acme)));
-            let acme = Arc::new(Acme::new(acme, certs.clone())?);
+            // Instances on one PostgreSQL database order and serve one certificate between them.
+            let shared = (db.backend() == Backend::Postgres).then(|| Shared::new(db.clone(), acme));
+            let acme = Arc::new(Acme::new(acme, certs.clone(), shared)?);
             (certs, None, Some(acme))
         }
         None => {
@@ -276,7 +280,6 @@ pub async fn start_on(config: Config, prebound: Option<Prebound>) -> Result<Runn
         }
     };
     let tls_config = tls::server_config(config.tls.profile, certs.clone())?;
-    let db = Db::connect(&config.database).await?;
     let Prebound { api, admin } = match prebound {
         Some(p) => p,
         None => Prebound::bind(&config)?,
@@ -309,7 +312,10 @@ pub async fn start_on(config: Config, prebound: Option<Prebound>) -> Result<Runn
         &config.http,
     );
     if let Some(acme) = &acme {
-        shared = shared.with_validation(Arc::new(acme.challenges().config()?));
+        shared = shared.with_validation(
+            Arc::new(acme.challenges().config()?),
+            acme.challenges().clone(),
+        );
     }
     let shared = Arc::new(shared);
     let (phase, phase_rx) = watch::channel(Phase::Running);

@@ -29,7 +29,7 @@ use nix::sys::signal::Signal;
 use rustls::pki_types::ServerName;
 
 /// A loopback port free now (for servers that must know each other's ports before starting).
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free port")
@@ -37,18 +37,20 @@ fn free_port() -> u16 {
 }
 
 /// A Pebble process with its own HTTPS certificate (from the dev CA generator).
-struct Pebble {
+pub(crate) struct Pebble {
     child: Option<tokio::process::Child>,
     config: PathBuf,
     /// The CA of Pebble's own HTTPS (what rampart's `directory_ca` names).
     https_ca: PathBuf,
     acme_port: u16,
     management_port: u16,
+    /// Its log (what it was asked for).
+    log: PathBuf,
 }
 
 impl Pebble {
     /// Prepares a Pebble that validates `tls-alpn-01` on `tls_port`, without starting it.
-    fn prepare(dir: &Path, tls_port: u16) -> Pebble {
+    pub(crate) fn prepare(dir: &Path, tls_port: u16) -> Pebble {
         let certs = rampart_certs::generate_dev_set(&dir.join("pebble-https")).expect("certs");
         let (acme_port, management_port) = (free_port(), free_port());
         let config = dir.join("pebble.json");
@@ -67,6 +69,7 @@ impl Pebble {
         std::fs::write(&config, json.to_string()).expect("pebble config");
         Pebble {
             child: None,
+            log: dir.join("pebble.log"),
             config,
             https_ca: certs.ca_cert,
             acme_port,
@@ -82,7 +85,12 @@ impl Pebble {
     }
 
     /// Starts it and waits (bounded) until its directory answers.
-    async fn start(&mut self) {
+    pub(crate) async fn start(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .expect("pebble log");
         let child = tokio::process::Command::new("pebble")
             .arg("-config")
             .arg(&self.config)
@@ -91,8 +99,8 @@ impl Pebble {
             .env("PEBBLE_VA_NOSLEEP", "1")
             .env("PEBBLE_WFE_NONCEREJECT", "0")
             .env("PEBBLE_AUTHZREUSE", "0")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stdout(Stdio::from(log.try_clone().expect("log")))
+            .stderr(Stdio::from(log))
             .kill_on_drop(true)
             .spawn()
             .expect("pebble runs (apt-get install pebble)");
@@ -108,13 +116,21 @@ impl Pebble {
         }
     }
 
+    /// How many orders it has been sent (its log says each one it adds).
+    pub(crate) fn orders(&self) -> usize {
+        std::fs::read_to_string(&self.log)
+            .expect("pebble log")
+            .matches("Added order")
+            .count()
+    }
+
     fn directory(&self) -> String {
         format!("https://127.0.0.1:{}/dir", self.acme_port)
     }
 
     /// Pebble's root and intermediate, fetched from its management interface into `to`: what
     /// a client of certificates it issues trusts.
-    fn trust(&self, to: &Path) -> PathBuf {
+    pub(crate) fn trust(&self, to: &Path) -> PathBuf {
         let mut pem = String::new();
         for what in ["roots/0", "intermediates/0"] {
             let out = std::process::Command::new("curl")
@@ -134,19 +150,30 @@ impl Pebble {
 }
 
 /// A config for rampart on `port` with its certificate from `pebble` (`extra`: TOML lines of
-/// `[tls.acme]`), and an admin listener for `/metrics`.
+/// `[tls.acme]`), SQLite in `dir`, and an admin listener for `/metrics`.
 fn write_config(dir: &Path, port: u16, pebble: &Pebble, extra: &str) -> PathBuf {
+    let db = format!("sqlite://{}", dir.join("rampart.db").display());
+    write_config_on(dir, port, pebble, &db, extra)
+}
+
+/// The same on the database `db`.
+pub(crate) fn write_config_on(
+    dir: &Path,
+    port: u16,
+    pebble: &Pebble,
+    db: &str,
+    extra: &str,
+) -> PathBuf {
     let path = dir.join("rampart.toml");
     std::fs::write(
         &path,
         format!(
             "listen = \"127.0.0.1:{port}\"\n\
-             [database]\nurl = \"sqlite://{db}\"\n\
+             [database]\nurl = \"{db}\"\n\
              [auth]\nargon2_memory_kib = 1024\nargon2_iterations = 1\n\
              [admin]\nlisten = \"127.0.0.1:0\"\n\
              [tls.acme]\ndirectory = \"{directory}\"\ndomains = [\"localhost\"]\n\
              directory_ca = \"{ca}\"\ndir = \"{acme}\"\n{extra}\n",
-            db = dir.join("rampart.db").display(),
             directory = pebble.directory(),
             ca = pebble.https_ca.display(),
             acme = dir.join("acme").display(),
@@ -157,7 +184,7 @@ fn write_config(dir: &Path, port: u16, pebble: &Pebble, extra: &str) -> PathBuf 
 }
 
 /// Starts `rampart serve` on `config`; returns it with its admin port.
-async fn serve(dir: &Path, config: &Path) -> (Proc, u16) {
+pub(crate) async fn serve(dir: &Path, config: &Path) -> (Proc, u16) {
     let mut p = Proc::spawn(
         dir,
         &["serve", "--config", config.to_str().expect("utf-8")],
@@ -178,7 +205,7 @@ async fn serve(dir: &Path, config: &Path) -> (Proc, u16) {
 }
 
 /// `curl` of `https://localhost:PORT/PATH` trusting only `trust`; its stdout, or its error.
-fn curl(port: u16, path: &str, trust: &Path) -> Result<String, String> {
+pub(crate) fn curl(port: u16, path: &str, trust: &Path) -> Result<String, String> {
     let out = std::process::Command::new("curl")
         .args(["-sS", "--fail", "--max-time", "10", "--resolve"])
         .arg(format!("localhost:{port}:127.0.0.1"))
@@ -208,7 +235,7 @@ fn curl_insecure(port: u16) -> Result<String, String> {
 }
 
 /// The serial number of the certificate served on `port` to a client trusting `trust`.
-async fn served_serial(port: u16, trust: &Path) -> String {
+pub(crate) async fn served_serial(port: u16, trust: &Path) -> String {
     let cfg = common::client_config(trust, &[b"http/1.1"], &[&rustls::version::TLS13]);
     let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
         .await
@@ -223,7 +250,7 @@ async fn served_serial(port: u16, trust: &Path) -> String {
 }
 
 /// The value of the metric line starting with `name` on the admin listener.
-fn metric(admin: u16, name: &str, trust: &Path) -> u64 {
+pub(crate) fn metric(admin: u16, name: &str, trust: &Path) -> u64 {
     let text = curl(admin, "/metrics", trust).expect("metrics");
     text.lines()
         .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
@@ -248,7 +275,7 @@ async fn issued(extra: &str) -> Issued {
     let config = write_config(dir.path(), port, &pebble, extra);
     let (mut rampart, admin) = serve(dir.path(), &config).await;
     rampart
-        .wait_stderr("ACME certificate issued and in service")
+        .wait_stderr("ACME certificate in service, issued to this instance")
         .await;
     Issued {
         dir,
@@ -265,8 +292,8 @@ async fn stop(mut rampart: Proc) {
     assert_eq!(rampart.wait_exit().await, Some(0));
 }
 
-const ISSUED: &str = "rampart_acme_orders_total{outcome=\"issued\"}";
-const FAILED: &str = "rampart_acme_orders_total{outcome=\"failed\"}";
+pub(crate) const ISSUED: &str = "rampart_acme_orders_total{outcome=\"issued\"}";
+pub(crate) const FAILED: &str = "rampart_acme_orders_total{outcome=\"failed\"}";
 
 #[tokio::test]
 #[ignore = "needs pebble; .ci/run installs it"]
@@ -339,7 +366,7 @@ async fn with_pebble_down_at_start_no_certificate_is_served_until_it_is_up() {
 
         pebble.start().await;
         rampart
-            .wait_stderr("ACME certificate issued and in service")
+            .wait_stderr("ACME certificate in service, issued to this instance")
             .await;
         let trust = pebble.trust(dir.path());
         assert_eq!(

@@ -8,6 +8,7 @@
 mod common;
 
 mod acme_pebble;
+mod acme_postgres;
 mod admin_metrics;
 mod api_auth;
 mod api_history;

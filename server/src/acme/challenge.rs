@@ -7,12 +7,17 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
 use rustls::ServerConfig;
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 
 use super::AcmeError;
+use super::shared::Shared;
+
+/// How long a validation certificate made from another instance's published digest is kept.
+const REMOTE_KEPT: Duration = Duration::from_secs(60);
 
 /// The ALPN protocol of validation handshakes.
 pub const ALPN_ACME_TLS: &[u8] = b"acme-tls/1";
@@ -23,13 +28,58 @@ pub fn is_validation<'a>(mut offered: impl Iterator<Item = &'a [u8]>) -> bool {
     offered.next() == Some(ALPN_ACME_TLS) && offered.next().is_none()
 }
 
-/// The validation certificates in service, by name (lower case).
-#[derive(Debug, Default)]
+/// A validation certificate, and until when it is answered (for one made from another
+/// instance's digest; this instance's own are taken down when its order ends).
+#[derive(Debug)]
+struct Entry {
+    key: Arc<CertifiedKey>,
+    until: Option<Instant>,
+}
+
+/// The validation certificates in service, by name (lower case), and the database where other
+/// instances publish theirs.
+#[derive(Debug)]
 pub struct Challenges {
-    by_name: RwLock<HashMap<String, Arc<CertifiedKey>>>,
+    by_name: RwLock<HashMap<String, Entry>>,
+    shared: Option<Arc<Shared>>,
 }
 
 impl Challenges {
+    /// Answers this instance's validations, and, with `shared`, those other instances publish.
+    pub fn new(shared: Option<Arc<Shared>>) -> Self {
+        Challenges {
+            by_name: RwLock::default(),
+            shared,
+        }
+    }
+
+    /// Before a validation handshake for `name`: when this instance is not proving it, the
+    /// certificate of the instance that is (from the database), if one is.
+    pub async fn prepare(&self, name: &str) {
+        let Some(shared) = &self.shared else { return };
+        if self.get(name).is_some() {
+            return;
+        }
+        let Some(digest) = shared.validation(name).await else {
+            return;
+        };
+        match validation_certificate(name, &digest) {
+            Ok(key) => {
+                let mut map = self.by_name.write().unwrap_or_else(|e| e.into_inner());
+                let now = Instant::now();
+                map.retain(|_, e| e.until.is_none_or(|u| u > now));
+                map.insert(
+                    name.to_ascii_lowercase(),
+                    Entry {
+                        key: Arc::new(key),
+                        until: Some(now + REMOTE_KEPT),
+                    },
+                );
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot answer another instance's validation"),
+        }
+    }
+
     /// Answers validations of `name` with a certificate for `digest` (the SHA-256 of the key
     /// authorization) until [`Challenges::remove`].
     pub fn insert(&self, name: &str, digest: &[u8]) -> Result<(), AcmeError> {
@@ -37,7 +87,13 @@ impl Challenges {
         self.by_name
             .write()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(name.to_ascii_lowercase(), Arc::new(key));
+            .insert(
+                name.to_ascii_lowercase(),
+                Entry {
+                    key: Arc::new(key),
+                    until: None,
+                },
+            );
         Ok(())
     }
 
@@ -54,7 +110,8 @@ impl Challenges {
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .get(&name.to_ascii_lowercase())
-            .cloned()
+            .filter(|e| e.until.is_none_or(|u| u > Instant::now()))
+            .map(|e| e.key.clone())
     }
 
     /// The TLS configuration of validation handshakes: `acme-tls/1` only, these certificates.
@@ -120,7 +177,7 @@ mod tests {
 
     #[test]
     fn a_validation_certificate_carries_the_digest_in_a_critical_extension() {
-        let c = Challenges::default();
+        let c = Challenges::new(None);
         let digest = [7u8; 32];
         c.insert("Bank.Example", &digest).expect("insert");
         let key = c.get("bank.example").expect("by name, any case");

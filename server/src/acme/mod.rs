@@ -17,12 +17,15 @@
 //! - [`challenge`]: validation certificates and the handshakes that ask for them;
 //! - [`store`]: the account and certificate files;
 //! - [`order`]: one order, start to finish;
+//! - [`shared`]: the files, and on PostgreSQL the database every instance shares (one account,
+//!   one order at a time under a lease, the certificate, the validations);
 //! - [`renewal`]: when to order, the back-off, the background task.
 
 pub mod challenge;
 pub mod http;
 pub mod order;
 pub mod renewal;
+pub mod shared;
 pub mod store;
 
 use std::fmt::Write as _;

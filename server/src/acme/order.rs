@@ -14,7 +14,8 @@ use instant_acme::{
 use super::AcmeError;
 use super::challenge::Challenges;
 use super::http::AcmeHttp;
-use super::store::{AcmeFiles, Stored};
+use super::shared::Keep;
+use super::store::Stored;
 use crate::config::AcmeConfig;
 
 /// The problem type of an account the server does not know.
@@ -66,14 +67,11 @@ fn fail<'a>(
     }
 }
 
-/// The account: restored from `files`, or created (the terms of service agreed) and stored.
-async fn account(
-    cfg: &AcmeConfig,
-    http: &AcmeHttp,
-    files: &AcmeFiles,
-) -> Result<Account, AcmeError> {
+/// The account: restored from where it is kept, or created (the terms of service agreed) and
+/// kept.
+async fn account(cfg: &AcmeConfig, http: &AcmeHttp, keep: &Keep) -> Result<Account, AcmeError> {
     let builder = || Account::builder_with_http(Box::new(http.clone()));
-    if let Some(creds) = files.load_account()? {
+    if let Some(creds) = keep.account().await? {
         return builder()
             .from_credentials(creds)
             .await
@@ -92,17 +90,17 @@ async fn account(
         )
         .await
         .map_err(fail(cfg, "account"))?;
-    files.save_account(&creds)?;
+    keep.save_account(&creds).await?;
     tracing::info!(account = account.id(), "ACME account created");
     Ok(account)
 }
 
-/// Orders a certificate for `cfg.domains`, proving each name through `challenges`, and stores
-/// it in `files`.
+/// Orders a certificate for `cfg.domains`, proving each name through `challenges`, and keeps
+/// it in `keep`.
 pub async fn order(
     cfg: &AcmeConfig,
     http: &AcmeHttp,
-    files: &AcmeFiles,
+    keep: &Keep,
     challenges: &Challenges,
 ) -> Result<Stored, AcmeError> {
     let ids: Vec<Identifier> = cfg
@@ -110,7 +108,7 @@ pub async fn order(
         .iter()
         .map(|d| Identifier::Dns(d.clone()))
         .collect();
-    let mut order = match account(cfg, http, files)
+    let mut order = match account(cfg, http, keep)
         .await?
         .new_order(&NewOrder::new(&ids))
         .await
@@ -122,8 +120,8 @@ pub async fn order(
                 detail = %describe(&p),
                 "the ACME server does not know the stored account; creating a new one"
             );
-            files.forget_account()?;
-            account(cfg, http, files)
+            keep.forget_account().await?;
+            account(cfg, http, keep)
                 .await?
                 .new_order(&NewOrder::new(&ids))
                 .await
@@ -134,6 +132,7 @@ pub async fn order(
     // Taken down when the order ends, however it ends (cancelled by shutdown included).
     let mut proving = Proving {
         challenges,
+        keep,
         names: Vec::new(),
     };
     prove(&mut order, cfg, &mut proving).await?;
@@ -162,12 +161,14 @@ pub async fn order(
         .poll_certificate(&retries)
         .await
         .map_err(fail(cfg, "certificate"))?;
-    files.save_certificate(&key.serialize_pem(), &chain)
+    keep.save_certificate(&key.serialize_pem(), &chain).await
 }
 
-/// The names whose validation certificates are up.
+/// The names whose validation certificates are up (here, and published to the other
+/// instances when they share a database).
 struct Proving<'a> {
     challenges: &'a Challenges,
+    keep: &'a Keep,
     names: Vec<String>,
 }
 
@@ -175,6 +176,14 @@ impl Drop for Proving<'_> {
     fn drop(&mut self) {
         for name in &self.names {
             self.challenges.remove(name);
+        }
+        if let Some(shared) = self.keep.shared.clone() {
+            let names = std::mem::take(&mut self.names);
+            tokio::spawn(async move {
+                for name in names {
+                    shared.withdraw_validation(&name).await;
+                }
+            });
         }
     }
 }
@@ -204,9 +213,11 @@ async fn prove(
                 .ok_or_else(|| AcmeError::Order {
                     detail: format!("the server offers no tls-alpn-01 challenge for {name}"),
                 })?;
-        proving
-            .challenges
-            .insert(&name, challenge.key_authorization().digest().as_ref())?;
+        let digest = challenge.key_authorization().digest();
+        proving.challenges.insert(&name, digest.as_ref())?;
+        if let Some(shared) = &proving.keep.shared {
+            shared.publish_validation(&name, digest.as_ref()).await?;
+        }
         proving.names.push(name);
         challenge
             .set_ready()

@@ -10,6 +10,7 @@ use std::time::{Duration, SystemTime};
 use time::OffsetDateTime;
 
 use super::http::AcmeHttp;
+use super::shared::{Keep, LEASE, Shared};
 use super::store::{AcmeFiles, Stored};
 use super::{AcmeError, AcmeMetrics, Challenges};
 use crate::config::AcmeConfig;
@@ -64,13 +65,32 @@ fn until(at: OffsetDateTime) -> Duration {
     Duration::try_from(left).unwrap_or(Duration::ZERO)
 }
 
-/// The ACME side of a running server: the client, the files, the validation certificates in
-/// service and the counters.
+/// How long an order may run in all, below the lease ([`LEASE`]) so that no two instances
+/// ever order at once.
+const ORDER_BOUND: Duration = Duration::from_secs(300);
+const _: () = assert!(ORDER_BOUND.as_secs() < LEASE.as_secs());
+/// How often an instance waiting for another's order looks for its certificate.
+const WAITING_FOR_OTHER: Duration = Duration::from_secs(2);
+
+/// What one attempt came to.
+enum Attempt {
+    /// This instance ordered a certificate.
+    Issued(Stored),
+    /// Another instance had one (or has just obtained one) that is not due.
+    Adopted(Stored),
+    /// Another instance holds the lease and is ordering.
+    OtherOrdering,
+    /// The order failed; the current certificate stays.
+    Failed(AcmeError),
+}
+
+/// The ACME side of a running server: the client, where state is kept, the validation
+/// certificates in service and the counters.
 #[derive(Debug)]
 pub struct Acme {
     config: AcmeConfig,
     http: AcmeHttp,
-    files: AcmeFiles,
+    keep: Keep,
     challenges: Arc<Challenges>,
     metrics: Arc<AcmeMetrics>,
     certs: Arc<CertStore>,
@@ -87,18 +107,26 @@ impl Acme {
     }
 
     /// Ready to order for `config` into `certs`, which it fills with the stored certificate
-    /// when one covers the configured names. Fails only on a `directory_ca` that cannot be
-    /// used.
-    pub fn new(config: &AcmeConfig, certs: Arc<CertStore>) -> Result<Acme, AcmeError> {
+    /// when one covers the configured names; with `shared`, in step with the other instances
+    /// on that database. Fails only on a `directory_ca` that cannot be used.
+    pub fn new(
+        config: &AcmeConfig,
+        certs: Arc<CertStore>,
+        shared: Option<Shared>,
+    ) -> Result<Acme, AcmeError> {
+        let shared = shared.map(Arc::new);
         let acme = Acme {
             http: AcmeHttp::new(config.directory_ca.as_deref())?,
-            files: AcmeFiles::new(&config.dir),
+            keep: Keep {
+                files: AcmeFiles::new(&config.dir),
+                shared: shared.clone(),
+            },
             config: config.clone(),
-            challenges: Arc::new(Challenges::default()),
+            challenges: Arc::new(Challenges::new(shared)),
             metrics: Arc::new(AcmeMetrics::default()),
             certs,
         };
-        match acme.files.load_certificate() {
+        match acme.keep.files.load_certificate() {
             Some(stored) if stored.covers_all(&acme.config.domains) => {
                 tracing::info!(
                     serial = %stored.serial(),
@@ -160,12 +188,64 @@ impl Acme {
         }
     }
 
-    /// Orders now; serves and keeps what is issued.
-    async fn order_once(&self) -> Result<Stored, AcmeError> {
-        let stored =
-            super::order::order(&self.config, &self.http, &self.files, &self.challenges).await?;
+    /// Serves the certificate another instance stored when it lasts longer than ours;
+    /// returns it when it is not due for renewal.
+    async fn adopt(&self) -> Result<Option<Stored>, AcmeError> {
+        let Some(stored) = self.keep.newer_shared(self.current().as_ref()).await? else {
+            return Ok(None);
+        };
+        if !stored.covers_all(&self.config.domains) {
+            return Ok(None);
+        }
         self.serve(&stored);
-        Ok(stored)
+        let due = renew_at(&stored, self.config.renew_before) <= OffsetDateTime::now_utc();
+        Ok((!due).then_some(stored))
+    }
+
+    /// Orders now (bounded); serves and keeps what is issued.
+    async fn order(&self) -> Attempt {
+        let ordered = tokio::time::timeout(
+            ORDER_BOUND,
+            super::order::order(&self.config, &self.http, &self.keep, &self.challenges),
+        )
+        .await
+        .unwrap_or_else(|_| {
+            Err(AcmeError::Order {
+                detail: format!("no end within {} s", ORDER_BOUND.as_secs()),
+            })
+        });
+        match ordered {
+            Ok(stored) => {
+                self.serve(&stored);
+                Attempt::Issued(stored)
+            }
+            Err(e) => Attempt::Failed(e),
+        }
+    }
+
+    /// One attempt: adopt what another instance has, else order under the lease.
+    async fn attempt(&self) -> Attempt {
+        match self.adopt().await {
+            Ok(Some(stored)) => return Attempt::Adopted(stored),
+            Ok(None) => {}
+            Err(e) => return Attempt::Failed(e),
+        }
+        let Some(shared) = &self.keep.shared else {
+            return self.order().await;
+        };
+        match shared.take_lease().await {
+            Ok(true) => {}
+            Ok(false) => return Attempt::OtherOrdering,
+            Err(e) => return Attempt::Failed(e),
+        }
+        // Again under the lease: the instance that held it may have finished just now.
+        let attempt = match self.adopt().await {
+            Ok(Some(stored)) => Attempt::Adopted(stored),
+            Ok(None) => self.order().await,
+            Err(e) => Attempt::Failed(e),
+        };
+        shared.release_lease().await;
+        attempt
     }
 
     /// Orders whenever due until `shutdown` completes.
@@ -179,30 +259,43 @@ impl Acme {
                 _ = &mut shutdown => return,
             }
             let renewal = self.current().is_some();
-            let outcome = tokio::select! {
-                r = self.order_once() => r,
+            let attempt = tokio::select! {
+                a = self.attempt() => a,
                 _ = &mut shutdown => return,
             };
-            match outcome {
-                Ok(stored) => {
+            wait = match attempt {
+                Attempt::Issued(stored) => {
                     failures = 0;
                     self.metrics.issued();
                     tracing::info!(
                         serial = %stored.serial(),
                         not_after = %stored.not_after,
                         renewal,
-                        "ACME certificate issued and in service"
+                        "ACME certificate in service, issued to this instance"
                     );
-                    wait = self.next_order();
+                    let wait = self.next_order();
                     if wait < LEAST_BETWEEN_ORDERS {
                         tracing::warn!(
                             "the new ACME certificate is already due for renewal: \
                              tls.acme.renew_before is longer than its lifetime"
                         );
-                        wait = LEAST_BETWEEN_ORDERS;
                     }
+                    wait.max(LEAST_BETWEEN_ORDERS)
                 }
-                Err(e) => {
+                Attempt::Adopted(stored) => {
+                    failures = 0;
+                    tracing::info!(
+                        serial = %stored.serial(),
+                        not_after = %stored.not_after,
+                        "ACME certificate in service, ordered by another instance"
+                    );
+                    self.next_order()
+                }
+                Attempt::OtherOrdering => {
+                    tracing::debug!("another instance is ordering; waiting for its certificate");
+                    WAITING_FOR_OTHER
+                }
+                Attempt::Failed(e) => {
                     failures = failures.saturating_add(1);
                     self.metrics.failed();
                     let server_says = self
@@ -210,7 +303,7 @@ impl Acme {
                         .take_retry_after()
                         .and_then(|at| at.duration_since(SystemTime::now()).ok())
                         .unwrap_or(Duration::ZERO);
-                    wait = backoff(failures).max(server_says);
+                    let wait = backoff(failures).max(server_says);
                     tracing::warn!(
                         error = %e,
                         failures,
@@ -218,8 +311,9 @@ impl Acme {
                         keeping_current = renewal,
                         "ACME order failed"
                     );
+                    wait
                 }
-            }
+            };
         }
     }
 }

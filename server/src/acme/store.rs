@@ -159,25 +159,34 @@ impl AcmeFiles {
         }
     }
 
-    /// Keeps a new key and chain (checked to belong together first) and returns them.
-    pub fn save_certificate(&self, key_pem: &str, chain_pem: &str) -> Result<Stored, AcmeError> {
-        let bad = |reason: String| AcmeError::Order {
+    /// Keeps a key-and-chain PEM (checked to load and belong together first) and returns it.
+    pub fn save_pem(&self, pem: &str) -> Result<Stored, AcmeError> {
+        let stored = parse_pem(pem).map_err(|reason| AcmeError::Order {
             detail: format!("the issued certificate is unusable: {reason}"),
-        };
-        let key = rampart_certs::certified_key_from_pem(
-            chain_pem.as_bytes(),
-            key_pem.as_bytes(),
-            &crate::tls::provider(),
-        )
-        .map_err(|e| bad(format!("{e:?}")))?;
-        let stored = Stored::of(Arc::new(key)).map_err(bad)?;
-        let mut both = String::with_capacity(key_pem.len() + chain_pem.len() + 1);
-        both.push_str(key_pem.trim_end());
-        both.push('\n');
-        both.push_str(chain_pem);
-        self.write(&self.certificate(), both.as_bytes())?;
+        })?;
+        self.write(&self.certificate(), pem.as_bytes())?;
         Ok(stored)
     }
+}
+
+/// One PEM of the key, then the chain.
+pub fn combine(key_pem: &str, chain_pem: &str) -> String {
+    let mut both = String::with_capacity(key_pem.len() + chain_pem.len() + 1);
+    both.push_str(key_pem.trim_end());
+    both.push('\n');
+    both.push_str(chain_pem);
+    both
+}
+
+/// A key-and-chain PEM as served, checked to belong together.
+pub fn parse_pem(pem: &str) -> Result<Stored, String> {
+    let key = rampart_certs::certified_key_from_pem(
+        pem.as_bytes(),
+        pem.as_bytes(),
+        &crate::tls::provider(),
+    )
+    .map_err(|e| format!("{e:?}"))?;
+    Stored::of(Arc::new(key))
 }
 
 #[cfg(test)]
@@ -193,7 +202,7 @@ mod tests {
         let ca = rampart_certs::DevCa::generate().expect("ca");
         let (chain, key) =
             rampart_certs::issue_leaf(&ca, &["bank.example".to_string()], 30).expect("leaf");
-        let saved = files.save_certificate(&key, &chain).expect("save");
+        let saved = files.save_pem(&combine(&key, &chain)).expect("save");
         let mode = std::fs::metadata(files.certificate())
             .expect("stat")
             .permissions()
@@ -221,7 +230,7 @@ mod tests {
         let (chain, _) = rampart_certs::issue_leaf(&ca, &names, 30).expect("leaf");
         let (_, other_key) = rampart_certs::issue_leaf(&ca, &names, 30).expect("leaf");
         let e = files
-            .save_certificate(&other_key, &chain)
+            .save_pem(&combine(&other_key, &chain))
             .expect_err("mismatch");
         assert!(e.to_string().contains("unusable"), "{e}");
         assert!(!files.certificate().exists());

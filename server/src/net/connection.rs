@@ -30,6 +30,8 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
 use tokio_rustls::{LazyConfigAcceptor, TlsAcceptor};
+
+use crate::acme::Challenges;
 use tower::Service;
 
 use super::admission::Admission;
@@ -60,8 +62,9 @@ pub(crate) struct ConnShared {
     pub(crate) router: Router,
     h1: http1::Builder,
     h2: http2::Builder<TokioExecutor>,
-    /// The configuration `tls-alpn-01` validation handshakes are served with, under ACME.
-    validation: Option<Arc<rustls::ServerConfig>>,
+    /// The configuration `tls-alpn-01` validation handshakes are served with, under ACME, and
+    /// the certificates it serves.
+    validation: Option<(Arc<rustls::ServerConfig>, Arc<Challenges>)>,
 }
 
 impl ConnShared {
@@ -95,11 +98,13 @@ impl ConnShared {
         }
     }
 
-    /// Answers `tls-alpn-01` validation handshakes with `config` (ACME's [`Challenges`]).
-    ///
-    /// [`Challenges`]: crate::acme::Challenges
-    pub(crate) fn with_validation(mut self, config: Arc<rustls::ServerConfig>) -> Self {
-        self.validation = Some(config);
+    /// Answers `tls-alpn-01` validation handshakes with `config`, which serves `challenges`.
+    pub(crate) fn with_validation(
+        mut self,
+        config: Arc<rustls::ServerConfig>,
+        challenges: Arc<Challenges>,
+    ) -> Self {
+        self.validation = Some((config, challenges));
         self
     }
 }
@@ -255,9 +260,17 @@ pub(crate) async fn serve(
             .alpn()
             .is_some_and(crate::acme::is_validation)
     });
-    let config = validation
-        .unwrap_or_else(|| shared.acceptor.config())
-        .clone();
+    // The instance proving the name may be another one on the same database.
+    if let Some((_, challenges)) = validation
+        && let Some(name) = start.client_hello().server_name().map(str::to_owned)
+    {
+        let _ = tokio::time::timeout_at(deadline, challenges.prepare(&name)).await;
+    }
+    let config = match validation {
+        Some((config, _)) => config,
+        None => shared.acceptor.config(),
+    }
+    .clone();
     let handshake = Box::pin(tokio::time::timeout_at(deadline, start.into_stream(config)));
     let tls = tokio::select! {
         r = handshake => match r {

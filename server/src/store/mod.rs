@@ -3,6 +3,7 @@
 //! escape hatches for runtime SQL (`AssertSqlSafe`, `QueryBuilder`, `raw_sql`:
 //! `.clippy.toml`).
 
+pub mod acme;
 pub mod audit;
 pub mod history;
 pub mod ledger;
