@@ -9,7 +9,9 @@
 //! - Pebble refusing the challenge: the old certificate stays in service and the error carries
 //!   Pebble's problem detail;
 //! - Pebble restarted with its memory wiped (the stored account unknown to it): a new account
-//!   is created and the renewal goes through.
+//!   is created and the renewal goes through;
+//! - Pebble refusing the account (external account binding required): said in words, and
+//!   still no certificate served.
 //!
 //! Pebble validates `tls-alpn-01` by connecting to `localhost` at its configured `tlsPort`,
 //! so each test picks rampart's port before starting either. Needs the `pebble` binary, so the
@@ -51,6 +53,12 @@ pub(crate) struct Pebble {
 impl Pebble {
     /// Prepares a Pebble that validates `tls-alpn-01` on `tls_port`, without starting it.
     pub(crate) fn prepare(dir: &Path, tls_port: u16) -> Pebble {
+        Pebble::prepare_with(dir, tls_port, false)
+    }
+
+    /// The same, refusing every new account that has no external account binding (RFC 8555
+    /// section 7.3.4) when `binding_required`.
+    fn prepare_with(dir: &Path, tls_port: u16, binding_required: bool) -> Pebble {
         let certs = rampart_certs::generate_dev_set(&dir.join("pebble-https")).expect("certs");
         let (acme_port, management_port) = (free_port(), free_port());
         let config = dir.join("pebble.json");
@@ -63,7 +71,7 @@ impl Pebble {
                 "httpPort": free_port(),
                 "tlsPort": tls_port,
                 "ocspResponderURL": "",
-                "externalAccountBindingRequired": false
+                "externalAccountBindingRequired": binding_required
             }
         });
         std::fs::write(&config, json.to_string()).expect("pebble config");
@@ -478,6 +486,28 @@ async fn an_account_the_server_forgot_is_created_again() {
         );
         let renewed = std::fs::read(dir.path().join("acme/account.json")).expect("stored");
         assert_ne!(renewed, account, "the new account is stored");
+    })
+    .await;
+}
+
+#[tokio::test]
+#[ignore = "needs pebble; .ci/run installs it"]
+async fn an_account_the_ca_refuses_is_said_in_words_and_no_certificate_is_served() {
+    common::bounded(async {
+        let dir = tempfile::tempdir().expect("tmp");
+        let port = free_port();
+        let mut pebble = Pebble::prepare_with(dir.path(), port, true);
+        pebble.start().await;
+        let config = write_config(dir.path(), port, &pebble, "");
+        let (mut rampart, _) = serve(dir.path(), &config).await;
+        let failed = rampart.wait_stderr("ACME order failed").await;
+        assert!(
+            failed.contains("the ACME server refused the account")
+                && failed.contains("urn:ietf:params:acme:error:externalAccountRequired"),
+            "{failed}"
+        );
+        assert!(curl_insecure(port).is_err(), "no certificate at all");
+        assert!(!dir.path().join("acme/account.json").exists());
     })
     .await;
 }

@@ -9,6 +9,7 @@ mod common;
 
 mod acme_pebble;
 mod acme_postgres;
+mod acme_rate_limit;
 mod admin_metrics;
 mod api_auth;
 mod api_history;

@@ -98,6 +98,7 @@ pub struct AcmeMetrics {
     failing: AtomicU64,
     not_after: AtomicU64,
     renew_at: AtomicU64,
+    next_attempt: AtomicU64,
 }
 
 impl AcmeMetrics {
@@ -116,6 +117,20 @@ impl AcmeMetrics {
             .store(u64::try_from(not_after).unwrap_or(0), Ordering::Relaxed);
         self.renew_at
             .store(u64::try_from(renew_at).unwrap_or(0), Ordering::Relaxed);
+    }
+
+    fn next_attempt_in(&self, wait: std::time::Duration) {
+        let at = std::time::SystemTime::now() + wait;
+        let secs = at
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        self.next_attempt.store(secs, Ordering::Relaxed);
+    }
+
+    /// Unix time of the next attempt (an order, or a look for another instance's certificate).
+    pub fn next_attempt(&self) -> u64 {
+        self.next_attempt.load(Ordering::Relaxed)
     }
 
     /// Orders that ended with a certificate.
@@ -155,6 +170,11 @@ impl AcmeMetrics {
                 "rampart_acme_renewal_due_seconds",
                 "Unix time the served ACME certificate is due for renewal (0: none yet).",
                 load(&self.renew_at),
+            ),
+            (
+                "rampart_acme_next_attempt_seconds",
+                "Unix time of the next ACME attempt (after a failure: the back-off, or the CA's Retry-After when later).",
+                load(&self.next_attempt),
             ),
         ] {
             let _ = writeln!(

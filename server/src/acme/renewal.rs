@@ -254,6 +254,7 @@ impl Acme {
         let mut failures = 0u32;
         let mut wait = self.next_order();
         loop {
+            self.metrics.next_attempt_in(wait);
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
                 _ = &mut shutdown => return,
