@@ -132,8 +132,9 @@ impl Pebble {
             .count()
     }
 
+    /// Named, not an address: rampart resolves it inside its sandbox (`/etc/hosts`).
     fn directory(&self) -> String {
-        format!("https://127.0.0.1:{}/dir", self.acme_port)
+        format!("https://localhost:{}/dir", self.acme_port)
     }
 
     /// Pebble's root and intermediate, fetched from its management interface into `to`: what

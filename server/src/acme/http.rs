@@ -1,7 +1,7 @@
 //! The ACME client's HTTPS: one HTTP/1.1 connection per request over rustls, trusting
-//! Mozilla's roots or the configured `directory_ca` only, each request bounded in time, and
-//! the `Retry-After` of every refused request kept so that the order's retries can respect
-//! it (instant-acme reads it only while polling an order).
+//! Mozilla's roots or the configured `directory_ca` only, each request bounded in time and
+//! each response body in size, and the `Retry-After` of every refused request kept so that
+//! the order's retries can respect it (instant-acme reads it only while polling an order).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -20,6 +20,8 @@ use super::AcmeError;
 
 /// A request that has not answered within this is a failure (the order is retried later).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// The most of a response body read (a chain is a few KiB; a directory, an order, less).
+const MOST_BODY: usize = 1024 * 1024;
 
 /// The directory's HTTPS client.
 #[derive(Clone)]
@@ -128,7 +130,9 @@ impl AcmeHttp {
             .send_request(Request::from_parts(parts, body))
             .await
             .map_err(|e| format!("request to {host}:{port}: {e}"))?;
-        Ok(BytesResponse::from(rsp))
+        Ok(BytesResponse::from(
+            rsp.map(|body| http_body_util::Limited::new(body, MOST_BODY)),
+        ))
     }
 }
 

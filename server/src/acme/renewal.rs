@@ -127,6 +127,14 @@ impl Acme {
             certs,
         };
         match acme.keep.files.load_certificate() {
+            // Refused handshakes rather than an expired certificate (one a user may be invited
+            // to click through) while the new one is ordered.
+            Some(stored) if stored.not_after <= OffsetDateTime::now_utc() => tracing::warn!(
+                serial = %stored.serial(),
+                not_after = %stored.not_after,
+                "the stored ACME certificate has expired; ordering a new one (handshakes are \
+                 refused until it is issued)"
+            ),
             Some(stored) if stored.covers_all(&acme.config.domains) => {
                 tracing::info!(
                     serial = %stored.serial(),
@@ -347,6 +355,39 @@ mod tests {
         // A window longer than the lifetime makes it due at once.
         let due = renew_at(&s, Some(Duration::from_secs(200 * 86_400)));
         assert!(due < OffsetDateTime::now_utc());
+    }
+
+    /// A self-signed certificate for `bank.example` valid from `from` to `to` days from now,
+    /// stored in `dir` as ACME would.
+    fn store_certificate(dir: &std::path::Path, from: i64, to: i64) {
+        let mut params =
+            rcgen::CertificateParams::new(vec!["bank.example".to_string()]).expect("params");
+        let now = OffsetDateTime::now_utc();
+        params.not_before = now + time::Duration::days(from);
+        params.not_after = now + time::Duration::days(to);
+        let key = rcgen::KeyPair::generate().expect("key");
+        let cert = params.self_signed(&key).expect("cert");
+        let pem = super::super::store::combine(&key.serialize_pem(), &cert.pem());
+        AcmeFiles::new(dir).save_pem(&pem).expect("stored");
+    }
+
+    #[test]
+    fn a_stored_certificate_is_served_at_start_unless_it_has_expired() {
+        for (from, to, served) in [(-10, 80, true), (-90, -1, false)] {
+            let tmp = tempfile::tempdir().expect("tmp");
+            store_certificate(tmp.path(), from, to);
+            let config = AcmeConfig {
+                directory: "https://acme.test/dir".into(),
+                domains: vec!["bank.example".into()],
+                contact: None,
+                directory_ca: None,
+                dir: tmp.path().to_path_buf(),
+                renew_before: None,
+            };
+            let certs = Arc::new(CertStore::awaiting(Acme::cert_source(&config)));
+            Acme::new(&config, certs.clone(), None).expect("acme");
+            assert_eq!(certs.current().is_some(), served, "valid {from}..{to} days");
+        }
     }
 
     #[test]

@@ -30,8 +30,6 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
 use tokio_rustls::{LazyConfigAcceptor, TlsAcceptor};
-
-use crate::acme::Challenges;
 use tower::Service;
 
 use super::admission::Admission;
@@ -40,6 +38,7 @@ use super::idle::Activity;
 use super::prefixed::Prefixed;
 use super::shutdown::{Phase, ShutdownSignal};
 use super::timed_io::TimedIo;
+use crate::acme::Challenges;
 use crate::config::HttpConfig;
 use crate::http::ClientAddr;
 use crate::http::timed_body::TimedBody;
