@@ -79,7 +79,7 @@ fn acme_certificate(acme: &crate::config::AcmeConfig) -> Vec<Finding> {
             format!(
                 "tls.acme: the stored certificate (serial {}) covers {} and expires {}; renewed \
                  in the background",
-                s.serial(),
+                s.serial,
                 acme.domains.join(", "),
                 s.not_after
             ),

@@ -161,6 +161,22 @@ fn validation_certificate(name: &str, digest: &[u8]) -> Result<CertifiedKey, Acm
     Ok(CertifiedKey::new(vec![cert.der().clone()], signing))
 }
 
+/// The digest a validation certificate proves (its `acmeIdentifier`, RFC 8737), when the
+/// DER is a certificate carrying that extension marked critical.
+pub fn acme_identifier(der: &[u8]) -> Option<Vec<u8>> {
+    const ACME_IDENTIFIER: &str = "1.3.6.1.5.5.7.1.31";
+    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+    let ext = cert
+        .extensions()
+        .iter()
+        .find(|e| e.oid.to_id_string() == ACME_IDENTIFIER)?;
+    // An OCTET STRING of the 32-byte SHA-256.
+    match ext.value {
+        [0x04, 32, digest @ ..] if ext.critical && digest.len() == 32 => Some(digest.to_vec()),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,16 +197,7 @@ mod tests {
         let digest = [7u8; 32];
         c.insert("Bank.Example", &digest).expect("insert");
         let key = c.get("bank.example").expect("by name, any case");
-        let (_, cert) = x509_parser::parse_x509_certificate(&key.cert[0]).expect("x509");
-        let ext = cert
-            .extensions()
-            .iter()
-            .find(|e| e.oid.to_id_string() == "1.3.6.1.5.5.7.1.31")
-            .expect("acmeIdentifier");
-        assert!(ext.critical);
-        // An OCTET STRING of the 32-byte digest.
-        assert_eq!(&ext.value[..2], &[0x04, 32]);
-        assert_eq!(&ext.value[2..], &digest);
+        assert_eq!(acme_identifier(&key.cert[0]).as_deref(), Some(&digest[..]));
         c.remove("bank.example");
         assert!(c.get("bank.example").is_none());
     }

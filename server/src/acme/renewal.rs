@@ -130,14 +130,14 @@ impl Acme {
             // Refused handshakes rather than an expired certificate (one a user may be invited
             // to click through) while the new one is ordered.
             Some(stored) if stored.not_after <= OffsetDateTime::now_utc() => tracing::warn!(
-                serial = %stored.serial(),
+                serial = %stored.serial,
                 not_after = %stored.not_after,
                 "the stored ACME certificate has expired; ordering a new one (handshakes are \
                  refused until it is issued)"
             ),
             Some(stored) if stored.covers_all(&acme.config.domains) => {
                 tracing::info!(
-                    serial = %stored.serial(),
+                    serial = %stored.serial,
                     not_after = %stored.not_after,
                     "serving the stored ACME certificate"
                 );
@@ -277,7 +277,7 @@ impl Acme {
                     failures = 0;
                     self.metrics.issued();
                     tracing::info!(
-                        serial = %stored.serial(),
+                        serial = %stored.serial,
                         not_after = %stored.not_after,
                         renewal,
                         "ACME certificate in service, issued to this instance"
@@ -294,7 +294,7 @@ impl Acme {
                 Attempt::Adopted(stored) => {
                     failures = 0;
                     tracing::info!(
-                        serial = %stored.serial(),
+                        serial = %stored.serial,
                         not_after = %stored.not_after,
                         "ACME certificate in service, ordered by another instance"
                     );

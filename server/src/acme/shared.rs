@@ -26,10 +26,11 @@ fn micros(d: Duration) -> i64 {
     i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
 }
 
-fn db_error(e: crate::store::StoreError) -> AcmeError {
+/// An error of the state kept in the database (a query that failed, or what it returned).
+fn in_database(reason: impl std::fmt::Display) -> AcmeError {
     AcmeError::Store {
         path: "the database".into(),
-        reason: e.to_string(),
+        reason: reason.to_string(),
     }
 }
 
@@ -77,7 +78,7 @@ impl Shared {
             now.saturating_add(micros(LEASE)),
         )
         .await
-        .map_err(db_error)
+        .map_err(in_database)
     }
 
     /// Gives the lease back (best effort: it runs out anyway).
@@ -91,7 +92,7 @@ impl Shared {
     pub async fn certificate(&self) -> Result<Option<String>, AcmeError> {
         rows::certificate(&self.db, &self.scope)
             .await
-            .map_err(db_error)
+            .map_err(in_database)
     }
 
     async fn save_certificate(&self, pem: &str, stored: &Stored) -> Result<(), AcmeError> {
@@ -103,16 +104,16 @@ impl Shared {
             now_micros(),
         )
         .await
-        .map_err(db_error)
+        .map_err(in_database)
     }
 
     /// Answers validations of `name` from any instance.
     pub async fn publish_validation(&self, name: &str, digest: &[u8]) -> Result<(), AcmeError> {
-        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        let hex = hex::encode(digest);
         let until = now_micros().saturating_add(micros(VALIDATION_LIFETIME));
         rows::publish_validation(&self.db, &name.to_ascii_lowercase(), &hex, until)
             .await
-            .map_err(db_error)
+            .map_err(in_database)
     }
 
     /// Stops answering validations of `name` (best effort: they run out anyway).
@@ -133,10 +134,7 @@ impl Shared {
                 return None;
             }
         };
-        (0..hex.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
-            .collect()
+        hex::decode(hex).ok()
     }
 }
 
@@ -153,14 +151,13 @@ impl Keep {
     /// The account: the shared one first, then the local file.
     pub async fn account(&self) -> Result<Option<AccountCredentials>, AcmeError> {
         if let Some(s) = &self.shared {
-            let stored = rows::account(&s.db, &s.directory).await.map_err(db_error)?;
+            let stored = rows::account(&s.db, &s.directory)
+                .await
+                .map_err(in_database)?;
             if let Some(json) = stored {
-                return serde_json::from_str(&json)
+                return super::store::account_from_json(json.as_bytes())
                     .map(Some)
-                    .map_err(|e| AcmeError::Store {
-                        path: "the database".into(),
-                        reason: format!("not an ACME account: {e}"),
-                    });
+                    .map_err(in_database);
             }
         }
         self.files.load_account()
@@ -170,13 +167,10 @@ impl Keep {
     pub async fn save_account(&self, creds: &AccountCredentials) -> Result<(), AcmeError> {
         self.files.save_account(creds)?;
         if let Some(s) = &self.shared {
-            let json = serde_json::to_string(creds).map_err(|e| AcmeError::Store {
-                path: "the database".into(),
-                reason: e.to_string(),
-            })?;
+            let json = serde_json::to_string(creds).map_err(in_database)?;
             rows::save_account(&s.db, &s.directory, &json)
                 .await
-                .map_err(db_error)?;
+                .map_err(in_database)?;
         }
         Ok(())
     }
@@ -187,7 +181,7 @@ impl Keep {
         if let Some(s) = &self.shared {
             rows::forget_account(&s.db, &s.directory)
                 .await
-                .map_err(db_error)?;
+                .map_err(in_database)?;
         }
         Ok(())
     }
@@ -218,9 +212,10 @@ impl Keep {
         let Some(pem) = s.certificate().await? else {
             return Ok(None);
         };
-        let stored = super::store::parse_pem(&pem).map_err(|reason| AcmeError::Store {
-            path: "the database".into(),
-            reason: format!("the shared certificate does not load: {reason}"),
+        let stored = super::store::parse_pem(&pem).map_err(|reason| {
+            in_database(format_args!(
+                "the shared certificate does not load: {reason}"
+            ))
         })?;
         if current.is_some_and(|c| c.not_after >= stored.not_after) {
             return Ok(None);

@@ -27,6 +27,8 @@ pub struct Stored {
     pub not_before: OffsetDateTime,
     /// The leaf's `notAfter`.
     pub not_after: OffsetDateTime,
+    /// The leaf's serial number, in hex (for logs and tests).
+    pub serial: String,
 }
 
 impl Stored {
@@ -38,6 +40,7 @@ impl Stored {
         Ok(Stored {
             not_before: validity.not_before.to_datetime(),
             not_after: validity.not_after.to_datetime(),
+            serial: cert.raw_serial_as_string(),
             key,
         })
     }
@@ -48,16 +51,11 @@ impl Stored {
             .iter()
             .all(|d| crate::tls::covers(&self.key, d.as_str()))
     }
+}
 
-    /// The leaf's serial number, in hex (for logs and tests).
-    pub fn serial(&self) -> String {
-        self.key
-            .cert
-            .first()
-            .and_then(|leaf| x509_parser::parse_x509_certificate(leaf).ok())
-            .map(|(_, c)| c.raw_serial_as_string())
-            .unwrap_or_default()
-    }
+/// Account credentials from their JSON (in `account.json` or the database).
+pub fn account_from_json(json: &[u8]) -> Result<instant_acme::AccountCredentials, String> {
+    serde_json::from_slice(json).map_err(|e| format!("not an ACME account: {e}"))
 }
 
 impl AcmeFiles {
@@ -111,11 +109,11 @@ impl AcmeFiles {
                 });
             }
         };
-        serde_json::from_slice(&text)
+        account_from_json(&text)
             .map(Some)
-            .map_err(|e| AcmeError::Store {
+            .map_err(|reason| AcmeError::Store {
                 path: path.display().to_string(),
-                reason: format!("not an ACME account: {e}"),
+                reason,
             })
     }
 
@@ -214,7 +212,7 @@ mod tests {
             .mode();
         assert_eq!(dir_mode & 0o777, 0o700);
         let loaded = files.load_certificate().expect("loads");
-        assert_eq!(loaded.serial(), saved.serial());
+        assert_eq!(loaded.serial, saved.serial);
         assert!(loaded.covers_all(&["bank.example".to_string()]));
         assert!(!loaded.covers_all(&["other.example".to_string()]));
         let lifetime = loaded.not_after - loaded.not_before;

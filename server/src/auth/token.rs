@@ -35,13 +35,7 @@ pub fn generate() -> Result<NewToken, String> {
 }
 
 fn hash_hex(raw: &[u8]) -> String {
-    let digest = Sha256::digest(raw);
-    let mut s = String::with_capacity(64);
-    for b in digest.iter() {
-        s.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
-        s.push(char::from(b"0123456789abcdef"[usize::from(b & 15)]));
-    }
-    s
+    hex::encode(Sha256::digest(raw))
 }
 
 /// The stored hash for a presented token, or `None` if it is not a well-formed token.

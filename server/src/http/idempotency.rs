@@ -49,7 +49,7 @@ pub fn request_hash(fields: &[&[u8]]) -> String {
         h.update((part.len() as u64).to_be_bytes());
         h.update(part);
     }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(h.finalize())
 }
 
 /// The 201 of a money-moving request: `body`, marked `Idempotent-Replayed: true` when it is
