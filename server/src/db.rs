@@ -306,9 +306,18 @@ impl Db {
             }
         };
         install_default_drivers();
+        // An in-memory SQLite database lives exactly as long as its connection (the fuzz
+        // targets', the tests'): never retire that connection, or the data goes with it.
+        let in_memory = backend == Backend::Sqlite && cfg.url.contains(":memory:");
         let pool = AnyPoolOptions::new()
             .max_connections(cfg.max_connections)
             .acquire_timeout(Duration::from_secs(5))
+            .max_lifetime((!in_memory).then_some(Duration::from_secs(30 * 60)))
+            .idle_timeout((!in_memory).then_some(Duration::from_secs(10 * 60)))
+            // SQLite is a library in this process: a ping before each statement tests nothing
+            // and costs a hand-off to its worker thread and back. A PostgreSQL connection may
+            // have been dropped by the server or the network since its last use.
+            .test_before_acquire(backend == Backend::Postgres)
             // A connection handed back inside a transaction (one dropped unfinished: its
             // rollback is only queued) goes back to the pool once the rollback has run, and is
             // closed if it is still in one: when a COMMIT fails on a full disk, SQLite may
@@ -431,6 +440,31 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains("hunter2"), "{text}");
+    }
+
+    /// A file is retired like any pooled connection and never pinged; an in-memory database
+    /// (the fuzz targets' database) is never retired, which would drop its data; PostgreSQL is
+    /// tested before each use.
+    #[tokio::test]
+    async fn pool_options_suit_the_backend() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let file = Db::connect(&DatabaseConfig {
+            url: format!("sqlite://{}", dir.path().join("r.db").display()),
+            max_connections: 1,
+        })
+        .await
+        .expect("file");
+        let memory = Db::connect(&DatabaseConfig {
+            url: "sqlite::memory:".into(),
+            max_connections: 1,
+        })
+        .await
+        .expect("memory");
+        let (file, memory) = (file.pool.options(), memory.pool.options());
+        assert!(file.get_max_lifetime().is_some() && file.get_idle_timeout().is_some());
+        assert_eq!(memory.get_max_lifetime(), None);
+        assert_eq!(memory.get_idle_timeout(), None);
+        assert!(!file.get_test_before_acquire() && !memory.get_test_before_acquire());
     }
 
     #[tokio::test]

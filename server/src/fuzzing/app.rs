@@ -29,8 +29,11 @@ pub struct App {
 impl App {
     /// Builds the application; panics if it cannot (a harness failure, not a finding).
     pub fn new() -> App {
+        super::stay_on_this_cpu();
+        // Timers (the request deadline) but no I/O driver: nothing here touches a socket, and
+        // waiting for the database then parks on a futex rather than in `epoll_wait`.
         let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
+            .enable_time()
             .build()
             .expect("runtime");
         let mut config = Config {

@@ -15,6 +15,27 @@ use crate::ledger::Amount;
 use crate::ledger::cursor::Cursor;
 use crate::net::proxy_header::{self, Relayed};
 
+/// In fuzz builds, keeps the calling thread and every thread it starts from now on (SQLite's
+/// worker thread, the blocking pool that hashes passwords) on the CPU it is running on, so
+/// that the stateful targets' hand-offs to the database stay on one CPU: each statement goes
+/// to SQLite's worker thread and back, which on one CPU is two context switches and across
+/// two a wake-up of the other CPU (in a virtual machine, half of `request_sequence`'s time).
+/// A process started beside busy ones starts on an idle CPU, so `-jobs` still spreads out.
+/// Best effort; nothing in tests, whose threads run side by side.
+pub fn stay_on_this_cpu() {
+    #[cfg(fuzzing)]
+    {
+        use nix::sched::{CpuSet, sched_getcpu, sched_setaffinity};
+        let mut here = CpuSet::new();
+        if let Ok(cpu) = sched_getcpu()
+            && here.set(cpu).is_ok()
+        {
+            // Refused (a CPU set narrowed from outside, say): run as before.
+            let _ = sched_setaffinity(nix::unistd::Pid::from_raw(0), &here);
+        }
+    }
+}
+
 /// Amounts: parsing never panics; whatever parses is within (0, MAX] and prints in a form that
 /// parses back to the same amount.
 pub fn check_amount(data: &[u8]) {

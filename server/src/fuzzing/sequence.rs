@@ -17,7 +17,8 @@
 //! - the database's balances are exactly what the successful calls imply, none is negative,
 //!   and they add up to deposits minus withdrawals (money is conserved).
 //!
-//! The database is emptied (except the server's secrets) before each input.
+//! Every input starts from the state [`prologue`] leads to: the prologue runs through the API
+//! once per process, and its database is copied aside and restored before each input.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;
@@ -290,21 +291,13 @@ fn prologue() -> Vec<Call> {
     calls
 }
 
-/// Runs [`prologue`] and then `calls` on an emptied database, checking the invariants after
-/// each; says how many of `calls` succeeded (2xx).
+/// Runs `calls` from the state [`prologue`] leads to, checking the invariants after each;
+/// says how many of `calls` succeeded (2xx).
 pub fn run(calls: &[Call]) -> usize {
     let _turn = my_turn();
     let app = app();
     app.rt.block_on(async {
-        empty(app).await;
-        let mut world = World::default();
-        for call in prologue() {
-            let status = world
-                .step(&call)
-                .await
-                .expect("the prologue keeps the invariants");
-            assert!(status.is_success(), "the prologue's {call:?} got {status}");
-        }
+        let mut world = from_the_prologue(app).await;
         let mut successes = 0;
         for (i, call) in calls.iter().enumerate() {
             let status = world.step(call).await.unwrap_or_else(|why| {
@@ -316,6 +309,9 @@ pub fn run(calls: &[Call]) -> usize {
                 .await
                 .unwrap_or_else(|why| panic!("after call {i}: {call:?}\n{why}"));
         }
+        // Lets the pool take its connection back (a task of its own) before the input ends,
+        // so that libFuzzer sees every allocation of the input freed by then.
+        tokio::task::yield_now().await;
         successes
     })
 }
@@ -324,6 +320,9 @@ pub fn run(calls: &[Call]) -> usize {
 struct Harness {
     app: App,
     router: axum::Router,
+    /// What the tracker knew after the prologue, once it has run (its database is kept in the
+    /// `prologue` schema).
+    after_prologue: tokio::sync::OnceCell<World>,
     /// One input at a time (tests run on several threads; the database is shared).
     turn: std::sync::Mutex<()>,
 }
@@ -336,6 +335,7 @@ fn harness() -> &'static Harness {
         Harness {
             app,
             router,
+            after_prologue: tokio::sync::OnceCell::new(),
             turn: std::sync::Mutex::new(()),
         }
     })
@@ -349,26 +349,80 @@ fn app() -> &'static App {
     &harness().app
 }
 
-/// Empties every table but the server's secrets (the cursor key stays, as in a running server).
-async fn empty(app: &App) {
-    for sql in [
-        "DELETE FROM transactions",
-        "DELETE FROM transfers",
-        "DELETE FROM accounts",
-        "DELETE FROM sessions",
-        "DELETE FROM audit_events",
-        "DELETE FROM login_throttle",
-        "DELETE FROM users",
-    ] {
-        sqlx::query(sql)
-            .execute(app.db().pool())
-            .await
-            .expect("empty the database");
-    }
+/// Copies the database as the prologue left it into the attached schema `prologue`.
+const KEEP_PROLOGUE: &str = "ATTACH DATABASE ':memory:' AS prologue;
+    CREATE TABLE prologue.users AS SELECT * FROM main.users;
+    CREATE TABLE prologue.sessions AS SELECT * FROM main.sessions;
+    CREATE TABLE prologue.accounts AS SELECT * FROM main.accounts;
+    CREATE TABLE prologue.transfers AS SELECT * FROM main.transfers;
+    CREATE TABLE prologue.transactions AS SELECT * FROM main.transactions;
+    CREATE TABLE prologue.movement_keys AS SELECT * FROM main.movement_keys;
+    CREATE TABLE prologue.audit_events AS SELECT * FROM main.audit_events;
+    CREATE TABLE prologue.login_throttle AS SELECT * FROM main.login_throttle;";
+
+/// Puts the database back as the prologue left it, in one batch (SQLite runs a query's
+/// statements one after the other): one hand-off to SQLite's worker instead of replaying the
+/// prologue's forty-odd statements.
+const RESTORE: &str = "BEGIN;
+    DELETE FROM main.login_throttle;
+    DELETE FROM main.audit_events;
+    DELETE FROM main.movement_keys;
+    DELETE FROM main.transactions;
+    DELETE FROM main.transfers;
+    DELETE FROM main.accounts;
+    DELETE FROM main.sessions;
+    DELETE FROM main.users;
+    INSERT INTO main.users SELECT * FROM prologue.users;
+    INSERT INTO main.sessions SELECT * FROM prologue.sessions;
+    INSERT INTO main.accounts SELECT * FROM prologue.accounts;
+    INSERT INTO main.transfers SELECT * FROM prologue.transfers;
+    INSERT INTO main.transactions SELECT * FROM prologue.transactions;
+    INSERT INTO main.movement_keys SELECT * FROM prologue.movement_keys;
+    INSERT INTO main.audit_events SELECT * FROM prologue.audit_events;
+    INSERT INTO main.login_throttle SELECT * FROM prologue.login_throttle;
+    COMMIT;";
+
+/// The prologue's sessions made as if just now (their idle and absolute lifetimes counted
+/// from `$1`), so that a campaign of hours never sees them expire.
+const FRESH_SESSIONS: &str =
+    "UPDATE sessions SET expires_at = expires_at - last_seen_at + $1, last_seen_at = $1";
+
+/// The database and the tracker as [`prologue`] leaves them: run through the API once per
+/// process (checking the invariants on the way), then restored from the copy.
+async fn from_the_prologue(app: &App) -> World {
+    let pool = app.db().pool();
+    let kept = harness()
+        .after_prologue
+        .get_or_init(|| async {
+            let mut world = World::default();
+            for call in prologue() {
+                let status = world
+                    .step(&call)
+                    .await
+                    .expect("the prologue keeps the invariants");
+                assert!(status.is_success(), "the prologue's {call:?} got {status}");
+            }
+            sqlx::query(KEEP_PROLOGUE)
+                .execute(pool)
+                .await
+                .expect("keep the prologue's database");
+            world
+        })
+        .await;
+    sqlx::query(RESTORE)
+        .execute(pool)
+        .await
+        .expect("restore the prologue's database");
+    sqlx::query(FRESH_SESSIONS)
+        .bind(crate::store::now_micros())
+        .execute(pool)
+        .await
+        .expect("refresh the prologue's sessions");
+    kept.clone()
 }
 
 /// One user as the tracker knows it.
-#[derive(Default, Debug)]
+#[derive(Default, Debug, Clone)]
 struct UserState {
     /// Set once registered.
     id: Option<String>,
@@ -379,7 +433,7 @@ struct UserState {
 }
 
 /// What the API said happened.
-#[derive(Default, Debug)]
+#[derive(Default, Debug, Clone)]
 struct World {
     users: [UserState; USERS],
     /// Accounts in the order opened: id and owner.
@@ -911,6 +965,30 @@ async fn send(
 mod tests {
     use super::*;
 
+    /// The tables an input can write, parents first: [`RESTORE`] and [`KEEP_PROLOGUE`] name
+    /// them all (`every_table_is_restored_or_kept` holds this list to the migrations).
+    const RESTORED: [&str; 8] = [
+        "users",
+        "sessions",
+        "accounts",
+        "transfers",
+        "transactions",
+        "movement_keys",
+        "audit_events",
+        "login_throttle",
+    ];
+    /// Tables no input writes: the server's secrets (the cursor key stays, as in a running
+    /// server), ACME's, and the migrations' own.
+    const UNTOUCHED: [&str; 7] = [
+        "server_secrets",
+        "acme_accounts",
+        "acme_certificates",
+        "acme_leases",
+        "acme_validations",
+        "_sqlx_migrations",
+        "sqlite_sequence",
+    ];
+
     #[test]
     fn a_banking_story_keeps_every_invariant() {
         // From the prologue: alice (0) and bob (1) logged in, accounts 0 and 1 with 100.00.
@@ -1029,12 +1107,115 @@ mod tests {
 
     /// The checks can fail: a tracker that forgot a deposit disagrees with the database.
     #[test]
+    fn every_table_is_restored_or_kept() {
+        let _turn = my_turn();
+        let app = app();
+        let tables: Vec<(String,)> = app.rt.block_on(async {
+            sqlx::query_as("SELECT name FROM main.sqlite_master WHERE type = 'table'")
+                .fetch_all(app.db().pool())
+                .await
+                .expect("tables")
+        });
+        let mut tables: Vec<String> = tables.into_iter().map(|(t,)| t).collect();
+        let mut known: Vec<String> = RESTORED
+            .iter()
+            .chain(&UNTOUCHED)
+            .map(|t| t.to_string())
+            .collect();
+        tables.sort();
+        known.sort();
+        assert_eq!(
+            tables, known,
+            "a new table: restore it (RESTORE, KEEP_PROLOGUE) or keep it"
+        );
+        for t in RESTORED {
+            assert!(RESTORE.contains(&format!("DELETE FROM main.{t};")), "{t}");
+            assert!(
+                RESTORE.contains(&format!("INSERT INTO main.{t} SELECT")),
+                "{t}"
+            );
+            assert!(
+                KEEP_PROLOGUE.contains(&format!("CREATE TABLE prologue.{t} AS")),
+                "{t}"
+            );
+        }
+    }
+
+    /// Whatever an input did is gone before the next: the database is the prologue's again,
+    /// with its sessions live.
+    #[test]
+    fn every_input_starts_from_the_prologue() {
+        let input = [
+            Call::Register {
+                who: 2,
+                spelling: Spelling::Plain,
+                password: 2,
+            },
+            Call::Open {
+                who: 0,
+                token: TokenPick::Newest,
+                name: "spare".into(),
+            },
+            Call::Move {
+                who: 1,
+                token: TokenPick::Newest,
+                account: AccountPick::Opened(1),
+                withdraw: true,
+                amount: AmountPick::Cents(2_500),
+                memo: String::new(),
+            },
+            Call::Logout {
+                who: 0,
+                token: TokenPick::Newest,
+            },
+        ];
+        assert_eq!(run(&input), input.len());
+        let turn = my_turn();
+        let app = app();
+        app.rt.block_on(async {
+            let world = from_the_prologue(app).await;
+            world
+                .check_store(app)
+                .await
+                .expect("the prologue's balances");
+            let count = |sql: &'static str| async move {
+                let (n,): (i64,) = sqlx::query_as(sql)
+                    .fetch_one(app.db().pool())
+                    .await
+                    .expect("count");
+                n
+            };
+            assert_eq!(
+                count("SELECT COUNT(*) FROM users").await,
+                2,
+                "carol is gone"
+            );
+            assert_eq!(count("SELECT COUNT(*) FROM accounts").await, 2);
+            assert_eq!(
+                count("SELECT COUNT(*) FROM sessions WHERE revoked_at IS NULL").await,
+                4,
+                "alice's logout is undone"
+            );
+            assert_eq!(
+                count("SELECT COUNT(*) FROM transactions WHERE kind = 'withdrawal'").await,
+                0
+            );
+        });
+        drop(turn);
+        // And the next input finds every prologue token live.
+        let me = |who| Call::Me {
+            who,
+            token: TokenPick::Older(1),
+        };
+        assert_eq!(run(&[me(0), me(1)]), 2);
+    }
+
+    #[test]
     fn a_wrong_expectation_is_caught() {
         let _turn = my_turn();
         let app = app();
         app.rt.block_on(async {
-            empty(app).await;
-            let mut world = World::default();
+            let mut world = from_the_prologue(app).await;
             for call in [
                 Call::Register {
                     who: 2,

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Shows that the stateful fuzz targets find the bugs they exist for, and how fast: each patch
+# in fuzz/planted/ (named <target>--<bug>.patch) plants one bug in the server's code. For each,
+# this script checks out the commit (default HEAD) into a scratch worktree, applies the patch,
+# builds the target with AddressSanitizer (in fuzz/target/planted, apart from the campaign builds), and runs it from
+# its committed seeds only, with a fixed libFuzzer seed, until it crashes or SECONDS pass.
+# It prints one row per bug: the time to the crash (or "not found") and the inputs run.
+#
+#   fuzz/planted.sh [--rev REV] [--seconds N] [PATCH...]
+#
+# Exits 1 when any planted bug is not found within the time. Needs cargo-fuzz and
+# RUSTC_BOOTSTRAP=1 (set here) on stable Rust. `--check` only checks that every patch still
+# applies to the working tree (what .ci/run runs).
+set -euo pipefail
+
+root=$(git -C "$(dirname "$0")" rev-parse --show-toplevel)
+cd "$root"
+rev=HEAD
+seconds=300
+check=0
+patches=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --rev) rev=$2; shift 2 ;;
+    --seconds) seconds=$2; shift 2 ;;
+    --check) check=1; shift ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -*) echo "planted.sh: unknown option $1" >&2; exit 2 ;;
+    *) patches+=("$1"); shift ;;
+  esac
+done
+[ ${#patches[@]} -gt 0 ] || patches=(fuzz/planted/*.patch)
+
+if [ "$check" = 1 ]; then
+  for p in "${patches[@]}"; do
+    git apply --check "$p" || { echo "planted.sh: $p no longer applies: re-plant the bug"; exit 1; }
+  done
+  echo "every planted bug still applies (${#patches[@]} patches)"
+  exit 0
+fi
+
+export RUSTC_BOOTSTRAP=1
+work=$(mktemp -d /tmp/rampart-planted.XXXXXX)
+cleanup() {
+  git worktree remove --force "$work/tree" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+git worktree add --detach "$work/tree" "$rev" >/dev/null
+
+missed=0
+printf '%-48s %-12s %s\n' "planted bug" "found after" "inputs run"
+for p in "${patches[@]}"; do
+  name=$(basename "$p" .patch)
+  target=${name%%--*}
+  git -C "$work/tree" checkout -q -- .
+  git -C "$work/tree" apply "$root/$p"
+  (cd "$work/tree" && cargo fuzz build --target-dir "$root/fuzz/target/planted" "$target") \
+    >"$work/build.log" 2>&1 || { echo "$name: the build failed"; tail -n 30 "$work/build.log"; exit 1; }
+  corpus="$work/corpus-$name"
+  mkdir -p "$corpus"
+  cp "$root/fuzz/corpus/$target"/seed-* "$corpus/"
+  dict=()
+  [ -f "$root/fuzz/dict/$target.dict" ] && dict=("-dict=$root/fuzz/dict/$target.dict")
+  bin="$root/fuzz/target/planted/x86_64-unknown-linux-gnu/release/$target"
+  start=$(date +%s.%N)
+  set +e
+  "$bin" "$corpus" "${dict[@]}" -seed=1 -timeout=25 -max_total_time="$seconds" \
+    -print_final_stats=1 -artifact_prefix="$work/" >"$work/$name.log" 2>&1
+  rc=$?
+  set -e
+  took=$(echo "$(date +%s.%N) - $start" | bc)
+  runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/$name.log" | tail -n 1)
+  if [ "$rc" -ne 0 ] && grep -q 'Test unit written' "$work/$name.log"; then
+    printf '%-48s %-12s %s\n' "$name" "$(printf '%.1f s' "$took")" "${runs:-?}"
+  else
+    printf '%-48s %-12s %s\n' "$name" "not found" "${runs:-?} in ${seconds} s"
+    missed=1
+  fi
+done
+exit "$missed"
