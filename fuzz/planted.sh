@@ -4,9 +4,10 @@
 # this script checks out the commit (default HEAD) into a scratch worktree, applies the patch,
 # builds the target with AddressSanitizer (in fuzz/target/planted, apart from the campaign builds), and runs it from
 # its committed seeds only, with a fixed libFuzzer seed, until it crashes or SECONDS pass.
-# It prints one row per bug: the time to the crash (or "not found") and the inputs run.
+# It prints one row per bug and seed: the time to the crash (or "not found") and the inputs
+# run. --seeds N runs each bug N times, with libFuzzer seeds 1 to N (default 1).
 #
-#   fuzz/planted.sh [--rev REV] [--seconds N] [PATCH...]
+#   fuzz/planted.sh [--rev REV] [--seconds N] [--seeds N] [PATCH...]
 #
 # Exits 1 when any planted bug is not found within the time. Needs cargo-fuzz and
 # RUSTC_BOOTSTRAP=1 (set here) on stable Rust. `--check` only checks that every patch still
@@ -17,14 +18,16 @@ root=$(git -C "$(dirname "$0")" rev-parse --show-toplevel)
 cd "$root"
 rev=HEAD
 seconds=300
+seeds=1
 check=0
 patches=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --rev) rev=$2; shift 2 ;;
     --seconds) seconds=$2; shift 2 ;;
+    --seeds) seeds=$2; shift 2 ;;
     --check) check=1; shift ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     -*) echo "planted.sh: unknown option $1" >&2; exit 2 ;;
     *) patches+=("$1"); shift ;;
   esac
@@ -49,7 +52,7 @@ trap cleanup EXIT
 git worktree add --detach "$work/tree" "$rev" >/dev/null
 
 missed=0
-printf '%-48s %-12s %s\n' "planted bug" "found after" "inputs run"
+printf '%-58s %-12s %s\n' "planted bug" "found after" "inputs run"
 for p in "${patches[@]}"; do
   name=$(basename "$p" .patch)
   target=${name%%--*}
@@ -57,25 +60,29 @@ for p in "${patches[@]}"; do
   git -C "$work/tree" apply "$root/$p"
   (cd "$work/tree" && cargo fuzz build --target-dir "$root/fuzz/target/planted" "$target") \
     >"$work/build.log" 2>&1 || { echo "$name: the build failed"; tail -n 30 "$work/build.log"; exit 1; }
-  corpus="$work/corpus-$name"
-  mkdir -p "$corpus"
-  cp "$root/fuzz/corpus/$target"/seed-* "$corpus/"
   dict=()
   [ -f "$root/fuzz/dict/$target.dict" ] && dict=("-dict=$root/fuzz/dict/$target.dict")
   bin="$root/fuzz/target/planted/x86_64-unknown-linux-gnu/release/$target"
-  start=$(date +%s.%N)
-  set +e
-  "$bin" "$corpus" "${dict[@]}" -seed=1 -timeout=25 -max_total_time="$seconds" \
-    -print_final_stats=1 -artifact_prefix="$work/" >"$work/$name.log" 2>&1
-  rc=$?
-  set -e
-  took=$(echo "$(date +%s.%N) - $start" | bc)
-  runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/$name.log" | tail -n 1)
-  if [ "$rc" -ne 0 ] && grep -q 'Test unit written' "$work/$name.log"; then
-    printf '%-48s %-12s %s\n' "$name" "$(printf '%.1f s' "$took")" "${runs:-?}"
-  else
-    printf '%-48s %-12s %s\n' "$name" "not found" "${runs:-?} in ${seconds} s"
-    missed=1
-  fi
+  for seed in $(seq 1 "$seeds"); do
+    corpus="$work/corpus-$name-$seed"
+    mkdir -p "$corpus"
+    cp "$root/fuzz/corpus/$target"/seed-* "$corpus/"
+    log="$work/$name-$seed.log"
+    start=$(date +%s.%N)
+    set +e
+    "$bin" "$corpus" "${dict[@]}" -seed="$seed" -timeout=25 -max_total_time="$seconds" \
+      -print_final_stats=1 -artifact_prefix="$work/" >"$log" 2>&1
+    rc=$?
+    set -e
+    took=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')
+    runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
+    row="$name (seed $seed)"
+    if [ "$rc" -ne 0 ] && grep -q 'Test unit written' "$log"; then
+      printf '%-58s %-12s %s\n' "$row" "$(printf '%.1f s' "$took")" "${runs:-?}"
+    else
+      printf '%-58s %-12s %s\n' "$row" "not found" "${runs:-?} in ${seconds} s"
+      missed=1
+    fi
+  done
 done
 exit "$missed"

@@ -354,46 +354,61 @@ impl Ledger {
         }
     }
 
-    /// Panics unless the store agrees with `model`: every balance as its owner sees it,
-    /// money conserved, and each account's entries adding up to its balance.
+    /// Panics unless the store agrees with `model`: every account with its owner and
+    /// balance, money conserved, and each account's entries adding up to its balance. Read
+    /// in two queries of the harness's own (not the store's code under test), after every
+    /// step.
     pub fn check(&self, model: &Model) {
-        let db = &self.db;
-        self.rt.block_on(async {
-            // Each user sees exactly the accounts the model gives them, with its balances.
-            for (user, id) in self.users.iter().enumerate() {
-                let listed: BTreeMap<String, i64> = ledger::accounts_of(db, id)
-                    .await
-                    .expect("list accounts")
-                    .into_iter()
-                    .map(|a| (a.id, a.balance_cents))
-                    .collect();
-                let expected: BTreeMap<String, i64> = model
-                    .accounts
-                    .iter()
-                    .zip(&self.accounts)
-                    .filter(|((owner, _), _)| *owner == user)
-                    .map(|((_, balance), id)| (id.clone(), *balance))
-                    .collect();
-                assert_eq!(listed, expected, "the accounts and balances of user {user}");
-            }
-            let sum: i64 = model.accounts.iter().map(|(_, b)| b).sum();
-            let (balances, net) = ledger::totals(db).await.expect("totals");
-            assert_eq!((balances, net), (sum, model.net), "money is conserved");
-            let sums = ledger::entry_totals(db).await.expect("entry totals");
-            for (account, total) in sums {
-                let n = self
-                    .accounts
-                    .iter()
-                    .position(|a| *a == account)
-                    .expect("entries only of known accounts");
-                assert_eq!(total, model.accounts[n].1, "entries of account {n}");
-            }
+        let pool = self.db.pool();
+        let (rows, (net, strays)) = self.rt.block_on(async {
+            let rows: Vec<(String, String, i64, i64)> = sqlx::query_as(EVERY_ACCOUNT)
+                .fetch_all(pool)
+                .await
+                .expect("read the accounts");
+            let money: (i64, i64) = sqlx::query_as(MONEY_IN_AND_OUT)
+                .fetch_one(pool)
+                .await
+                .expect("read the entries");
             // Lets the pool take its connection back (a task of its own) before the input
             // ends, so that libFuzzer sees every allocation of the input freed by then.
             tokio::task::yield_now().await;
+            (rows, money)
         });
+        let stored: BTreeMap<String, (String, i64)> = rows
+            .iter()
+            .map(|(id, owner, balance, _)| (id.clone(), (owner.clone(), *balance)))
+            .collect();
+        let expected: BTreeMap<String, (String, i64)> = model
+            .accounts
+            .iter()
+            .zip(&self.accounts)
+            .map(|((owner, balance), id)| (id.clone(), (self.users[*owner].clone(), *balance)))
+            .collect();
+        assert_eq!(stored, expected, "every account, its owner and its balance");
+        for (id, _, balance, entries) in &rows {
+            assert_eq!(entries, balance, "the entries of account {id}");
+        }
+        let balances: i64 = rows.iter().map(|(_, _, balance, _)| balance).sum();
+        assert_eq!(
+            (balances, net),
+            (model.net, model.net),
+            "money is conserved: balances add up to deposits minus withdrawals"
+        );
+        assert_eq!(strays, 0, "entries only of known accounts");
     }
 }
+
+/// Every account: its id, owner, balance, and what its entries add up to.
+const EVERY_ACCOUNT: &str = "SELECT a.id, a.user_id, a.balance_cents, \
+     CAST(COALESCE((SELECT SUM(CASE t.kind WHEN 'deposit' THEN t.amount_cents \
+     WHEN 'transfer_in' THEN t.amount_cents ELSE -t.amount_cents END) \
+     FROM transactions t WHERE t.account_id = a.id), 0) AS BIGINT) \
+     FROM accounts a";
+/// Deposits minus withdrawals, and the entries of no known account.
+const MONEY_IN_AND_OUT: &str = "SELECT CAST(COALESCE(SUM(CASE kind WHEN 'deposit' THEN \
+     amount_cents WHEN 'withdrawal' THEN -amount_cents ELSE 0 END), 0) AS BIGINT), \
+     CAST(COUNT(*) - COUNT(CASE WHEN account_id IN (SELECT id FROM accounts) THEN 1 END) \
+     AS BIGINT) FROM transactions";
 
 impl Default for Ledger {
     fn default() -> Self {
@@ -484,6 +499,39 @@ pub fn check_ledger_ops(data: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The check after each step sees a balance, an owner or an entry that is not what the
+    /// model says, each on its own.
+    #[test]
+    fn the_check_catches_a_store_that_disagrees() {
+        for tamper in [
+            "UPDATE accounts SET balance_cents = balance_cents + 1",
+            "UPDATE accounts SET user_id = 'user-1'",
+            "UPDATE transactions SET amount_cents = amount_cents + 1",
+        ] {
+            let mut store = Ledger::new();
+            let mut model = Model::default();
+            for step in [
+                Step::Open { user: 0 },
+                Step::Deposit {
+                    user: 0,
+                    account: 0,
+                    cents: 500,
+                },
+            ] {
+                assert_eq!(store.apply(&step), model.apply(&step));
+            }
+            store.check(&model);
+            store
+                .rt
+                .block_on(sqlx::query(tamper).execute(store.db.pool()))
+                .expect("tamper");
+            let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                store.check(&model);
+            }));
+            assert!(caught.is_err(), "not caught: {tamper}");
+        }
+    }
 
     #[test]
     fn a_short_history_agrees() {
