@@ -154,7 +154,7 @@ fn sqlite_url(url: &str) -> Result<String, String> {
     let opts = SqliteConnectOptions::from_str(url).map_err(|e| e.to_string())?;
     let file = opts.get_filename();
     if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty())
-        && !url.contains(":memory:")
+        && !in_memory(url)
     {
         use std::os::unix::fs::DirBuilderExt;
         std::fs::DirBuilder::new()
@@ -199,7 +199,7 @@ impl DbReach {
                 let dir = opts
                     .get_filename()
                     .parent()
-                    .filter(|_| !cfg.url.contains(":memory:"))
+                    .filter(|_| !in_memory(&cfg.url))
                     .map(|p| {
                         if p.as_os_str().is_empty() {
                             std::path::PathBuf::from(".")
@@ -248,7 +248,7 @@ pub async fn probe(cfg: &DatabaseConfig) -> Result<String, DbError> {
         Some(Backend::Sqlite) => {
             let opts = SqliteConnectOptions::from_str(&cfg.url).map_err(|e| fail(e.to_string()))?;
             let file = opts.get_filename().to_path_buf();
-            if cfg.url.contains(":memory:") {
+            if in_memory(&cfg.url) {
                 return Ok("SQLite in memory".into());
             }
             if !file.exists() {
@@ -291,6 +291,11 @@ pub async fn probe(cfg: &DatabaseConfig) -> Result<String, DbError> {
     }
 }
 
+/// Whether a SQLite URL names an in-memory database (one per connection, gone with it).
+fn in_memory(url: &str) -> bool {
+    url.contains(":memory:")
+}
+
 impl Db {
     /// Opens the database named by `cfg.url` (creating a SQLite file and its folder if needed)
     /// and brings its schema up to date.
@@ -308,7 +313,7 @@ impl Db {
         install_default_drivers();
         // An in-memory SQLite database lives exactly as long as its connection (the fuzz
         // targets', the tests'): never retire that connection, or the data goes with it.
-        let in_memory = backend == Backend::Sqlite && cfg.url.contains(":memory:");
+        let in_memory = backend == Backend::Sqlite && in_memory(&cfg.url);
         let pool = AnyPoolOptions::new()
             .max_connections(cfg.max_connections)
             .acquire_timeout(Duration::from_secs(5))

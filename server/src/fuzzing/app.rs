@@ -14,6 +14,9 @@ use crate::http::rate_limit::RequestLimits;
 use crate::limits::refusals::Refusals;
 use crate::metrics::Metrics;
 
+/// Its database: one connection to `:memory:`.
+const DATABASE: &str = "sqlite::memory:";
+
 /// An application ready to serve, with what the targets need to look inside it.
 pub struct App {
     /// Runs the handlers (current-thread: one input at a time, reproducibly).
@@ -29,17 +32,11 @@ pub struct App {
 impl App {
     /// Builds the application; panics if it cannot (a harness failure, not a finding).
     pub fn new() -> App {
-        super::stay_on_this_cpu();
-        // Timers (the request deadline) but no I/O driver: nothing here touches a socket, and
-        // waiting for the database then parks on a futex rather than in `epoll_wait`.
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build()
-            .expect("runtime");
+        let rt = super::runtime(DATABASE);
         let mut config = Config {
             database: DatabaseConfig {
                 // One connection: every connection to `:memory:` is a database of its own.
-                url: "sqlite::memory:".to_string(),
+                url: DATABASE.to_string(),
                 max_connections: 1,
             },
             ..Config::default()

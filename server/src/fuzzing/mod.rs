@@ -36,6 +36,19 @@ pub fn stay_on_this_cpu() {
     }
 }
 
+/// The single-threaded runtime of the stateful targets, on this CPU ([`stay_on_this_cpu`]):
+/// timers (the request deadline) always, the I/O driver only for a database a socket away.
+/// Without it, waiting for SQLite's worker parks on a futex rather than in `epoll_wait`.
+pub fn runtime(database_url: &str) -> tokio::runtime::Runtime {
+    stay_on_this_cpu();
+    let mut rt = tokio::runtime::Builder::new_current_thread();
+    rt.enable_time();
+    if crate::db::Backend::of_url(database_url) == Some(crate::db::Backend::Postgres) {
+        rt.enable_io();
+    }
+    rt.build().expect("runtime")
+}
+
 /// Amounts: parsing never panics; whatever parses is within (0, MAX] and prints in a form that
 /// parses back to the same amount.
 pub fn check_amount(data: &[u8]) {
