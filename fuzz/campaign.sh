@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# A fuzzing campaign on this machine, the way fuzz/README.md's "last campaign" table is made:
+# builds every target optimised with AddressSanitizer, then runs each one from the corpus
+# folder ROOT/<target> (seeded with the committed seeds, kept between campaigns) with its
+# dictionary and `-timeout=25`, two targets at a time, the stateful ones (ledger_diff,
+# request_sequence) first and longest. Prints one Markdown row per target: execs, exec/s,
+# libFuzzer's cov and ft at the end, the inputs added, and the crash if there was one
+# (its input is kept in ROOT/artifacts/<target>/). Logs are in ROOT/logs/.
+#
+#   fuzz/campaign.sh [--root DIR] [--stateful SECONDS] [--others SECONDS] [--jobs N] [TARGET...]
+#
+# Defaults: --root /tmp/rampart-campaign, --stateful 1200, --others 600, --jobs 2, every target.
+# Line coverage of the campaign's corpora: fuzz/coverage-report.sh ROOT. Exits 1 when any target
+# crashed or did not run. Needs cargo-fuzz; sets RUSTC_BOOTSTRAP=1 for stable Rust.
+set -euo pipefail
+
+repo=$(git -C "$(dirname "$0")" rev-parse --show-toplevel)
+cd "$repo"
+root=/tmp/rampart-campaign
+stateful=1200
+others=600
+jobs=2
+targets=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --root) root=$2; shift 2 ;;
+    --stateful) stateful=$2; shift 2 ;;
+    --others) others=$2; shift 2 ;;
+    --jobs) jobs=$2; shift 2 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -*) echo "campaign.sh: unknown option $1" >&2; exit 2 ;;
+    *) targets+=("$1"); shift ;;
+  esac
+done
+export RUSTC_BOOTSTRAP=1
+[ ${#targets[@]} -gt 0 ] || mapfile -t targets < <(cargo fuzz list)
+for t in "${targets[@]}"; do
+  [ -d "fuzz/corpus/$t" ] || { echo "campaign.sh: no target $t (no fuzz/corpus/$t)" >&2; exit 2; }
+done
+
+echo "building the targets with AddressSanitizer" >&2
+cargo fuzz build
+host=$(rustc -vV | sed -n 's/^host: //p')
+bins="$repo/fuzz/target/$host/release"
+mkdir -p "$root/logs"
+
+# The stateful targets first, so that the short ones fill the other slot around them.
+ordered=()
+for t in "${targets[@]}"; do
+  case $t in ledger_diff|request_sequence) ordered=("$t" "${ordered[@]}") ;; *) ordered+=("$t") ;; esac
+done
+
+run_one() {
+  local t=$1 seconds=$2
+  mkdir -p "$root/$t" "$root/artifacts/$t"
+  cp -n "fuzz/corpus/$t"/seed-* "$root/$t/" 2>/dev/null || true
+  local dict=()
+  [ -f "fuzz/dict/$t.dict" ] && dict=("-dict=fuzz/dict/$t.dict")
+  set +e
+  "$bins/$t" "$root/$t" -max_total_time="$seconds" -timeout=25 -print_final_stats=1 \
+    -artifact_prefix="$root/artifacts/$t/" "${dict[@]}" >"$root/logs/$t.log" 2>&1
+  echo $? >"$root/logs/$t.rc"
+}
+export -f run_one
+export root bins
+for t in "${ordered[@]}"; do
+  case $t in ledger_diff|request_sequence) echo "$t $stateful" ;; *) echo "$t $others" ;; esac
+done | xargs -P "$jobs" -L 1 bash -c 'run_one "$@"' _
+
+failed=0
+echo "| target | seconds | execs | exec/s | libFuzzer cov | ft | inputs added | result |"
+echo "|---|---|---|---|---|---|---|---|"
+for t in "${targets[@]}"; do
+  log="$root/logs/$t.log"
+  stat() { sed -n "s/^stat::$1: *//p" "$log" | tail -n 1; }
+  last=$(grep -E '^#[0-9]+' "$log" | tail -n 1)
+  cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$last")
+  ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$last")
+  seconds=$others
+  case $t in ledger_diff|request_sequence) seconds=$stateful ;; esac
+  result="no crash"
+  if [ "$(cat "$root/logs/$t.rc" 2>/dev/null)" != 0 ]; then
+    failed=1
+    result="**$(grep -m 1 -E '^(==[0-9]+==ERROR|thread .* panicked|SUMMARY)' "$log" || echo 'did not finish')**"
+  fi
+  printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$t" "$seconds" "$(stat number_of_executed_units)" \
+    "$(stat average_exec_per_sec)" "$cov" "$ft" "$(stat new_units_added)" "$result"
+done
+exit "$failed"
