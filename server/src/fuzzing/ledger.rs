@@ -1,6 +1,7 @@
 //! The ledger store against a plain in-memory model, for the `ledger_diff` fuzz target and the
 //! proptest state machine (`server/tests/ledger_model.rs`): steps (account openings,
-//! deposits, withdrawals, transfers with idempotency keys) are applied to both; each step's
+//! deposits and withdrawals with or without idempotency keys, transfers with them) are applied
+//! to both; each step's
 //! outcome must agree, and after each step every balance must agree, money must be conserved
 //! (balances add up to deposits minus withdrawals) and every account's entries must add up to
 //! its balance. The store runs on an in-memory SQLite database with the real migrations.
@@ -9,14 +10,17 @@ use std::collections::BTreeMap;
 
 use crate::config::DatabaseConfig;
 use crate::db::Db;
-use crate::store::ledger::{self, LedgerError, MAX_BALANCE_CENTS, TransferRequest};
+use crate::store::ledger::{
+    self, Kind, LedgerError, MAX_BALANCE_CENTS, MovementRequest, TransferRequest,
+};
 use crate::store::users::{self, User};
 
 /// Users in play.
 pub const USERS: usize = 2;
 /// Accounts at most (few, so that steps collide often).
 pub const MAX_ACCOUNTS: usize = 6;
-/// Idempotency keys per user.
+/// Idempotency keys per user (for transfers, and apart from them for deposits and
+/// withdrawals).
 pub const KEYS: u8 = 3;
 
 /// Where a transfer goes.
@@ -36,7 +40,7 @@ pub enum Step {
         /// Who.
         user: usize,
     },
-    /// `user` deposits `cents` into `account`.
+    /// `user` deposits `cents` into `account`, with idempotency key `key` if there is one.
     Deposit {
         /// Who.
         user: usize,
@@ -44,8 +48,10 @@ pub enum Step {
         account: usize,
         /// How much.
         cents: i64,
+        /// Which of the user's movement keys, if any.
+        key: Option<u8>,
     },
-    /// `user` withdraws `cents` from `account`.
+    /// `user` withdraws `cents` from `account`, with idempotency key `key` if there is one.
     Withdraw {
         /// Who.
         user: usize,
@@ -53,6 +59,8 @@ pub enum Step {
         account: usize,
         /// How much.
         cents: i64,
+        /// Which of the user's movement keys, if any.
+        key: Option<u8>,
     },
     /// `user` transfers `cents` from `from` to `to` with idempotency key `key`.
     Transfer {
@@ -74,7 +82,7 @@ pub enum Step {
 pub enum Outcome {
     /// It happened.
     Done,
-    /// A transfer whose key was used before for the same request: nothing moved again.
+    /// A request whose key was used before for the same request: nothing moved again.
     Replayed,
     /// Not the user's account.
     NotFound,
@@ -98,6 +106,8 @@ pub struct Model {
     pub accounts: Vec<(usize, i64)>,
     /// (user, key) -> (from, to, cents) of the transfer it made.
     pub keys: BTreeMap<(usize, u8), (usize, To, i64)>,
+    /// (user, key) -> (account, cents: negative for a withdrawal) of the movement it made.
+    pub movement_keys: BTreeMap<(usize, u8), (usize, i64)>,
     /// Deposits minus withdrawals.
     pub net: i64,
 }
@@ -129,12 +139,14 @@ impl Model {
                 user,
                 account,
                 cents,
-            } => self.movement(user, account, cents),
+                key,
+            } => self.movement(user, account, cents, key),
             Step::Withdraw {
                 user,
                 account,
                 cents,
-            } => self.movement(user, account, -cents),
+                key,
+            } => self.movement(user, account, -cents, key),
             Step::Transfer {
                 user,
                 key,
@@ -145,7 +157,14 @@ impl Model {
         }
     }
 
-    fn movement(&mut self, user: usize, account: usize, cents: i64) -> Outcome {
+    fn movement(&mut self, user: usize, account: usize, cents: i64, key: Option<u8>) -> Outcome {
+        if let Some(used) = key.and_then(|k| self.movement_keys.get(&(user, k))) {
+            return if *used == (account, cents) {
+                Outcome::Replayed
+            } else {
+                Outcome::KeyReused
+            };
+        }
         let (owner, balance) = self.accounts[account];
         if owner != user {
             return Outcome::NotFound;
@@ -159,6 +178,9 @@ impl Model {
         }
         self.accounts[account].1 = next;
         self.net += cents;
+        if let Some(k) = key {
+            self.movement_keys.insert((user, k), (account, cents));
+        }
         Outcome::Done
     }
 
@@ -290,24 +312,14 @@ impl Ledger {
                 user,
                 account,
                 cents,
-            } => outcome(self.rt.block_on(ledger::deposit(
-                db,
-                &self.users[user],
-                &self.accounts[account],
-                cents,
-                "in",
-            ))),
+                key,
+            } => self.movement(user, account, Kind::Deposit, cents, key),
             Step::Withdraw {
                 user,
                 account,
                 cents,
-            } => outcome(self.rt.block_on(ledger::withdraw(
-                db,
-                &self.users[user],
-                &self.accounts[account],
-                cents,
-                "out",
-            ))),
+                key,
+            } => self.movement(user, account, Kind::Withdrawal, cents, key),
             Step::Transfer {
                 user,
                 key,
@@ -334,15 +346,46 @@ impl Ledger {
                             (from_id, to_id, cents),
                             "the transfer returned"
                         );
-                        if replayed {
-                            Outcome::Replayed
-                        } else {
-                            Outcome::Done
-                        }
+                        carried_out(replayed)
                     }
                     Err(e) => outcome::<()>(Err(e)),
                 }
             }
+        }
+    }
+
+    /// A deposit or withdrawal through the store's one entry point for both (the HTTP
+    /// handlers' too), with the key bound to the account, kind and amount as the handlers
+    /// bind it to the request.
+    fn movement(
+        &self,
+        user: usize,
+        account: usize,
+        kind: Kind,
+        cents: i64,
+        key: Option<u8>,
+    ) -> Outcome {
+        let account_id = &self.accounts[account];
+        let key = key.map(|k| format!("key-{k}"));
+        let hash = format!("{account_id}:{}:{cents}", kind.as_str());
+        let request = MovementRequest {
+            user_id: &self.users[user],
+            account_id,
+            kind,
+            cents,
+            memo: "cash",
+            key: key.as_deref().map(|k| (k, hash.as_str())),
+        };
+        match self.rt.block_on(ledger::movement(&self.db, &request)) {
+            Ok((e, replayed)) => {
+                assert_eq!(
+                    (e.account_id.as_str(), e.kind.as_str(), e.amount_cents),
+                    (account_id.as_str(), kind.as_str(), cents),
+                    "the entry returned"
+                );
+                carried_out(replayed)
+            }
+            Err(e) => outcome::<()>(Err(e)),
         }
     }
 
@@ -405,6 +448,15 @@ impl Default for Ledger {
     }
 }
 
+/// What a request the store carried out comes to: done, or an earlier one's replay.
+fn carried_out(replayed: bool) -> Outcome {
+    if replayed {
+        Outcome::Replayed
+    } else {
+        Outcome::Done
+    }
+}
+
 fn outcome<T>(r: Result<T, LedgerError>) -> Outcome {
     match r {
         Ok(_) => Outcome::Done,
@@ -418,8 +470,10 @@ fn outcome<T>(r: Result<T, LedgerError>) -> Outcome {
     }
 }
 
-/// Steps read from fuzz input, four bytes each: what, who, which accounts or key, and how
+/// Steps read from fuzz input, four bytes each: what, who, which accounts and key, and how
 /// much (small amounts, or within 255 cents of the balance limit when the high bit is set).
+/// A deposit or withdrawal has key `n - 1` when the third byte's high half `n` is 1 to
+/// [`KEYS`], and none otherwise.
 pub fn steps_from(data: &[u8]) -> Vec<Step> {
     data.chunks_exact(4)
         .map(|c| {
@@ -431,17 +485,20 @@ pub fn steps_from(data: &[u8]) -> Vec<Step> {
             } else {
                 i64::from(c[3]) + 1
             };
+            let movement_key = (1..=KEYS).contains(&(c[2] >> 4)).then(|| (c[2] >> 4) - 1);
             match c[0] % 4 {
                 0 => Step::Open { user },
                 1 => Step::Deposit {
                     user,
                     account: a,
                     cents,
+                    key: movement_key,
                 },
                 2 => Step::Withdraw {
                     user,
                     account: a,
                     cents,
+                    key: movement_key,
                 },
                 _ => Step::Transfer {
                     user,
@@ -508,6 +565,7 @@ mod tests {
                     user: 0,
                     account: 0,
                     cents: 500,
+                    key: None,
                 },
             ] {
                 assert_eq!(store.apply(&step), model.apply(&step));
@@ -541,6 +599,10 @@ mod tests {
             3, 2, 0xf0, 1, // user 0, key 1: to an unknown account
             1, 0, 1, 5, // user 0 deposits into user 1's account: not found
             3, 4, 0x00, 1, // user 0, key 2: from account 0 to itself
+            1, 0, 0x10, 4, // user 0 deposits 5 cents into 0 with movement key 0
+            1, 0, 0x10, 4, // the same again: replayed
+            2, 0, 0x10, 4, // key 0 for a withdrawal: reused
+            2, 0, 0x30, 4, // user 0 withdraws 5 cents from 0 with movement key 2
         ];
         let mut model = Model::default();
         let mut store = Ledger::new();
@@ -567,7 +629,11 @@ mod tests {
                 BalanceLimit,
                 UnknownDestination,
                 NotFound,
-                SameAccount
+                SameAccount,
+                Done,
+                Replayed,
+                KeyReused,
+                Done
             ]
         );
         check_ledger_ops(&bytes);

@@ -27,6 +27,12 @@ fn cents() -> impl Strategy<Value = i64> {
     ]
 }
 
+/// A deposit's or withdrawal's idempotency key: none for most, one of a few for the rest
+/// (so that keys are reused, for the same request and for others).
+fn movement_key() -> impl Strategy<Value = Option<u8>> {
+    proptest::option::weighted(0.3, 0..KEYS)
+}
+
 /// The acting user: the account's owner, or (`other`) the other user.
 fn actor(owners: &[usize], account: usize, other: bool) -> usize {
     let owner = owners[account];
@@ -54,12 +60,16 @@ impl ReferenceStateMachine for LedgerReference {
         let stranger = proptest::bool::weighted(0.1);
         prop_oneof![
             1 => open,
-            3 => (0..n, stranger, cents()).prop_map(move |(account, other, cents)| {
-                Step::Deposit { user: actor(&o1, account, other), account, cents }
-            }),
-            2 => (0..n, stranger, cents()).prop_map(move |(account, other, cents)| {
-                Step::Withdraw { user: actor(&o2, account, other), account, cents }
-            }),
+            3 => (0..n, stranger, cents(), movement_key()).prop_map(
+                move |(account, other, cents, key)| {
+                    Step::Deposit { user: actor(&o1, account, other), account, cents, key }
+                }
+            ),
+            2 => (0..n, stranger, cents(), movement_key()).prop_map(
+                move |(account, other, cents, key)| {
+                    Step::Withdraw { user: actor(&o2, account, other), account, cents, key }
+                }
+            ),
             4 => (
                 0..n,
                 stranger,
