@@ -1,10 +1,10 @@
 //! The ledger store against a plain in-memory model, for the `ledger_diff` fuzz target and the
-//! proptest state machine (`server/tests/ledger_model.rs`): steps (account openings,
-//! deposits and withdrawals with or without idempotency keys, transfers with them) are applied
-//! to both; each step's
-//! outcome must agree, and after each step every balance must agree, money must be conserved
-//! (balances add up to deposits minus withdrawals) and every account's entries must add up to
-//! its balance. The store runs on an in-memory SQLite database with the real migrations.
+//! proptest state machine (`fuzzing::ledger_machine`): steps (account openings, deposits
+//! and withdrawals with or without idempotency keys, transfers with them) are applied to both;
+//! each step's outcome must agree, and after each step every balance must agree, money must be
+//! conserved (balances add up to deposits minus withdrawals) and every account's entries must
+//! add up to its balance. The store runs on an in-memory SQLite database with the real
+//! migrations.
 
 use std::collections::BTreeMap;
 
