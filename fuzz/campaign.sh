@@ -44,11 +44,11 @@ host=$(rustc -vV | sed -n 's/^host: //p')
 bins="$repo/fuzz/target/$host/release"
 mkdir -p "$root/logs"
 
-# The stateful targets first, so that the short ones fill the other slot around them.
-ordered=()
-for t in "${targets[@]}"; do
-  case $t in ledger_diff|request_sequence) ordered=("$t" "${ordered[@]}") ;; *) ordered+=("$t") ;; esac
-done
+# How long a target runs: the stateful ones (every input a sequence of API calls or ledger
+# steps) longer.
+seconds_for() {
+  case $1 in ledger_diff|request_sequence) echo "$stateful" ;; *) echo "$others" ;; esac
+}
 
 run_one() {
   local t=$1 seconds=$2
@@ -63,27 +63,30 @@ run_one() {
 }
 export -f run_one
 export root bins
-for t in "${ordered[@]}"; do
-  case $t in ledger_diff|request_sequence) echo "$t $stateful" ;; *) echo "$t $others" ;; esac
-done | xargs -P "$jobs" -L 1 bash -c 'run_one "$@"' _
+# Longest first, so that the short ones fill the other slots around them.
+for t in "${targets[@]}"; do
+  echo "$t $(seconds_for "$t")"
+done | sort -s -k2,2nr | xargs -P "$jobs" -L 1 bash -c 'run_one "$@"' _
+
+# One of libFuzzer's final statistics (-print_final_stats) from a log.
+final_stat() { sed -n "s/^stat::$2: *//p" "$1" | tail -n 1; }
 
 failed=0
 echo "| target | seconds | execs | exec/s | libFuzzer cov | ft | inputs added | result |"
 echo "|---|---|---|---|---|---|---|---|"
 for t in "${targets[@]}"; do
   log="$root/logs/$t.log"
-  stat() { sed -n "s/^stat::$1: *//p" "$log" | tail -n 1; }
   last=$(grep -E '^#[0-9]+' "$log" | tail -n 1)
   cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$last")
   ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$last")
-  seconds=$others
-  case $t in ledger_diff|request_sequence) seconds=$stateful ;; esac
+  seconds=$(seconds_for "$t")
   result="no crash"
   if [ "$(cat "$root/logs/$t.rc" 2>/dev/null)" != 0 ]; then
     failed=1
     result="**$(grep -m 1 -E '^(==[0-9]+==ERROR|thread .* panicked|SUMMARY)' "$log" || echo 'did not finish')**"
   fi
-  printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$t" "$seconds" "$(stat number_of_executed_units)" \
-    "$(stat average_exec_per_sec)" "$cov" "$ft" "$(stat new_units_added)" "$result"
+  printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$t" "$seconds" \
+    "$(final_stat "$log" number_of_executed_units)" "$(final_stat "$log" average_exec_per_sec)" \
+    "$cov" "$ft" "$(final_stat "$log" new_units_added)" "$result"
 done
 exit "$failed"

@@ -313,12 +313,12 @@ impl Db {
         install_default_drivers();
         // An in-memory SQLite database lives exactly as long as its connection (the fuzz
         // targets', the tests'): never retire that connection, or the data goes with it.
-        let in_memory = backend == Backend::Sqlite && in_memory(&cfg.url);
+        let memory_only = backend == Backend::Sqlite && in_memory(&cfg.url);
         let pool = AnyPoolOptions::new()
             .max_connections(cfg.max_connections)
             .acquire_timeout(Duration::from_secs(5))
-            .max_lifetime((!in_memory).then_some(Duration::from_secs(30 * 60)))
-            .idle_timeout((!in_memory).then_some(Duration::from_secs(10 * 60)))
+            .max_lifetime((!memory_only).then_some(Duration::from_secs(30 * 60)))
+            .idle_timeout((!memory_only).then_some(Duration::from_secs(10 * 60)))
             // SQLite is a library in this process: a ping before each statement tests nothing
             // and costs a hand-off to its worker thread and back. A PostgreSQL connection may
             // have been dropped by the server or the network since its last use.

@@ -348,15 +348,16 @@ impl Ledger {
                         );
                         carried_out(replayed)
                     }
-                    Err(e) => outcome::<()>(Err(e)),
+                    Err(e) => refused(e),
                 }
             }
         }
     }
 
     /// A deposit or withdrawal through the store's one entry point for both (the HTTP
-    /// handlers' too), with the key bound to the account, kind and amount as the handlers
-    /// bind it to the request.
+    /// handlers' too). The store keeps a request's hash as an opaque string; this one is the
+    /// account, kind and amount written out, which tells requests apart as the handlers'
+    /// SHA-256 of them does and reads plainly in a failure.
     fn movement(
         &self,
         user: usize,
@@ -385,7 +386,7 @@ impl Ledger {
                 );
                 carried_out(replayed)
             }
-            Err(e) => outcome::<()>(Err(e)),
+            Err(e) => refused(e),
         }
     }
 
@@ -457,16 +458,16 @@ fn carried_out(replayed: bool) -> Outcome {
     }
 }
 
-fn outcome<T>(r: Result<T, LedgerError>) -> Outcome {
-    match r {
-        Ok(_) => Outcome::Done,
-        Err(LedgerError::NotFound) => Outcome::NotFound,
-        Err(LedgerError::InsufficientFunds) => Outcome::InsufficientFunds,
-        Err(LedgerError::BalanceLimit) => Outcome::BalanceLimit,
-        Err(LedgerError::UnknownDestination) => Outcome::UnknownDestination,
-        Err(LedgerError::KeyReused) => Outcome::KeyReused,
-        Err(LedgerError::SameAccount) => Outcome::SameAccount,
-        Err(LedgerError::Store(e)) => panic!("storage failed: {e}"),
+/// What a request the store refused comes to (a storage failure panics: not an outcome).
+fn refused(e: LedgerError) -> Outcome {
+    match e {
+        LedgerError::NotFound => Outcome::NotFound,
+        LedgerError::InsufficientFunds => Outcome::InsufficientFunds,
+        LedgerError::BalanceLimit => Outcome::BalanceLimit,
+        LedgerError::UnknownDestination => Outcome::UnknownDestination,
+        LedgerError::KeyReused => Outcome::KeyReused,
+        LedgerError::SameAccount => Outcome::SameAccount,
+        LedgerError::Store(e) => panic!("storage failed: {e}"),
     }
 }
 

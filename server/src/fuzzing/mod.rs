@@ -22,7 +22,7 @@ use crate::net::proxy_header::{self, Relayed};
 /// two a wake-up of the other CPU (in a virtual machine, half of `request_sequence`'s time).
 /// A process started beside busy ones starts on an idle CPU, so `-jobs` still spreads out.
 /// Best effort; nothing in tests, whose threads run side by side.
-pub fn stay_on_this_cpu() {
+fn stay_on_this_cpu() {
     #[cfg(fuzzing)]
     {
         use nix::sched::{CpuSet, sched_getcpu, sched_setaffinity};
