@@ -32,6 +32,9 @@ pub enum Reason {
     WriteTimeout,
     /// An HTTP/2 client sent SETTINGS or PING frames beyond its budget.
     H2ControlFlood,
+    /// An HTTP/2 client broke the protocol and its connection was ended with GOAWAY (h2's own
+    /// checks: CONTINUATION floods, rapid resets, malformed frames).
+    H2ProtocolError,
     /// The client sent requests too fast.
     RequestRate,
     /// The authenticated user sent requests too fast.
@@ -50,11 +53,13 @@ pub enum Reason {
     CoolingDown,
     /// A login for an account in failed-login backoff or locked.
     LoginBackoff,
+    /// A login found the password-hashing pool and its queue full (503).
+    HashingBusy,
 }
 
 impl Reason {
     /// Every reason, in the order of [`Reason::index`].
-    pub const ALL: [Reason; 21] = [
+    pub const ALL: [Reason; 23] = [
         Reason::ConnectionCap,
         Reason::ClientConnectionCap,
         Reason::HandshakesBusy,
@@ -67,6 +72,7 @@ impl Reason {
         Reason::BodyTimeout,
         Reason::WriteTimeout,
         Reason::H2ControlFlood,
+        Reason::H2ProtocolError,
         Reason::RequestRate,
         Reason::UserRate,
         Reason::LoginRate,
@@ -76,6 +82,7 @@ impl Reason {
         Reason::BodyReads,
         Reason::CoolingDown,
         Reason::LoginBackoff,
+        Reason::HashingBusy,
     ];
 
     /// The label value.
@@ -93,6 +100,7 @@ impl Reason {
             Reason::BodyTimeout => "body_timeout",
             Reason::WriteTimeout => "write_timeout",
             Reason::H2ControlFlood => "h2_control_flood",
+            Reason::H2ProtocolError => "h2_protocol_error",
             Reason::RequestRate => "request_rate",
             Reason::UserRate => "user_rate",
             Reason::LoginRate => "login_rate",
@@ -102,6 +110,7 @@ impl Reason {
             Reason::BodyReads => "body_reads",
             Reason::CoolingDown => "cooling_down",
             Reason::LoginBackoff => "login_backoff",
+            Reason::HashingBusy => "hashing_busy",
         }
     }
 
@@ -118,6 +127,7 @@ pub struct Metrics {
     heavy: AtomicU64,
     parked: AtomicU64,
     cooldowns: AtomicU64,
+    empty: AtomicU64,
 }
 
 /// Marks one HTTP/1.1 connection as parked while it lives.
@@ -152,6 +162,16 @@ impl Metrics {
         if heavy {
             self.heavy.fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// Counts one connection that ended without carrying a request.
+    pub fn carried_nothing(&self) {
+        self.empty.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Connections that ended without carrying a request so far.
+    pub fn without_requests(&self) -> u64 {
+        self.empty.load(Ordering::Relaxed)
     }
 
     /// Connections admitted into the heavy lane so far.
@@ -210,6 +230,15 @@ impl Metrics {
             out,
             "rampart_connections_heavy_lane_total {}",
             self.heavy_lane()
+        );
+        out.push_str(
+            "# HELP rampart_connections_without_requests_total Connections that completed their TLS handshake and ended without a request (their client is served in the heavy lane for a while).\n",
+        );
+        out.push_str("# TYPE rampart_connections_without_requests_total counter\n");
+        let _ = writeln!(
+            out,
+            "rampart_connections_without_requests_total {}",
+            self.without_requests()
         );
         out.push_str(
             "# HELP rampart_connections_parked Idle HTTP/1.1 connections holding only their TLS session.\n",

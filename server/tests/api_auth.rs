@@ -6,6 +6,7 @@ use crate::common;
 use common::api::{Api, GOOD_PASSWORD};
 use common::{TestServer, bounded};
 use hyper::StatusCode;
+use rampart::metrics::Reason;
 use serde_json::json;
 
 #[tokio::test]
@@ -357,6 +358,13 @@ async fn saturated_hashing_sheds_with_503_and_retry_after() {
             }
         }
         assert!(shed > 0, "no request was shed");
+        // Counted as refusals of their clients (and logged at most once per client), not as
+        // one log line each.
+        assert_eq!(
+            s.running.metrics().rejections(Reason::HashingBusy),
+            shed,
+            "every shed login counted"
+        );
     })
     .await;
 }

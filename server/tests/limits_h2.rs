@@ -9,8 +9,9 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use common::h2raw::{RawH2, get_healthz_block};
-use common::{Conn, TestServer, bounded};
+use common::{Conn, TestServer, bounded, wait_until};
 use hyper::StatusCode;
+use rampart::metrics::Reason;
 use rampart_wire::h2::{
     CANCEL, CONTINUATION, END_HEADERS, END_STREAM, ENHANCE_YOUR_CALM, HEADERS, NO_ERROR, PING,
     RST_STREAM, frame,
@@ -78,6 +79,11 @@ async fn rapid_reset_is_cut_after_a_bounded_number_of_streams() {
         let (last_stream, code) = seen.goaway.expect("a GOAWAY before the close");
         assert_eq!(code, ENHANCE_YOUR_CALM, "{seen:?}");
         assert!(seen.closed, "{seen:?}");
+        // A strike towards the client's cool-down.
+        wait_until("the broken connection counted", || {
+            s.running.metrics().rejections(Reason::H2ProtocolError) == 1
+        })
+        .await;
         // The server looked at a bounded number of streams out of 100,000.
         assert!(
             last_stream < 2 * 1_000,
@@ -122,6 +128,70 @@ async fn continuation_flood_is_cut_after_a_bounded_header_block() {
         );
         assert_eq!(seen.responses, 0);
         assert_ne!(written, Flood::Finished, "the flood was read to the end");
+        wait_until("the broken connection counted", || {
+            s.running.metrics().rejections(Reason::H2ProtocolError) == 1
+        })
+        .await;
+    })
+    .await;
+}
+
+/// Opens an HTTP/2 connection from `from`, sends a CONTINUATION frame that follows no HEADERS
+/// (a connection error, RFC 9113 section 6.10), and waits for the server's GOAWAY and close.
+async fn break_the_protocol(s: &TestServer, from: IpAddr) {
+    let h2 = RawH2::open(from, s.addr, &s.ca, None).await.expect("h2");
+    let mut writer = h2.writer;
+    writer
+        .write_all(&frame(CONTINUATION, END_HEADERS, 1, b""))
+        .await
+        .expect("write");
+    let mut reader = h2.reader;
+    let seen = RawH2::read_all(&mut reader, None, CUT).await;
+    assert!(seen.closed, "{seen:?}");
+    assert!(
+        seen.goaway.is_some_and(|(_, code)| code != NO_ERROR),
+        "{seen:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_client_that_keeps_breaking_http2_cools_down() {
+    bounded(async {
+        let s = TestServer::start(|c| {
+            // One broken connection weighs ten strikes: the first is free, the second is not.
+            c.limits.cooldown_after = 10;
+            c.limits.cooldown_window = Duration::from_secs(60);
+            c.limits.cooldown = Duration::from_secs(60);
+        })
+        .await;
+        let breaker = ip("127.0.65.1");
+        break_the_protocol(&s, breaker).await;
+        wait_until("the first break counted", || {
+            s.running.metrics().rejections(Reason::H2ProtocolError) == 1
+        })
+        .await;
+        assert_eq!(s.running.metrics().cooldowns(), 0, "the first is free");
+        break_the_protocol(&s, breaker).await;
+        wait_until("the second break cooled it down", || {
+            s.running.metrics().cooldowns() == 1
+        })
+        .await;
+        // Its new connections are refused before TLS; everybody else is served.
+        assert!(
+            Conn::open_from(breaker, s.addr, &s.ca, &[b"h2"])
+                .await
+                .is_err(),
+            "a cooling client got a new connection"
+        );
+        let mut other = Conn::open_from(ip("127.0.65.2"), s.addr, &s.ca, &[b"h2"])
+            .await
+            .expect("connect");
+        assert_eq!(
+            other.get("/healthz").await.expect("get").status,
+            StatusCode::OK
+        );
+        // Each break counted once; a refusal at accept is not another.
+        assert_eq!(s.running.metrics().rejections(Reason::H2ProtocolError), 2);
     })
     .await;
 }
@@ -176,11 +246,13 @@ async fn ping_flood_from_a_client_that_reads_is_cut_by_the_control_frame_budget(
         assert!(seen.closed, "{seen:?}");
         // At most the burst (100) was answered, out of 100,000.
         assert!(seen.pongs <= 200, "{seen:?}");
-        let m = s.running.metrics_text();
-        assert!(
-            m.contains("rampart_rejections_total{reason=\"h2_control_flood\"} 1"),
-            "{m}"
-        );
+        // Counted once the connection task has ended, as a strike towards a cool-down.
+        wait_until("the flood counted", || {
+            s.running
+                .metrics_text()
+                .contains("rampart_rejections_total{reason=\"h2_control_flood\"} 1")
+        })
+        .await;
     })
     .await;
 }

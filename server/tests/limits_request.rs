@@ -7,7 +7,7 @@ use crate::common;
 use std::net::IpAddr;
 
 use common::api::{Api, GOOD_PASSWORD};
-use common::{Conn, Reply, TestServer, bounded, client_config, tls_from};
+use common::{Conn, Reply, TestServer, bounded, client_config, tls_from, wait_until};
 use hyper::StatusCode;
 use rampart::metrics::Reason;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -107,6 +107,54 @@ async fn a_rate_limited_http1_client_keeps_its_connection_and_a_login_limited_on
     .await;
 }
 
+/// A login flood held to one attempt per connection (each login refusal closes it): each refusal
+/// weighs ten strikes, so the default hundred free strikes are spent by the tenth refusal and
+/// the eleventh cools the client down; counted one by one, it would take a hundred and one,
+/// which a client within its handshake rate never outruns.
+#[tokio::test]
+async fn a_login_flood_of_one_attempt_per_connection_cools_down_within_a_dozen() {
+    bounded(async {
+        let s = TestServer::start(|c| {
+            c.limits.logins_per_minute_per_client = 1;
+            c.limits.login_burst_per_client = 1;
+            c.limits.cooldown = std::time::Duration::from_secs(60);
+        })
+        .await;
+        let login = serde_json::json!({"username": "nobody", "password": "not the password"});
+        let mut refused_at = None;
+        for attempt in 0..20 {
+            let Ok(mut c) = Conn::open_from(ip("127.0.20.7"), s.addr, &s.ca, &[b"http/1.1"]).await
+            else {
+                refused_at = Some(attempt);
+                break;
+            };
+            let r = c
+                .send("POST", "/v1/sessions", &[], Some(&login))
+                .await
+                .expect("login");
+            if attempt == 0 {
+                assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+            } else {
+                assert_429(&r);
+            }
+        }
+        // One login, eleven refusals, then the connection refused before TLS (a strike or so
+        // more where the budget refilled while the handshakes ran, on a slow machine).
+        assert!(
+            refused_at.is_some_and(|n| (12..=15).contains(&n)),
+            "connections refused from attempt {refused_at:?}"
+        );
+        assert_eq!(s.running.metrics().cooldowns(), 1);
+        // Everybody else is served.
+        let mut other = conn(&s, "127.0.20.8").await;
+        assert_eq!(
+            other.get("/healthz").await.expect("get").status,
+            StatusCode::OK
+        );
+    })
+    .await;
+}
+
 /// A client refused for its own excess is out of good standing for the cool-down's window: its
 /// next connection is served in the heavy lane though it holds no other (`limits::standing`),
 /// so a flood of one connection per address leaves the standing lane once refused. Another
@@ -135,6 +183,53 @@ async fn a_client_refused_for_its_excess_is_served_in_the_heavy_lane() {
             s.running.metrics().heavy_lane(),
             1,
             "the refused client is heavy"
+        );
+    })
+    .await;
+}
+
+/// A connection that costs a full handshake and carries no request (a handshake flood's, made
+/// one connection at a time and so never over a per-client limit) puts its client out of good
+/// standing: its next connection is served in the heavy lane, and served. Counted, refused
+/// nothing.
+#[tokio::test]
+async fn a_client_whose_connection_carried_nothing_is_served_in_the_heavy_lane() {
+    bounded(async {
+        let s = TestServer::start(|_| {}).await;
+        let empty = Conn::open_from(ip("127.0.20.43"), s.addr, &s.ca, &[b"http/1.1"])
+            .await
+            .expect("connect");
+        drop(empty);
+        wait_until("the empty connection counted", || {
+            s.running.metrics().without_requests() == 1
+        })
+        .await;
+        let mut other = conn(&s, "127.0.20.44").await;
+        assert_eq!(
+            other.get("/healthz").await.expect("get").status,
+            StatusCode::OK
+        );
+        assert_eq!(
+            s.running.metrics().heavy_lane(),
+            0,
+            "another client is standing"
+        );
+        let mut again = conn(&s, "127.0.20.43").await;
+        assert_eq!(
+            s.running.metrics().heavy_lane(),
+            1,
+            "the client whose connection carried nothing is heavy"
+        );
+        assert_eq!(
+            again.get("/healthz").await.expect("get").status,
+            StatusCode::OK
+        );
+        assert_eq!(s.running.metrics().cooldowns(), 0, "and no strike");
+        assert!(
+            s.running
+                .metrics_text()
+                .contains("rampart_connections_without_requests_total 1"),
+            "counted once (the others carried requests)"
         );
     })
     .await;

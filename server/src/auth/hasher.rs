@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, PasswordHash, Version};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::config::AuthConfig;
 
@@ -155,50 +155,32 @@ impl Hasher {
         })
     }
 
-    async fn run<T: Send + 'static>(
-        &self,
-        job: impl FnOnce(&Params, Option<&[u8]>) -> Result<T, HashError> + Send + 'static,
-        known: bool,
-    ) -> Result<T, HashError> {
-        // The permits go into the blocking job and are released when the hash is done, not
-        // when the caller stops waiting: a request cut at `http.handler_timeout` leaves its
-        // hash running, and that hash still counts against the pool.
+    /// Takes a place for one hash, or refuses at once with [`HashError::Busy`] when the pool
+    /// and its queue are full. A `known` login takes a reserved slot when one is free. Taking
+    /// the place first lets a caller shed a login before it does any other work for it.
+    pub fn admit(&self, known: bool) -> Result<Admitted<'_>, HashError> {
         if known && let Ok(reserved) = self.reserved.clone().try_acquire_owned() {
-            let (params, pepper) = (self.params.clone(), self.pepper.clone());
-            return tokio::task::spawn_blocking(move || {
-                let _held = reserved;
-                job(&params, pepper.as_deref())
-            })
-            .await
-            .map_err(|e| HashError::Failed(e.to_string()))?;
+            return Ok(Admitted {
+                hasher: self,
+                place: Place::Reserved(reserved),
+            });
         }
-        let admitted = self
+        let queued = self
             .admission
             .clone()
             .try_acquire_owned()
             .map_err(|_| HashError::Busy)?;
-        let slot = self
-            .slots
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| HashError::Busy)?;
-        let (params, pepper) = (self.params.clone(), self.pepper.clone());
-        tokio::task::spawn_blocking(move || {
-            let _held = (admitted, slot);
-            job(&params, pepper.as_deref())
+        Ok(Admitted {
+            hasher: self,
+            place: Place::Pool(queued),
         })
-        .await
-        .map_err(|e| HashError::Failed(e.to_string()))?
     }
 
     /// Hashes a (normalised) password into a PHC string.
     pub async fn hash(&self, password: String) -> Result<String, HashError> {
-        self.run(
-            move |params, pepper| hash_blocking(params, pepper, password.as_bytes()),
-            false,
-        )
-        .await
+        self.admit(false)?
+            .run(move |params, pepper| hash_blocking(params, pepper, password.as_bytes()))
+            .await
     }
 
     /// Verifies `password` against `stored`, or against the dummy hash when there is no such
@@ -219,23 +201,83 @@ impl Hasher {
         stored: Option<String>,
         known: bool,
     ) -> Result<Verified, HashError> {
-        let real = stored.is_some();
-        let phc: String = stored.unwrap_or_else(|| self.dummy.to_string());
-        let (ok, needs_rehash) = self
-            .run(
-                move |params, pepper| verify_blocking(params, pepper, password.as_bytes(), &phc),
-                known,
-            )
-            .await?;
-        Ok(Verified {
-            ok: ok && real,
-            needs_rehash: real && ok && needs_rehash,
-        })
+        self.admit(known)?.verify(password, stored).await
     }
 
     /// Hash requests that could be admitted right now (for tests and metrics).
     pub fn available(&self) -> usize {
         self.admission.available_permits()
+    }
+}
+
+/// Where an admitted hash runs: a reserved slot, or a place in the pool's queue.
+enum Place {
+    Reserved(OwnedSemaphorePermit),
+    Pool(OwnedSemaphorePermit),
+}
+
+/// A place for one hash, taken by [`Hasher::admit`]; dropping it unused gives it back.
+pub struct Admitted<'a> {
+    hasher: &'a Hasher,
+    place: Place,
+}
+
+impl std::fmt::Debug for Admitted<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let place = match self.place {
+            Place::Reserved(_) => "reserved",
+            Place::Pool(_) => "pool",
+        };
+        f.debug_struct("Admitted").field("place", &place).finish()
+    }
+}
+
+impl Admitted<'_> {
+    async fn run<T: Send + 'static>(
+        self,
+        job: impl FnOnce(&Params, Option<&[u8]>) -> Result<T, HashError> + Send + 'static,
+    ) -> Result<T, HashError> {
+        // The permits go into the blocking job and are released when the hash is done, not
+        // when the caller stops waiting: a request cut at `http.handler_timeout` leaves its
+        // hash running, and that hash still counts against the pool.
+        let held = match self.place {
+            Place::Reserved(reserved) => (reserved, None),
+            Place::Pool(queued) => {
+                let slot = self
+                    .hasher
+                    .slots
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .map_err(|_| HashError::Busy)?;
+                (queued, Some(slot))
+            }
+        };
+        let (params, pepper) = (self.hasher.params.clone(), self.hasher.pepper.clone());
+        tokio::task::spawn_blocking(move || {
+            let _held = held;
+            job(&params, pepper.as_deref())
+        })
+        .await
+        .map_err(|e| HashError::Failed(e.to_string()))?
+    }
+
+    /// Verifies `password` against `stored`, or against the dummy hash when there is no such
+    /// user (then `ok` is always false, and the work done is the same).
+    pub async fn verify(
+        self,
+        password: String,
+        stored: Option<String>,
+    ) -> Result<Verified, HashError> {
+        let real = stored.is_some();
+        let phc: String = stored.unwrap_or_else(|| self.hasher.dummy.to_string());
+        let (ok, needs_rehash) = self
+            .run(move |params, pepper| verify_blocking(params, pepper, password.as_bytes(), &phc))
+            .await?;
+        Ok(Verified {
+            ok: ok && real,
+            needs_rehash: real && ok && needs_rehash,
+        })
     }
 }
 
@@ -351,6 +393,27 @@ mod tests {
         assert!(matches!(h.hash("x".repeat(20)).await, Err(HashError::Busy)));
         drop(a);
         assert!(h.hash("x".repeat(20)).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_place_is_refused_at_once_and_one_given_back_unused_is_free_again() {
+        let h = Hasher::new(&cheap(), None).await.expect("hasher");
+        // One running and one waiting: the third is refused before any work is done.
+        let first = h.admit(false).expect("first");
+        let second = h.admit(false).expect("second");
+        assert!(matches!(h.admit(false), Err(HashError::Busy)));
+        drop(first);
+        let third = h.admit(false).expect("a dropped place is free again");
+        let phc = h.dummy.to_string();
+        assert!(
+            !second
+                .verify("z".repeat(20), Some(phc))
+                .await
+                .expect("v")
+                .ok
+        );
+        drop(third);
+        assert_eq!(h.available(), 2);
     }
 
     #[tokio::test]

@@ -374,8 +374,10 @@ pub struct LimitsConfig {
     /// Requests per client whose bodies are still arriving, at once; beyond, 429. A body
     /// holds no in-flight slot while it arrives.
     pub max_body_reads_per_client: usize,
-    /// Refusals for a client's own excess (request rate, login and registration budgets,
-    /// body-reading share) that are free; forgiven at this many per `cooldown_window`.
+    /// Strikes for a client's own excess that are free; forgiven at this many per
+    /// `cooldown_window`. A refusal for its request rate, connection cap or handshake rate is
+    /// one strike; one that ends a connection (login and registration budgets, body-reading
+    /// share, a broken HTTP/2 connection) is ten (`crate::limits::cooldown::strike_weight`).
     pub cooldown_after: u32,
     /// The window `cooldown_after` is counted in.
     #[serde(with = "humantime_serde")]

@@ -70,6 +70,14 @@ pub enum ApiError {
         /// Logged only.
         cause: String,
     },
+    /// Shed for load, already counted and logged (at most once per client and interval) by
+    /// [`crate::limits::refusals::Refusals`]: the same 503 as `Unavailable`, logged no more,
+    /// so that a flood of shed requests is not also a flood of log lines.
+    #[error("shed for load")]
+    Shed {
+        /// Seconds for `Retry-After`.
+        retry_after_secs: u32,
+    },
     /// A bug or unexpected failure. The cause is logged, the client sees a generic message.
     #[error("internal: {0}")]
     Internal(String),
@@ -196,7 +204,7 @@ impl ApiError {
                 "Method Not Allowed",
                 "This resource does not support the request method.",
             ),
-            ApiError::Unavailable { .. } => (
+            ApiError::Unavailable { .. } | ApiError::Shed { .. } => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "urn:rampart:problem:unavailable",
                 "Service Unavailable",
@@ -241,6 +249,7 @@ impl IntoResponse for ApiError {
             ApiError::Unavailable {
                 retry_after_secs, ..
             }
+            | ApiError::Shed { retry_after_secs }
             | ApiError::TooManyRequests { retry_after_secs } => {
                 resp.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));

@@ -125,6 +125,18 @@ impl RequestLimits {
         ApiError::TooManyRequests { retry_after_secs }
     }
 
+    /// A request shed for load (`reason`: the in-flight cap, a full hashing pool): counted and
+    /// logged as a refusal of its client, answered 503 with `Retry-After: 1`.
+    pub fn shed(&self, ip: Option<IpAddr>, reason: Reason) -> ApiError {
+        match ip {
+            Some(ip) => self.refusals.refused(ip, reason),
+            None => self.refusals.metrics().reject(reason),
+        }
+        ApiError::Shed {
+            retry_after_secs: 1,
+        }
+    }
+
     /// The per-user budget, for authenticated requests.
     pub fn check_user(&self, user_id: &str, ip: Option<IpAddr>) -> Result<(), ApiError> {
         if ip.is_some_and(|ip| self.is_exempt(ip)) {
@@ -251,14 +263,7 @@ pub async fn enforce(
         _ => req,
     };
     let Ok(_slot) = limits.in_flight.clone().try_acquire_owned() else {
-        if let Some(ip) = ip {
-            limits.refusals.refused(ip, Reason::InFlight);
-        }
-        return ApiError::Unavailable {
-            retry_after_secs: 1,
-            cause: "too many requests in flight".to_string(),
-        }
-        .into_response();
+        return limits.shed(ip, Reason::InFlight).into_response();
     };
     next.run(req).await
 }

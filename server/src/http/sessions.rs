@@ -20,8 +20,10 @@ use super::same_origin::SameOrigin;
 use super::users::Credentials;
 use super::{AppState, hash_error};
 use crate::auth::backoff::Backoff;
+use crate::auth::hasher::HashError;
 use crate::auth::token::NewToken;
 use crate::auth::{cookie, rules, token};
+use crate::metrics::Reason;
 use crate::store::audit::Event;
 use crate::store::{login_throttle, now_micros, rfc3339, sessions, users};
 
@@ -89,6 +91,17 @@ async fn sign_in(
     body: &Credentials,
 ) -> Result<(NewToken, i64), ApiError> {
     let username = rules::normalize_username(&body.username).ok();
+    let known = match (client.ip, &username) {
+        (Some(ip), Some(name)) => state.known_logins.contains(ip, name),
+        _ => false,
+    };
+    // The place for its hash first: a login the pool would shed costs no database work, and
+    // a flood of them holds no in-flight slot while it waits for the database.
+    let place = match state.hasher.admit(known) {
+        Ok(place) => place,
+        Err(HashError::Busy) => return Err(state.limits.shed(client.ip, Reason::HashingBusy)),
+        Err(e) => return Err(hash_error(e)),
+    };
     // An account in backoff is refused before any hashing, known or not.
     if let Some(name) = &username
         && let Some(throttle) = login_throttle::get(&state.db, name)
@@ -109,16 +122,10 @@ async fn sign_in(
         None => None,
     };
     let password = rules::normalize_password(&body.password);
-    let known = match (client.ip, &user) {
-        (Some(ip), Some(u)) => state.known_logins.contains(ip, &u.username),
-        _ => false,
-    };
-    let verified = state
-        .hasher
-        .verify_as(
+    let verified = place
+        .verify(
             password.clone(),
             user.as_ref().map(|u| u.password_hash.clone()),
-            known,
         )
         .await
         .map_err(hash_error)?;

@@ -4,8 +4,14 @@
 //! already has get 429 and `Connection: close` before any limiter or handler work.
 //!
 //! A strike is one refusal for the client's own excess: its connection cap or its rate of new
-//! connections, its request rate, its login or registration budget, or its share of body
-//! reading. `limits.cooldown_after` strikes are free
+//! connections, its request rate, its login or registration budget, its share of body
+//! reading, or an HTTP/2 connection it broke (a protocol error or its control-frame budget).
+//! A refusal that ends a connection we had already paid a TLS handshake for (the login,
+//! registration and body-share refusals close it; a broken HTTP/2 connection is ended) weighs
+//! [`CLOSING_STRIKE`] strikes, because the client's next attempt costs us another handshake:
+//! a flood held to one attempt per handshake by those closes, within its handshake rate
+//! (`limits.handshake_rate_per_client`, 10/s), never outran the plain count's refill (100 per
+//! 10 s) and was never cooled down. `limits.cooldown_after` strikes are free
 //! and they are forgiven at that many per `limits.cooldown_window`; one more within the window
 //! starts a cool-down of `limits.cooldown`. A legitimate client that overruns its budget now
 //! and then and honours Retry-After never gets there; a flood that ignores the 429s gets
@@ -26,17 +32,27 @@ use crate::limits::deadlines::Deadlines;
 use crate::limits::limiter::{Limiter, nz};
 use crate::metrics::Reason;
 
-/// The refusals that count as strikes: a client's excess over its own budgets.
+/// How many strikes a refusal for a connection-ending excess counts as.
+pub const CLOSING_STRIKE: u32 = 10;
+
+/// How many strikes a refusal for `reason` counts as: 0 for shared capacity and faults that
+/// are not the client's own excess, [`CLOSING_STRIKE`] where the refusal ends a connection
+/// whose handshake we paid for, 1 for the others.
+pub fn strike_weight(reason: Reason) -> u32 {
+    match reason {
+        Reason::ClientConnectionCap | Reason::HandshakeRate | Reason::RequestRate => 1,
+        Reason::LoginRate
+        | Reason::RegistrationRate
+        | Reason::BodyReads
+        | Reason::H2ProtocolError
+        | Reason::H2ControlFlood => CLOSING_STRIKE,
+        _ => 0,
+    }
+}
+
+/// Whether a refusal for `reason` counts as a strike: a client's excess over its own budgets.
 pub fn is_strike(reason: Reason) -> bool {
-    matches!(
-        reason,
-        Reason::ClientConnectionCap
-            | Reason::HandshakeRate
-            | Reason::RequestRate
-            | Reason::LoginRate
-            | Reason::RegistrationRate
-            | Reason::BodyReads
-    )
+    strike_weight(reason) > 0
 }
 
 /// Strikes per client, and the clients cooling down.
@@ -78,7 +94,15 @@ impl Cooldown {
 
     /// Counts a strike against `key`; `true` when it starts a cool-down now.
     pub fn strike(&self, key: ClientKey) -> bool {
-        if self.length.is_zero() || self.strikes.check(&key).is_ok() {
+        self.strikes_of(key, 1)
+    }
+
+    /// Counts `weight` strikes against `key` at once; `true` when they start a cool-down now.
+    pub fn strikes_of(&self, key: ClientKey, weight: u32) -> bool {
+        let Some(n) = std::num::NonZeroU32::new(weight) else {
+            return false;
+        };
+        if self.length.is_zero() || self.strikes.check_n(&key, n).is_ok() {
             return false;
         }
         // Already cooling: the cool-down runs from the latest strike past the budget.
@@ -146,6 +170,31 @@ mod tests {
         );
         c.maintain(100);
         assert_eq!(c.cooling(), 0);
+    }
+
+    #[test]
+    fn closing_refusals_weigh_more() {
+        let c = Cooldown::new(100, Duration::from_secs(10), Duration::from_secs(30));
+        let weight = strike_weight(Reason::LoginRate);
+        assert_eq!(weight, CLOSING_STRIKE);
+        // Ten connection-ending refusals use up the free hundred; the eleventh cools it down,
+        // where plain ones take a hundred and one.
+        for n in 0..10 {
+            assert!(
+                !c.strikes_of(key("10.0.0.1"), weight),
+                "refusal {n} is free"
+            );
+            assert!(!c.strike(key("10.0.0.2")));
+        }
+        assert!(c.strikes_of(key("10.0.0.1"), weight), "the eleventh");
+        assert!(
+            c.cooling_for(key("10.0.0.2")).is_none(),
+            "ten plain strikes"
+        );
+        assert_eq!(strike_weight(Reason::H2ProtocolError), CLOSING_STRIKE);
+        assert_eq!(strike_weight(Reason::H2ControlFlood), CLOSING_STRIKE);
+        assert_eq!(strike_weight(Reason::RequestRate), 1);
+        assert!(!c.strikes_of(key("10.0.0.3"), strike_weight(Reason::InFlight)));
     }
 
     #[test]

@@ -77,11 +77,21 @@ impl<K: Hash + Eq + Clone, C: Clock + Clone> Limiter<K, C> {
 
     /// `Ok` if `key` may proceed now, else the seconds to wait (at least 1).
     pub fn check(&self, key: &K) -> Result<(), u32> {
+        self.check_n(key, NonZeroU32::MIN)
+    }
+
+    /// [`Limiter::check`] for `n` cells at once: all or none are taken. More than the burst
+    /// never fits: `Err(u32::MAX)`.
+    pub fn check_n(&self, key: &K, n: NonZeroU32) -> Result<(), u32> {
         let lim = self.current();
-        let verdict = lim.check_key(key).map_err(|nu| {
-            let wait = nu.wait_time_from(self.clock.now());
-            u32::try_from(wait.as_secs() + 1).unwrap_or(u32::MAX)
-        });
+        let verdict = match lim.check_key_n(key, n) {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(nu)) => {
+                let wait = nu.wait_time_from(self.clock.now());
+                Err(u32::try_from(wait.as_secs() + 1).unwrap_or(u32::MAX))
+            }
+            Err(_insufficient) => Err(u32::MAX),
+        };
         if let Some(cap) = self.cap
             && self.checks.fetch_add(1, Ordering::Relaxed) % CHECKS_PER_LOOK == CHECKS_PER_LOOK - 1
             && lim.len() > cap
@@ -134,5 +144,15 @@ mod tests {
         }
         assert!(most <= 100 + CHECKS_PER_LOOK, "held {most} keys");
         assert_eq!(uncapped.len(), 10_000);
+    }
+
+    #[test]
+    fn several_cells_are_taken_all_or_none() {
+        let lim: Limiter<u32> = Limiter::new(Quota::per_minute(nz(1)).allow_burst(nz(10)));
+        assert!(lim.check_n(&1, nz(6)).is_ok());
+        assert!(lim.check_n(&1, nz(6)).is_err(), "4 left: 6 do not fit");
+        assert!(lim.check_n(&1, nz(4)).is_ok(), "and none were taken");
+        assert_eq!(lim.check_n(&2, nz(11)), Err(u32::MAX), "past the burst");
+        assert!(lim.check(&2).is_ok(), "a refusal takes nothing");
     }
 }

@@ -54,10 +54,23 @@ impl Refusals {
         if cooldown::is_strike(reason) || reason == Reason::LoginBackoff {
             self.standing.mark(key);
         }
-        if cooldown::is_strike(reason) && self.cooldown.strike(key) {
+        if self
+            .cooldown
+            .strikes_of(key, cooldown::strike_weight(reason))
+        {
             self.metrics.cooled_down();
             tracing::warn!(client = %key, "cooling down: its new connections are refused");
         }
+    }
+
+    /// `ip`'s connection cost us a full TLS handshake and ended without carrying a request
+    /// (a handshake flood; a slow client cut at the idle timeout): counted, and the client is
+    /// out of good standing for the cool-down's window, so that its next connections are
+    /// served in the heavy lane. Nothing is refused for it and it is no strike: a browser's
+    /// unused preconnect ends the same way.
+    pub fn carried_nothing(&self, ip: IpAddr) {
+        self.metrics.carried_nothing();
+        self.standing.mark(ClientKey::from(ip));
     }
 
     /// Whether `ip` was refused for its own excess within the cool-down's window.

@@ -1,9 +1,9 @@
 //! Which clients are out of good standing: refused for their own excess (a strike towards the
-//! cool-down, or a login in backoff) within the last window. Their new connections are served
-//! in the heavy lane ([`crate::net::lanes`]) whatever they hold, so a flood from one
-//! connection per address (a login flood) leaves the standing lane once it has been refused.
-//! Nothing is refused for it. (HTTP/2 abuse ends in protocol errors and cut connections, not
-//! refusals, and does not mark its client.)
+//! cool-down, a login in backoff, an HTTP/2 connection they broke) or with a connection that
+//! carried no request, within the last window. Their new connections are served in the heavy
+//! lane ([`crate::net::lanes`]) whatever they hold, so a flood from one connection per address
+//! (a login flood, a handshake flood) leaves the standing lane once it has shown itself.
+//! Nothing is refused for it.
 //!
 //! Keyed per client ([`ClientKey`]) and bounded by [`Deadlines`].
 

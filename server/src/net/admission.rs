@@ -88,9 +88,12 @@ impl Admission {
     }
 
     /// A slot for the costly part of `ip`'s TLS handshake, once its ClientHello is in: now,
-    /// or a place in line (await it under the handshake deadline).
+    /// or a place in line (await it under the handshake deadline), behind clients in good
+    /// standing if `ip` is out of it.
     pub fn begin_handshake(&self, ip: IpAddr) -> Result<HandshakeSlot, Waiting> {
-        self.handshakes.try_take(ClientKey::from(ip))
+        let out_of_standing = self.refusals.out_of_standing(ip);
+        self.handshakes
+            .try_take(ClientKey::from(ip), out_of_standing)
     }
 
     /// Whether a connection from `peer` starts with a PROXY v2 header naming the real client
@@ -152,6 +155,11 @@ impl Admission {
     /// Counts a refusal and logs it, at most once per client and reason per interval.
     pub fn refused(&self, ip: IpAddr, reason: Reason) {
         self.refusals.refused(ip, reason);
+    }
+
+    /// `ip`'s connection cost a full handshake and ended without a request.
+    pub fn carried_nothing(&self, ip: IpAddr) {
+        self.refusals.carried_nothing(ip);
     }
 
     /// Prunes limiter state and enforces the hard cap on tracked clients.

@@ -156,6 +156,8 @@ type RespFuture = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>
 /// Per-connection state shared with the request service.
 struct ConnState {
     activity: Arc<Activity>,
+    /// Requests the connection has carried.
+    served: Arc<AtomicU64>,
     /// Notified when the request cap is reached: the connection ends once in-flight work is
     /// done.
     cap_reached: Arc<Notify>,
@@ -177,7 +179,7 @@ fn service(
 + Send
 + 'static {
     let router = shared.router.clone();
-    let served = Arc::new(AtomicU64::new(0));
+    let served = state.served.clone();
     let max_requests = shared.max_requests;
     let cap_reached = state.cap_reached.clone();
     let (body_timeout, body_rate) = (shared.body_read_timeout, shared.body_min_rate);
@@ -289,7 +291,24 @@ pub(crate) async fn serve(
     // ALPN decides the protocol; a client that negotiated none gets HTTP/1.1 only (HTTP/2 over
     // TLS requires ALPN, RFC 9113 section 3.2).
     let h2 = tls.get_ref().1.alpn_protocol() == Some(ALPN_H2);
-    serve_http(tls, h2, peer, &shared, shutdown).await;
+    let ended = serve_http(tls, h2, peer, &shared, shutdown).await;
+    if let Some(broken) = ended.broken {
+        // A strike towards the client's cool-down, like a refusal: its next connection costs
+        // us another handshake.
+        admission.refused(peer.ip(), broken);
+    } else if ended.requests == 0 {
+        admission.carried_nothing(peer.ip());
+    }
+}
+
+/// How a connection ended, as far as its client's standing goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Ended {
+    /// Requests it carried.
+    pub(crate) requests: u64,
+    /// Why the client broke it, if it did: [`Reason::H2ControlFlood`] or
+    /// [`Reason::H2ProtocolError`].
+    pub(crate) broken: Option<Reason>,
 }
 
 /// HTTP/2 (`h2`) or HTTP/1.1 over an established stream: the control-frame budget, the write
@@ -300,21 +319,44 @@ pub(crate) async fn serve_http<S: Io>(
     peer: SocketAddr,
     shared: &ConnShared,
     shutdown: ShutdownSignal,
-) {
+) -> Ended {
     let state = ConnState {
         activity: Activity::new(),
+        served: Arc::new(AtomicU64::new(0)),
         cap_reached: Arc::new(Notify::new()),
     };
-    let io = ControlBudget::new(io, h2, shared.control_budget).counted(shared.metrics.clone());
+    let io = ControlBudget::new(io, h2, shared.control_budget);
+    let flood = io.tripped();
     let io = Box::new(Prefixed::new(
         TimedIo::new(io, shared.write_timeout).counted(shared.metrics.clone()),
         state.activity.clone(),
     ));
-    if h2 {
-        serve_h2(io, peer, shared, &state, shutdown).await;
+    let broken = if h2 {
+        let broke = serve_h2(io, peer, shared, &state, shutdown).await;
+        if flood.is_set() {
+            Some(Reason::H2ControlFlood)
+        } else {
+            broke.then_some(Reason::H2ProtocolError)
+        }
     } else {
         serve_h1(io, peer, shared, &state, shutdown).await;
+        None
+    };
+    Ended {
+        requests: state.served.load(Ordering::Relaxed),
+        broken,
     }
+}
+
+/// Whether an HTTP/2 connection's error is the client's doing: h2 itself ended it with a
+/// GOAWAY for an error of the client's (a CONTINUATION flood, too many resets, a malformed
+/// frame), not for an I/O failure, a timeout or a GOAWAY the client sent.
+fn broken_by_client(e: &hyper::Error) -> bool {
+    std::error::Error::source(e)
+        .and_then(|cause| cause.downcast_ref::<h2::Error>())
+        .is_some_and(|h2| {
+            h2.is_go_away() && h2.is_library() && h2.reason() != Some(h2::Reason::NO_ERROR)
+        })
 }
 
 fn handshake_failed(shared: &ConnShared, peer: SocketAddr, e: &std::io::Error) {
@@ -332,21 +374,22 @@ fn log_close(peer: SocketAddr, why: &str) {
     tracing::debug!(%peer, "{why}; closing the connection");
 }
 
+/// Serves HTTP/2 until the connection ends; `true` when the client broke it
+/// ([`broken_by_client`]).
 async fn serve_h2<S: Io>(
     io: Stream<S>,
     peer: SocketAddr,
     shared: &ConnShared,
     state: &ConnState,
     mut shutdown: ShutdownSignal,
-) {
+) -> bool {
     let svc = service(peer, shared, state);
     let mut conn = Box::pin(shared.h2.serve_connection(TokioIo::new(io), svc));
     tokio::select! {
         r = conn.as_mut() => {
-            if let Err(e) = r {
-                tracing::debug!(%peer, error = %e, "connection ended with error");
-            }
-            return;
+            let Err(e) = r else { return false };
+            tracing::debug!(%peer, error = %e, "connection ended with error");
+            return broken_by_client(&e);
         }
         _ = state.cap_reached.notified() => log_close(peer, "request cap reached"),
         _ = state.activity.idle_for(shared.idle_timeout) => log_close(peer, "idle timeout"),
@@ -358,6 +401,7 @@ async fn serve_h2<S: Io>(
         _ = conn.as_mut() => {}
         _ = shutdown.reached(Phase::Closing) => log_close(peer, "drain deadline"),
     }
+    false
 }
 
 /// How one hyper HTTP/1.1 connection over the stream ended.

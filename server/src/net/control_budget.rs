@@ -8,17 +8,17 @@
 //! The budget is a token bucket per connection: `http.h2_control_frame_burst` at once, refilled
 //! at `http.h2_control_frames_per_second`. Only the frame headers are parsed (9 bytes after the
 //! 24-byte client preface); payloads are skipped by length, so the cost is a few comparisons
-//! per frame.
+//! per frame. A connection cut by its budget is [`Tripped`]; the connection task reports it as
+//! a refusal of its client (`h2_control_flood`), which counts towards its cool-down.
 
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Instant;
-
-use crate::metrics::{Metrics, Reason};
 
 const PREFACE_LEN: usize = 24;
 const HEADER_LEN: usize = 9;
@@ -122,7 +122,18 @@ pub struct Budget {
 pub struct ControlBudget<T> {
     inner: T,
     meter: Option<(FrameParser, Bucket)>,
-    metrics: Option<Arc<Metrics>>,
+    tripped: Tripped,
+}
+
+/// Set once the budget has cut a connection; shared with the task serving it.
+#[derive(Debug, Clone, Default)]
+pub struct Tripped(Arc<AtomicBool>);
+
+impl Tripped {
+    /// Whether the budget cut the connection.
+    pub fn is_set(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
 }
 
 impl<T> ControlBudget<T> {
@@ -136,14 +147,13 @@ impl<T> ControlBudget<T> {
                     Bucket::new(budget.per_second, budget.burst),
                 )
             }),
-            metrics: None,
+            tripped: Tripped::default(),
         }
     }
 
-    /// Counts a connection ended for its control frames as [`Reason::H2ControlFlood`].
-    pub fn counted(mut self, metrics: Arc<Metrics>) -> Self {
-        self.metrics = Some(metrics);
-        self
+    /// What says whether the budget cut the connection.
+    pub fn tripped(&self) -> Tripped {
+        self.tripped.clone()
     }
 }
 
@@ -164,9 +174,7 @@ impl<T: AsyncRead + Unpin> AsyncRead for ControlBudget<T> {
         };
         let control = parser.feed(&buf.filled()[before..]);
         if control > 0 && !bucket.spend(control, Instant::now()) {
-            if let Some(m) = &this.metrics {
-                m.reject(Reason::H2ControlFlood);
-            }
+            this.tripped.0.store(true, Ordering::Relaxed);
             // The frames that broke the budget never reach h2.
             buf.set_filled(before);
             this.meter = None;
@@ -261,14 +269,14 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_flood_ends_the_read_side_and_is_counted() {
+    async fn a_flood_ends_the_read_side_and_is_flagged() {
         let (client, server) = tokio::io::duplex(1 << 20);
-        let metrics = Arc::new(Metrics::default());
         let budget = Budget {
             per_second: 1,
             burst: 50,
         };
-        let mut metered = ControlBudget::new(server, true, budget).counted(metrics.clone());
+        let mut metered = ControlBudget::new(server, true, budget);
+        let tripped = metered.tripped();
         let mut client = client;
         let mut bytes = preface();
         for i in 0..200u64 {
@@ -287,11 +295,7 @@ mod tests {
         assert_eq!(err.kind(), io::ErrorKind::InvalidData);
         // Whatever passed up held at most the burst.
         assert!(read <= 24 + 50 * 17, "{read}");
-        assert!(
-            metrics
-                .render(&[])
-                .contains("rampart_rejections_total{reason=\"h2_control_flood\"} 1")
-        );
+        assert!(tripped.is_set());
     }
 
     #[tokio::test]
