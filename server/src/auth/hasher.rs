@@ -6,6 +6,9 @@
 //! without bound: that is what stops a login flood from turning argon2's cost into a
 //! denial of service.
 //!
+//! A caller takes its place first ([`Hasher::admit`]: refused at once when the pool and its
+//! queue are full), then hashes in it; a login does so before any database work.
+//!
 //! `hash_reserved_for_known` more slots, outside the pool and its queue, serve only logins
 //! the caller marks as known (see [`crate::auth::known_logins`]); such a login takes one when
 //! it is free and the shared pool otherwise, so a flood that fills the pool does not shed it.
@@ -184,24 +187,14 @@ impl Hasher {
     }
 
     /// Verifies `password` against `stored`, or against the dummy hash when there is no such
-    /// user (then `ok` is always false, and the work done is the same).
+    /// user (then `ok` is always false, and the work done is the same), in the shared pool. A
+    /// login admits itself first ([`Hasher::admit`]) and verifies with [`Admitted::verify`].
     pub async fn verify(
         &self,
         password: String,
         stored: Option<String>,
     ) -> Result<Verified, HashError> {
-        self.verify_as(password, stored, false).await
-    }
-
-    /// [`Hasher::verify`] for a login that is `known` (from where the user logged in
-    /// before): it may take a reserved slot.
-    pub async fn verify_as(
-        &self,
-        password: String,
-        stored: Option<String>,
-        known: bool,
-    ) -> Result<Verified, HashError> {
-        self.admit(known)?.verify(password, stored).await
+        self.admit(false)?.verify(password, stored).await
     }
 
     /// Hash requests that could be admitted right now (for tests and metrics).
@@ -429,14 +422,12 @@ mod tests {
             .clone()
             .try_acquire_many_owned(2)
             .expect("permits");
-        let unknown = h.verify_as("y".repeat(20), Some(phc.clone()), false).await;
-        assert!(matches!(unknown, Err(HashError::Busy)));
-        let known = h.verify_as("y".repeat(20), Some(phc.clone()), true).await;
-        assert!(known.expect("reserved slot").ok);
+        assert!(matches!(h.admit(false), Err(HashError::Busy)));
+        let known = h.admit(true).expect("reserved slot");
+        assert!(known.verify("y".repeat(20), Some(phc)).await.expect("v").ok);
         // With the reserved slot taken too, a known login is shed like any other.
         let reserved = h.reserved.clone().try_acquire_owned().expect("reserved");
-        let known = h.verify_as("y".repeat(20), Some(phc), true).await;
-        assert!(matches!(known, Err(HashError::Busy)));
+        assert!(matches!(h.admit(true), Err(HashError::Busy)));
         drop((full, reserved));
     }
 
