@@ -4,11 +4,18 @@
 //! password changes, accounts, deposits, withdrawals, transfers with idempotency keys, history
 //! queries with cursors), each sent as an HTTP request to the application of
 //! [`super::app::App`] with a token the call picks: the user's newest, an older (perhaps
-//! revoked) one, none, or a forged one.
+//! revoked) one, none, or a forged one, as a bearer token or as the browser's session cookie
+//! from a page of some origin (the bank's own, another site's, a sibling host's, or any
+//! `Origin` and `Sec-Fetch-Site`). Browser logins (`POST /v1/sessions/cookie`) come from such
+//! pages too.
 //!
 //! A tracker follows what the API said happened. After each call:
 //! - no 5xx other than 503 (shedding);
 //! - a revoked, forged or missing token never gets a 2xx, and a live one never a 401;
+//! - a state change carried by the session cookie succeeds only from a page of the bank's own
+//!   origin (`Origin` is `https://bank.test`, `Sec-Fetch-Site` absent or `same-origin`), and a
+//!   browser login from any other page never opens a session; a live cookie from the bank's
+//!   own page is never refused as cross-site;
 //! - a login succeeds only with the user's current password, and the right password is never
 //!   refused as wrong; two spellings that normalise alike are never two users;
 //! - nobody reads or moves money in another user's account: every account a user sees, lists,
@@ -48,6 +55,30 @@ const PASSWORDS: [&str; 4] = [
 ];
 /// Where requests come from (loopback: exempt from the request-rate limits).
 const PEER: &str = "127.0.0.1:40001";
+/// The bank's host, sent as `Host` with every request: its pages' origin is `https://` and it.
+const HOST: &str = "bank.test";
+
+/// The page a browser request comes from, as its `Origin` and `Sec-Fetch-Site` say.
+#[derive(Arbitrary, Debug, Clone)]
+pub enum Site {
+    /// One of the bank's pages: `Origin: https://bank.test`, `Sec-Fetch-Site: same-origin`.
+    Own,
+    /// The bank's origin from a browser that sends no fetch metadata.
+    OwnWithoutFetchMetadata,
+    /// Another site's page: `Origin: https://evil.test`, `Sec-Fetch-Site: cross-site`.
+    Other,
+    /// A sibling host's page: `Origin: https://app.bank.test`, `Sec-Fetch-Site: same-site`.
+    Sibling,
+    /// Neither header.
+    Unsaid,
+    /// Any values (a header that is not a valid header value is left out).
+    Said {
+        /// `Origin`.
+        origin: Option<String>,
+        /// `Sec-Fetch-Site`.
+        fetch_site: Option<String>,
+    },
+}
 
 /// How a call spells a user's name (all normalise to the same NFKC, lower-case form).
 #[derive(Arbitrary, Debug, Clone, Copy)]
@@ -73,6 +104,14 @@ pub enum TokenPick {
     Missing,
     /// A token the server never issued.
     Forged(String),
+    /// One of the user's tokens, newest first (perhaps revoked), as the session cookie of a
+    /// request from `site`.
+    Cookie {
+        /// Which token.
+        older: u8,
+        /// Where the request comes from.
+        site: Site,
+    },
 }
 
 /// Which account a call names.
@@ -138,6 +177,17 @@ pub enum Call {
         spelling: Spelling,
         /// Which password.
         password: u8,
+    },
+    /// `POST /v1/sessions/cookie`, from a page of `site`.
+    CookieLogin {
+        /// Who.
+        who: u8,
+        /// Spelling of the name.
+        spelling: Spelling,
+        /// Which password.
+        password: u8,
+        /// Where the request comes from.
+        site: Site,
     },
     /// `DELETE /v1/sessions/current`.
     Logout {
@@ -459,11 +509,72 @@ enum Bearer {
 struct Sent {
     status: StatusCode,
     replayed: bool,
+    /// The session token a `Set-Cookie` stored, if any.
+    cookie: Option<String>,
     body: Value,
     text: String,
 }
 
 type Check = Result<(), String>;
+
+impl Site {
+    /// The `Origin` and `Sec-Fetch-Site` values sent, each only if it is a valid header value.
+    fn headers(&self) -> (Option<String>, Option<String>) {
+        let (origin, fetch_site) = match self {
+            Site::Own => (Some("https://bank.test"), Some("same-origin")),
+            Site::OwnWithoutFetchMetadata => (Some("https://bank.test"), None),
+            Site::Other => (Some("https://evil.test"), Some("cross-site")),
+            Site::Sibling => (Some("https://app.bank.test"), Some("same-site")),
+            Site::Unsaid => (None, None),
+            Site::Said { origin, fetch_site } => (origin.as_deref(), fetch_site.as_deref()),
+        };
+        let valid = |v: Option<&str>| {
+            v.filter(|v| axum::http::HeaderValue::from_str(v).is_ok())
+                .map(str::to_string)
+        };
+        (valid(origin), valid(fetch_site))
+    }
+
+    /// Whether a browser would have sent these headers only from one of the bank's own pages:
+    /// the bank's origin, and fetch metadata that is absent or says `same-origin`. The model
+    /// the server is held to; it may refuse more (a malformed value), never less.
+    fn is_own(&self) -> bool {
+        let (origin, fetch_site) = self.headers();
+        let own_origin = origin.is_some_and(|o| o.eq_ignore_ascii_case(&format!("https://{HOST}")));
+        own_origin && fetch_site.is_none_or(|f| f == "same-origin")
+    }
+}
+
+/// How a request carries its credential.
+#[derive(Debug, Clone)]
+enum Credential {
+    /// None.
+    Missing,
+    /// `Authorization: Bearer`.
+    Bearer(String),
+    /// The session cookie, from a page of the site.
+    Cookie(String, Site),
+    /// None, from a page of the site (a browser's login).
+    FromPage(Site),
+}
+
+impl Credential {
+    /// The token it carries.
+    fn secret(&self) -> Option<&str> {
+        match self {
+            Credential::Bearer(t) | Credential::Cookie(t, _) => Some(t),
+            Credential::Missing | Credential::FromPage(_) => None,
+        }
+    }
+
+    /// The page it comes from, for a browser's request.
+    fn site(&self) -> Option<&Site> {
+        match self {
+            Credential::Cookie(_, site) | Credential::FromPage(site) => Some(site),
+            Credential::Missing | Credential::Bearer(_) => None,
+        }
+    }
+}
 
 fn ensure(cond: bool, why: impl FnOnce() -> String) -> Check {
     if cond { Ok(()) } else { Err(why()) }
@@ -511,6 +622,7 @@ impl Call {
     fn who(&self) -> usize {
         let (Call::Register { who, .. }
         | Call::Login { who, .. }
+        | Call::CookieLogin { who, .. }
         | Call::Logout { who, .. }
         | Call::ChangePassword { who, .. }
         | Call::Me { who, .. }
@@ -526,7 +638,7 @@ impl Call {
     /// The token it presents (none for registration and login, which take none).
     fn token(&self) -> Option<&TokenPick> {
         match self {
-            Call::Register { .. } | Call::Login { .. } => None,
+            Call::Register { .. } | Call::Login { .. } | Call::CookieLogin { .. } => None,
             Call::Logout { token, .. }
             | Call::ChangePassword { token, .. }
             | Call::Me { token, .. }
@@ -538,11 +650,19 @@ impl Call {
             | Call::History { token, .. } => Some(token),
         }
     }
+
+    /// Whether its request changes state (what the cross-site guard covers).
+    fn changes_state(&self) -> bool {
+        !matches!(
+            self,
+            Call::Me { .. } | Call::List { .. } | Call::Get { .. } | Call::History { .. }
+        )
+    }
 }
 
 impl World {
-    /// The token a call presents and whose it is.
-    fn token(&self, who: usize, pick: &TokenPick) -> (Option<String>, Bearer) {
+    /// The credential a call presents and whether it is live.
+    fn token(&self, who: usize, pick: &TokenPick) -> (Credential, Bearer) {
         let tokens = &self.users[who].tokens;
         let pick_n = |n: usize| {
             tokens
@@ -557,12 +677,23 @@ impl World {
                 })
                 .unwrap_or((None, Bearer::Dead))
         };
-        match pick {
+        let older = |n: &u8| pick_n(usize::from(*n) % tokens.len().max(1));
+        let (token, bearer) = match pick {
             TokenPick::Newest => pick_n(0),
-            TokenPick::Older(n) => pick_n(usize::from(*n) % tokens.len().max(1)),
+            TokenPick::Older(n) => older(n),
             TokenPick::Missing => (None, Bearer::Dead),
             TokenPick::Forged(t) => (Some(t.clone()), Bearer::Dead),
-        }
+            TokenPick::Cookie { older: n, site } => {
+                let (token, bearer) = older(n);
+                let cookie =
+                    token.map_or(Credential::Missing, |t| Credential::Cookie(t, site.clone()));
+                return (cookie, bearer);
+            }
+        };
+        (
+            token.map_or(Credential::Missing, Credential::Bearer),
+            bearer,
+        )
     }
 
     /// The account id a call names, and its owner if it is one of ours.
@@ -587,28 +718,33 @@ impl World {
         let who = call.who();
         let (token, bearer) = match call.token() {
             Some(pick) => self.token(who, pick),
-            None => (None, Bearer::Dead),
+            None => (Credential::Missing, Bearer::Dead),
         };
-        let r = self.call(who, token, call).await?;
+        let r = self.call(who, &token, call).await?;
         if call.token().is_some() {
             check_bearer(bearer, &r)?;
+        }
+        if let Credential::Cookie(_, site) = &token {
+            check_cookie(site, call.changes_state(), bearer, &r)?;
         }
         Ok(r.status)
     }
 
     /// Sends `call` as `who` with `token` and follows what it did.
-    async fn call(
-        &mut self,
-        who: usize,
-        token: Option<String>,
-        call: &Call,
-    ) -> Result<Sent, String> {
+    async fn call(&mut self, who: usize, token: &Credential, call: &Call) -> Result<Sent, String> {
         match call {
             Call::Register {
                 spelling, password, ..
             } => {
                 let (pw, body) = credentials(who, *spelling, *password);
-                let r = send(Method::POST, "/v1/users", None, Some(body), None).await?;
+                let r = send(
+                    Method::POST,
+                    "/v1/users",
+                    &Credential::Missing,
+                    Some(body),
+                    None,
+                )
+                .await?;
                 if r.status == StatusCode::CREATED {
                     let user = &mut self.users[who];
                     ensure(user.id.is_none(), || {
@@ -626,27 +762,41 @@ impl World {
                 spelling, password, ..
             } => {
                 let (pw, body) = credentials(who, *spelling, *password);
-                let r = send(Method::POST, "/v1/sessions", None, Some(body), None).await?;
-                let user = &mut self.users[who];
-                let right = user.id.is_some() && user.password == pw;
-                match r.status {
-                    StatusCode::CREATED => {
-                        ensure(right, || "a login with a wrong password succeeded".into())?;
-                        let token = r.body["token"].as_str().ok_or("no token")?;
-                        user.tokens.push((token.to_string(), true));
-                    }
-                    StatusCode::UNAUTHORIZED => {
-                        ensure(!right, || "the right password was refused".into())?;
-                    }
-                    _ => {}
+                let r = send(
+                    Method::POST,
+                    "/v1/sessions",
+                    &Credential::Missing,
+                    Some(body),
+                    None,
+                )
+                .await?;
+                let token = r.body["token"].as_str().map(str::to_string);
+                self.logged_in(who, pw, &r, token)?;
+                Ok(r)
+            }
+            Call::CookieLogin {
+                spelling,
+                password,
+                site,
+                ..
+            } => {
+                let (pw, body) = credentials(who, *spelling, *password);
+                let from = Credential::FromPage(site.clone());
+                let r = send(Method::POST, "/v1/sessions/cookie", &from, Some(body), None).await?;
+                if r.status.is_success() {
+                    ensure(site.is_own(), || {
+                        format!("a browser login from {site:?} opened a session")
+                    })?;
                 }
+                let token = r.cookie.clone();
+                self.logged_in(who, pw, &r, token)?;
                 Ok(r)
             }
             Call::Logout { .. } => {
                 let path = "/v1/sessions/current";
-                let r = send(Method::DELETE, path, token.as_deref(), None, None).await?;
+                let r = send(Method::DELETE, path, token, None, None).await?;
                 if r.status == StatusCode::NO_CONTENT {
-                    self.revoke(who, |t| Some(t) == token.as_deref());
+                    self.revoke(who, |t| Some(t) == token.secret());
                 }
                 Ok(r)
             }
@@ -658,18 +808,18 @@ impl World {
                 let body = serde_json::json!({
                     "current_password": PASSWORDS[cur], "new_password": PASSWORDS[new]});
                 let path = "/v1/me/password";
-                let r = send(Method::POST, path, token.as_deref(), Some(body), None).await?;
+                let r = send(Method::POST, path, token, Some(body), None).await?;
                 if r.status == StatusCode::NO_CONTENT {
                     ensure(self.users[who].password == cur, || {
                         "a password change with a wrong current password succeeded".into()
                     })?;
                     self.users[who].password = new;
-                    self.revoke(who, |t| Some(t) != token.as_deref());
+                    self.revoke(who, |t| Some(t) != token.secret());
                 }
                 Ok(r)
             }
             Call::Me { .. } => {
-                let r = send(Method::GET, "/v1/me", token.as_deref(), None, None).await?;
+                let r = send(Method::GET, "/v1/me", token, None, None).await?;
                 if r.status == StatusCode::OK {
                     ensure(r.body["username"] == NAMES[who], || {
                         format!("{}'s token shows {}", NAMES[who], r.text)
@@ -680,7 +830,7 @@ impl World {
             Call::Open { name, .. } => {
                 let body = serde_json::json!({ "name": name });
                 let path = "/v1/accounts";
-                let r = send(Method::POST, path, token.as_deref(), Some(body), None).await?;
+                let r = send(Method::POST, path, token, Some(body), None).await?;
                 if r.status == StatusCode::CREATED {
                     let id = r.body["id"].as_str().ok_or("no id")?.to_string();
                     ensure(r.body["balance"] == "0.00", || {
@@ -692,7 +842,7 @@ impl World {
                 Ok(r)
             }
             Call::List { .. } => {
-                let r = send(Method::GET, "/v1/accounts", token.as_deref(), None, None).await?;
+                let r = send(Method::GET, "/v1/accounts", token, None, None).await?;
                 if r.status == StatusCode::OK {
                     let mut seen: Vec<&str> = Vec::new();
                     for item in r.body["items"].as_array().ok_or("no items")? {
@@ -710,7 +860,7 @@ impl World {
             Call::Get { account, .. } => {
                 let (id, _) = self.account(account);
                 let path = format!("/v1/accounts/{}", percent(&id));
-                let r = send(Method::GET, &path, token.as_deref(), None, None).await?;
+                let r = send(Method::GET, &path, token, None, None).await?;
                 if r.status == StatusCode::OK {
                     let id = r.body["id"].as_str().ok_or("no id")?;
                     self.check_own(who, id, &r.body["balance"])?;
@@ -729,7 +879,7 @@ impl World {
                 let path = format!("/v1/accounts/{}/{kind}", percent(&id));
                 let text = amount_text(amount);
                 let body = serde_json::json!({ "amount": text, "memo": memo });
-                let r = send(Method::POST, &path, token.as_deref(), Some(body), None).await?;
+                let r = send(Method::POST, &path, token, Some(body), None).await?;
                 if r.status == StatusCode::CREATED {
                     ensure(owner == Some(who), || {
                         format!("{} moved money in {id}, owned by {owner:?}", NAMES[who])
@@ -768,7 +918,7 @@ impl World {
                 let r = send(
                     Method::POST,
                     "/v1/transfers",
-                    token.as_deref(),
+                    token,
                     Some(body),
                     key.as_deref(),
                 )
@@ -825,7 +975,7 @@ impl World {
                     _ => {}
                 }
                 let path = format!("/v1/accounts/{}/transactions?{}", percent(&id), qs.finish());
-                let r = send(Method::GET, &path, token.as_deref(), None, None).await?;
+                let r = send(Method::GET, &path, token, None, None).await?;
                 if r.status == StatusCode::OK {
                     ensure(owner == Some(who), || {
                         format!("{} read the history of {id} ({owner:?})", NAMES[who])
@@ -840,6 +990,24 @@ impl World {
                 Ok(r)
             }
         }
+    }
+
+    /// Follows a login's answer: a session only for the current password, and the current
+    /// password never refused as wrong.
+    fn logged_in(&mut self, who: usize, pw: usize, r: &Sent, token: Option<String>) -> Check {
+        let user = &mut self.users[who];
+        let right = user.id.is_some() && user.password == pw;
+        match r.status {
+            StatusCode::CREATED => {
+                ensure(right, || "a login with a wrong password succeeded".into())?;
+                user.tokens.push((token.ok_or("no session token")?, true));
+            }
+            StatusCode::UNAUTHORIZED => {
+                ensure(!right, || "the right password was refused".into())?;
+            }
+            _ => {}
+        }
+        Ok(())
     }
 
     /// Marks `who`'s tokens for which `which` holds as revoked.
@@ -904,20 +1072,59 @@ fn check_bearer(bearer: Bearer, r: &Sent) -> Check {
     }
 }
 
+/// A session cookie from anywhere but the bank's own pages never carries a state change; a
+/// live one from them is never refused as cross-site (403).
+fn check_cookie(site: &Site, changes_state: bool, bearer: Bearer, r: &Sent) -> Check {
+    if changes_state && !site.is_own() {
+        ensure(!r.status.is_success(), || {
+            format!(
+                "a state change carried by the session cookie from {site:?} got {}: {}",
+                r.status, r.text
+            )
+        })?;
+    }
+    if bearer == Bearer::Live && matches!(site, Site::Own | Site::OwnWithoutFetchMetadata) {
+        ensure(r.status != StatusCode::FORBIDDEN, || {
+            format!(
+                "a live cookie from the bank's own page was refused: {}",
+                r.text
+            )
+        })?;
+    }
+    Ok(())
+}
+
 /// Sends one request through the router, as the connection handler would (with the client's
-/// address); a 5xx other than 503 is a failure.
+/// address and the bank's `Host`); a 5xx other than 503 is a failure.
 async fn send(
     method: Method,
     path: &str,
-    token: Option<&str>,
+    credential: &Credential,
     json: Option<Value>,
     key: Option<&str>,
 ) -> Result<Sent, String> {
-    let mut req = Request::builder().method(method).uri(path);
-    if let Some(t) = token
-        && axum::http::HeaderValue::from_str(&format!("Bearer {t}")).is_ok()
+    let mut req = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", HOST);
+    let header = match credential {
+        Credential::Bearer(t) => Some(("authorization", format!("Bearer {t}"))),
+        Credential::Cookie(t, _) => Some(("cookie", format!("{}={t}", crate::auth::cookie::NAME))),
+        Credential::Missing | Credential::FromPage(_) => None,
+    };
+    if let Some((name, value)) = header
+        && axum::http::HeaderValue::from_str(&value).is_ok()
     {
-        req = req.header("authorization", format!("Bearer {t}"));
+        req = req.header(name, value);
+    }
+    if let Some(site) = credential.site() {
+        let (origin, fetch_site) = site.headers();
+        if let Some(o) = origin {
+            req = req.header("origin", o);
+        }
+        if let Some(f) = fetch_site {
+            req = req.header("sec-fetch-site", f);
+        }
     }
     if let Some(k) = key
         && axum::http::HeaderValue::from_str(k).is_ok()
@@ -944,6 +1151,18 @@ async fn send(
         .unwrap_or_else(|e| match e {});
     let status = resp.status();
     let replayed = resp.headers().contains_key("idempotent-replayed");
+    // The session a browser login stores: `NAME=token; Max-Age=...`.
+    let cookie = resp
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .and_then(|pair| {
+            pair.strip_prefix(crate::auth::cookie::NAME)?
+                .strip_prefix('=')
+        })
+        .filter(|t| !t.is_empty())
+        .map(str::to_string);
     let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
         .await
         .map_err(|e| format!("reading the body: {e}"))?;
@@ -956,6 +1175,7 @@ async fn send(
     Ok(Sent {
         status,
         replayed,
+        cookie,
         body,
         text,
     })
@@ -1105,6 +1325,57 @@ mod tests {
         check_request_sequence(&noise);
     }
 
+    #[test]
+    fn the_session_cookie_carries_state_changes_only_from_the_banks_own_pages() {
+        let alice = 0;
+        let cookie = |site| TokenPick::Cookie { older: 0, site };
+        let browser_login = |site| Call::CookieLogin {
+            who: alice,
+            spelling: Spelling::Plain,
+            password: 0,
+            site,
+        };
+        let deposit = |site| Call::Move {
+            who: alice,
+            token: cookie(site),
+            account: AccountPick::Opened(0),
+            withdraw: false,
+            amount: AmountPick::Cents(500),
+            memo: "cash".into(),
+        };
+        let logout = |site| Call::Logout {
+            who: alice,
+            token: cookie(site),
+        };
+        let story = [
+            // A login from another site's page opens no session (login CSRF).
+            browser_login(Site::Other),
+            browser_login(Site::Own),
+            deposit(Site::Own),
+            deposit(Site::OwnWithoutFetchMetadata),
+            deposit(Site::Other),
+            deposit(Site::Sibling),
+            deposit(Site::Unsaid),
+            deposit(Site::Said {
+                origin: Some("https://bank.test.evil.test".into()),
+                fetch_site: None,
+            }),
+            // Reads are not state changes: the cookie's SameSite keeps them from other sites.
+            Call::List {
+                who: alice,
+                token: cookie(Site::Other),
+            },
+            logout(Site::Other),
+            logout(Site::Own),
+            Call::Me {
+                who: alice,
+                token: cookie(Site::Own),
+            },
+        ];
+        // The browser login, two deposits, the list and the logout from the bank's page.
+        assert_eq!(run(&story), 5);
+    }
+
     /// The checks can fail: a tracker that forgot a deposit disagrees with the database.
     #[test]
     fn every_table_is_restored_or_kept() {
@@ -1250,6 +1521,7 @@ mod tests {
             let ok = Sent {
                 status: StatusCode::OK,
                 replayed: false,
+                cookie: None,
                 body: Value::Null,
                 text: String::new(),
             };
@@ -1259,6 +1531,19 @@ mod tests {
                 ..ok
             };
             assert!(check_bearer(Bearer::Live, &refused).is_err());
+            // So are a cross-site state change that went through and a live cookie from the
+            // bank's own page refused as cross-site.
+            let created = Sent {
+                status: StatusCode::CREATED,
+                ..refused
+            };
+            assert!(check_cookie(&Site::Other, true, Bearer::Live, &created).is_err());
+            assert!(check_cookie(&Site::Other, false, Bearer::Live, &created).is_ok());
+            let forbidden = Sent {
+                status: StatusCode::FORBIDDEN,
+                ..created
+            };
+            assert!(check_cookie(&Site::Own, true, Bearer::Live, &forbidden).is_err());
         });
     }
 }
