@@ -223,7 +223,7 @@ impl Metrics {
             self.accepted.load(Ordering::Relaxed)
         );
         out.push_str(
-            "# HELP rampart_connections_heavy_lane_total Connections admitted into the heavy lane (their client held the standing lane's share, or was refused lately).\n",
+            "# HELP rampart_connections_heavy_lane_total Connections admitted into the heavy lane (their client held the standing lane's share, was refused lately, or had a connection that carried no request).\n",
         );
         out.push_str("# TYPE rampart_connections_heavy_lane_total counter\n");
         let _ = writeln!(

@@ -55,8 +55,10 @@ const PASSWORDS: [&str; 4] = [
 ];
 /// Where requests come from (loopback: exempt from the request-rate limits).
 const PEER: &str = "127.0.0.1:40001";
-/// The bank's host, sent as `Host` with every request: its pages' origin is `https://` and it.
+/// The bank's host, sent as `Host` with every request.
 const HOST: &str = "bank.test";
+/// The origin of the bank's own pages.
+const OWN_ORIGIN: &str = "https://bank.test";
 
 /// The page a browser request comes from, as its `Origin` and `Sec-Fetch-Site` say.
 #[derive(Arbitrary, Debug, Clone)]
@@ -521,8 +523,8 @@ impl Site {
     /// The `Origin` and `Sec-Fetch-Site` values sent, each only if it is a valid header value.
     fn headers(&self) -> (Option<String>, Option<String>) {
         let (origin, fetch_site) = match self {
-            Site::Own => (Some("https://bank.test"), Some("same-origin")),
-            Site::OwnWithoutFetchMetadata => (Some("https://bank.test"), None),
+            Site::Own => (Some(OWN_ORIGIN), Some("same-origin")),
+            Site::OwnWithoutFetchMetadata => (Some(OWN_ORIGIN), None),
             Site::Other => (Some("https://evil.test"), Some("cross-site")),
             Site::Sibling => (Some("https://app.bank.test"), Some("same-site")),
             Site::Unsaid => (None, None),
@@ -540,7 +542,7 @@ impl Site {
     /// the server is held to; it may refuse more (a malformed value), never less.
     fn is_own(&self) -> bool {
         let (origin, fetch_site) = self.headers();
-        let own_origin = origin.is_some_and(|o| o.eq_ignore_ascii_case(&format!("https://{HOST}")));
+        let own_origin = origin.is_some_and(|o| o.eq_ignore_ascii_case(OWN_ORIGIN));
         own_origin && fetch_site.is_none_or(|f| f == "same-origin")
     }
 }

@@ -92,13 +92,9 @@ impl Cooldown {
         Cooldown::new(l.cooldown_after, l.cooldown_window, l.cooldown).capped(l.max_tracked_clients)
     }
 
-    /// Counts a strike against `key`; `true` when it starts a cool-down now.
-    pub fn strike(&self, key: ClientKey) -> bool {
-        self.strikes_of(key, 1)
-    }
-
-    /// Counts `weight` strikes against `key` at once; `true` when they start a cool-down now.
-    pub fn strikes_of(&self, key: ClientKey, weight: u32) -> bool {
+    /// Counts `weight` strikes ([`strike_weight`]) against `key` at once; `true` when they
+    /// start a cool-down now.
+    pub fn strike(&self, key: ClientKey, weight: u32) -> bool {
         let Some(n) = std::num::NonZeroU32::new(weight) else {
             return false;
         };
@@ -149,17 +145,17 @@ mod tests {
     async fn strikes_past_the_budget_start_a_cool_down_that_ends() {
         let c = Cooldown::new(3, Duration::from_secs(10), Duration::from_secs(30));
         for _ in 0..3 {
-            assert!(!c.strike(key("10.0.0.1")), "free strikes");
+            assert!(!c.strike(key("10.0.0.1"), 1), "free strikes");
         }
         assert!(c.cooling_for(key("10.0.0.1")).is_none());
-        assert!(c.strike(key("10.0.0.1")), "one past the budget");
+        assert!(c.strike(key("10.0.0.1"), 1), "one past the budget");
         assert!(c.cooling_for(key("10.0.0.1")).is_some());
         assert!(
             c.cooling_for(key("10.0.0.2")).is_none(),
             "others are not affected"
         );
         assert!(
-            !c.strike(key("10.0.0.1")),
+            !c.strike(key("10.0.0.1"), 1),
             "already cooling: not a new cool-down"
         );
         assert_eq!(c.cooling(), 1);
@@ -180,13 +176,10 @@ mod tests {
         // Ten connection-ending refusals use up the free hundred; the eleventh cools it down,
         // where plain ones take a hundred and one.
         for n in 0..10 {
-            assert!(
-                !c.strikes_of(key("10.0.0.1"), weight),
-                "refusal {n} is free"
-            );
-            assert!(!c.strike(key("10.0.0.2")));
+            assert!(!c.strike(key("10.0.0.1"), weight), "refusal {n} is free");
+            assert!(!c.strike(key("10.0.0.2"), 1));
         }
-        assert!(c.strikes_of(key("10.0.0.1"), weight), "the eleventh");
+        assert!(c.strike(key("10.0.0.1"), weight), "the eleventh");
         assert!(
             c.cooling_for(key("10.0.0.2")).is_none(),
             "ten plain strikes"
@@ -194,7 +187,7 @@ mod tests {
         assert_eq!(strike_weight(Reason::H2ProtocolError), CLOSING_STRIKE);
         assert_eq!(strike_weight(Reason::H2ControlFlood), CLOSING_STRIKE);
         assert_eq!(strike_weight(Reason::RequestRate), 1);
-        assert!(!c.strikes_of(key("10.0.0.3"), strike_weight(Reason::InFlight)));
+        assert!(!c.strike(key("10.0.0.3"), strike_weight(Reason::InFlight)));
     }
 
     #[test]
@@ -214,7 +207,7 @@ mod tests {
     fn a_zero_length_turns_it_off() {
         let c = Cooldown::new(1, Duration::from_secs(10), Duration::ZERO);
         for _ in 0..10 {
-            assert!(!c.strike(key("10.0.0.1")));
+            assert!(!c.strike(key("10.0.0.1"), 1));
         }
         assert!(c.cooling_for(key("10.0.0.1")).is_none());
     }
@@ -224,8 +217,8 @@ mod tests {
         let c = Cooldown::new(1, Duration::from_secs(10), Duration::from_secs(60));
         for i in 0..1000u32 {
             let k = key(&format!("2001:db8:{:x}::1", i));
-            c.strike(k);
-            c.strike(k);
+            c.strike(k, 1);
+            c.strike(k, 1);
         }
         assert_eq!(c.cooling(), 1000);
         c.maintain(100);

@@ -54,10 +54,7 @@ impl Refusals {
         if cooldown::is_strike(reason) || reason == Reason::LoginBackoff {
             self.standing.mark(key);
         }
-        if self
-            .cooldown
-            .strikes_of(key, cooldown::strike_weight(reason))
-        {
+        if self.cooldown.strike(key, cooldown::strike_weight(reason)) {
             self.metrics.cooled_down();
             tracing::warn!(client = %key, "cooling down: its new connections are refused");
         }
@@ -73,7 +70,8 @@ impl Refusals {
         self.standing.mark(ClientKey::from(ip));
     }
 
-    /// Whether `ip` was refused for its own excess within the cool-down's window.
+    /// Whether `ip` was refused for its own excess, or had a connection that carried nothing,
+    /// within the cool-down's window.
     pub fn out_of_standing(&self, ip: IpAddr) -> bool {
         self.standing.is_marked(ClientKey::from(ip))
     }
