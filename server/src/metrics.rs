@@ -127,7 +127,7 @@ pub struct Metrics {
     heavy: AtomicU64,
     parked: AtomicU64,
     cooldowns: AtomicU64,
-    empty: AtomicU64,
+    without_requests: AtomicU64,
 }
 
 /// Marks one HTTP/1.1 connection as parked while it lives.
@@ -166,12 +166,12 @@ impl Metrics {
 
     /// Counts one connection that ended without carrying a request.
     pub fn carried_nothing(&self) {
-        self.empty.fetch_add(1, Ordering::Relaxed);
+        self.without_requests.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Connections that ended without carrying a request so far.
     pub fn without_requests(&self) -> u64 {
-        self.empty.load(Ordering::Relaxed)
+        self.without_requests.load(Ordering::Relaxed)
     }
 
     /// Connections admitted into the heavy lane so far.

@@ -324,17 +324,27 @@ async fn security_events_are_audited_with_the_client_address() {
     .await;
 }
 
+/// One hash at a time, nothing queued, and a cost high enough that requests overlap.
+fn one_slow_hash_at_a_time(c: &mut rampart::config::Config) {
+    c.auth.hash_concurrency = 1;
+    c.auth.hash_queue = 0;
+    c.auth.argon2_memory_kib = 65_536;
+    c.auth.argon2_iterations = 3;
+}
+
+/// No per-client rate limit for [`Api::open_as`]'s clients (127.1.0.0/16), and a 503 only
+/// ever a shed login, never a handler cut short on a busy machine (the PostgreSQL run shares
+/// two cores with CI's background fuzz build).
+fn exempt_the_test_clients(c: &mut rampart::config::Config) {
+    c.limits.exempt = vec!["127.1.0.0/16".parse().expect("net")];
+    c.http.handler_timeout = std::time::Duration::from_secs(60);
+}
+
 #[tokio::test]
 async fn saturated_hashing_sheds_with_503_and_retry_after() {
     bounded(async {
         // One hash at a time, nothing queued, and a cost high enough that requests overlap.
-        let s = TestServer::start(|c| {
-            c.auth.hash_concurrency = 1;
-            c.auth.hash_queue = 0;
-            c.auth.argon2_memory_kib = 65_536;
-            c.auth.argon2_iterations = 3;
-        })
-        .await;
+        let s = TestServer::start(one_slow_hash_at_a_time).await;
         let mut api = Api::open(s.addr, &s.ca).await;
         api.user("ivan").await;
         let mut tasks = Vec::new();
@@ -370,20 +380,74 @@ async fn saturated_hashing_sheds_with_503_and_retry_after() {
 }
 
 #[tokio::test]
+async fn a_login_the_hashing_pool_sheds_is_shed_before_its_account_is_looked_up() {
+    bounded(async {
+        // One expensive hash at a time, nothing queued; one failure puts an account in a long
+        // backoff; no per-client login budget in the way. Fails if `sign_in` reads the
+        // account's backoff before it takes a hashing place.
+        let s = TestServer::start(|c| {
+            one_slow_hash_at_a_time(c);
+            exempt_the_test_clients(c);
+            c.limits.login_free_failures = 0;
+            c.limits.login_backoff_base = std::time::Duration::from_secs(600);
+            c.limits.login_backoff_max = std::time::Duration::from_secs(600);
+        })
+        .await;
+        let mut api = Api::open_as(0, s.addr, &s.ca).await;
+        assert_eq!(api.register("kate", GOOD_PASSWORD).await.status, 201);
+        // kate's attempts come from an address she never logged in from (a known pair would
+        // have a hashing place of its own).
+        let mut kate = Api::open_as(1, s.addr, &s.ca).await;
+        assert_eq!(
+            kate.login("kate", "wrong wrong wrong wrong").await.status,
+            401
+        );
+        // With the pool free, the backoff answers (the account is looked up).
+        assert_eq!(kate.login("kate", GOOD_PASSWORD).await.status, 429);
+        // With the pool busy, the shed answers first: the account is never looked up.
+        for round in 0..20 {
+            let (addr, ca) = (s.addr, s.ca.clone());
+            let hashing = tokio::spawn(async move {
+                let mut a = Api::open_as(2 + round, addr, &ca).await;
+                a.login(&format!("nobody{round}"), "wrong wrong wrong wrong")
+                    .await
+            });
+            // Paced: the connection's request cap (1,000) must outlast a slow hash.
+            let mut pace = tokio::time::interval(std::time::Duration::from_millis(5));
+            while !hashing.is_finished() {
+                pace.tick().await;
+                let r = kate.login("kate", GOOD_PASSWORD).await;
+                match r.status {
+                    StatusCode::SERVICE_UNAVAILABLE => {
+                        assert!(r.headers.contains_key("retry-after"));
+                        return;
+                    }
+                    StatusCode::TOO_MANY_REQUESTS => {}
+                    other => panic!("unexpected {other}: {:?}", r.body),
+                }
+            }
+            // Shed itself if it came while one of kate's logins held the place for its
+            // lookups.
+            let status = hashing.await.expect("task").status;
+            assert!(
+                [StatusCode::UNAUTHORIZED, StatusCode::SERVICE_UNAVAILABLE].contains(&status),
+                "{status}"
+            );
+        }
+        panic!("in 20 slow hashes, kate's login was never shed: her backoff was read first");
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_known_login_gets_through_a_full_hashing_pool() {
     bounded(async {
         // One expensive hash at a time, nothing queued, and no per-client rate limit in the
         // way (the test clients' network is exempt): a handful of flooding clients keep the
         // pool full.
         let s = TestServer::start(|c| {
-            c.auth.hash_concurrency = 1;
-            c.auth.hash_queue = 0;
-            c.auth.argon2_memory_kib = 65_536;
-            c.auth.argon2_iterations = 3;
-            c.limits.exempt = vec!["127.1.0.0/16".parse().expect("net")];
-            // A 503 here must be a shed login, never a handler cut short on a busy machine
-            // (the PostgreSQL run shares two cores with CI's background fuzz build).
-            c.http.handler_timeout = std::time::Duration::from_secs(60);
+            one_slow_hash_at_a_time(c);
+            exempt_the_test_clients(c);
         })
         .await;
         // judy registers and logs in from 127.1.0.1: that pair is now known.

@@ -154,45 +154,94 @@ async fn break_the_protocol(s: &TestServer, from: IpAddr) {
     );
 }
 
+/// How a client breaks an HTTP/2 connection, and the refusal the server counts for it.
+#[derive(Clone, Copy)]
+enum Break {
+    /// A frame h2 itself rejects with a GOAWAY.
+    Protocol,
+    /// More control frames than the budget, read as fast as they are answered.
+    ControlFlood,
+}
+
+impl Break {
+    fn reason(self) -> Reason {
+        match self {
+            Break::Protocol => Reason::H2ProtocolError,
+            Break::ControlFlood => Reason::H2ControlFlood,
+        }
+    }
+
+    async fn commit(self, s: &TestServer, from: IpAddr) {
+        match self {
+            Break::Protocol => break_the_protocol(s, from).await,
+            Break::ControlFlood => {
+                let h2 = RawH2::open(from, s.addr, &s.ca, None).await.expect("h2");
+                let writer = tokio::spawn(flood(h2.writer, 100, pings));
+                let mut reader = h2.reader;
+                let seen = RawH2::read_all(&mut reader, None, CUT).await;
+                writer.await.expect("writer");
+                assert!(seen.closed, "{seen:?}");
+            }
+        }
+    }
+}
+
+/// Breaks HTTP/2 twice from one address: the second break sends it to cool down.
+async fn breaking_http2_twice_cools_down(how: Break, breaker: IpAddr, other: IpAddr) {
+    let s = TestServer::start(|c| {
+        // One broken connection weighs ten strikes: the first is free, the second is not.
+        c.limits.cooldown_after = 10;
+        c.limits.cooldown_window = Duration::from_secs(60);
+        c.limits.cooldown = Duration::from_secs(60);
+    })
+    .await;
+    let reason = how.reason();
+    how.commit(&s, breaker).await;
+    wait_until("the first break counted", || {
+        s.running.metrics().rejections(reason) == 1
+    })
+    .await;
+    assert_eq!(s.running.metrics().cooldowns(), 0, "the first is free");
+    how.commit(&s, breaker).await;
+    wait_until("the second break cooled it down", || {
+        s.running.metrics().cooldowns() == 1
+    })
+    .await;
+    // Its new connections are refused before TLS; everybody else is served.
+    assert!(
+        Conn::open_from(breaker, s.addr, &s.ca, &[b"h2"])
+            .await
+            .is_err(),
+        "a cooling client got a new connection"
+    );
+    let mut other = Conn::open_from(other, s.addr, &s.ca, &[b"h2"])
+        .await
+        .expect("connect");
+    assert_eq!(
+        other.get("/healthz").await.expect("get").status,
+        StatusCode::OK
+    );
+    // Each break counted once; a refusal at accept is not another.
+    assert_eq!(s.running.metrics().rejections(reason), 2);
+}
+
 #[tokio::test]
 async fn a_client_that_keeps_breaking_http2_cools_down() {
-    bounded(async {
-        let s = TestServer::start(|c| {
-            // One broken connection weighs ten strikes: the first is free, the second is not.
-            c.limits.cooldown_after = 10;
-            c.limits.cooldown_window = Duration::from_secs(60);
-            c.limits.cooldown = Duration::from_secs(60);
-        })
-        .await;
-        let breaker = ip("127.0.65.1");
-        break_the_protocol(&s, breaker).await;
-        wait_until("the first break counted", || {
-            s.running.metrics().rejections(Reason::H2ProtocolError) == 1
-        })
-        .await;
-        assert_eq!(s.running.metrics().cooldowns(), 0, "the first is free");
-        break_the_protocol(&s, breaker).await;
-        wait_until("the second break cooled it down", || {
-            s.running.metrics().cooldowns() == 1
-        })
-        .await;
-        // Its new connections are refused before TLS; everybody else is served.
-        assert!(
-            Conn::open_from(breaker, s.addr, &s.ca, &[b"h2"])
-                .await
-                .is_err(),
-            "a cooling client got a new connection"
-        );
-        let mut other = Conn::open_from(ip("127.0.65.2"), s.addr, &s.ca, &[b"h2"])
-            .await
-            .expect("connect");
-        assert_eq!(
-            other.get("/healthz").await.expect("get").status,
-            StatusCode::OK
-        );
-        // Each break counted once; a refusal at accept is not another.
-        assert_eq!(s.running.metrics().rejections(Reason::H2ProtocolError), 2);
-    })
+    bounded(breaking_http2_twice_cools_down(
+        Break::Protocol,
+        ip("127.0.65.1"),
+        ip("127.0.65.2"),
+    ))
+    .await;
+}
+
+#[tokio::test]
+async fn a_client_that_keeps_flooding_control_frames_cools_down() {
+    bounded(breaking_http2_twice_cools_down(
+        Break::ControlFlood,
+        ip("127.0.66.1"),
+        ip("127.0.66.2"),
+    ))
     .await;
 }
 

@@ -1159,11 +1159,7 @@ async fn send(
         .get("set-cookie")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .and_then(|pair| {
-            pair.strip_prefix(crate::auth::cookie::NAME)?
-                .strip_prefix('=')
-        })
-        .filter(|t| !t.is_empty())
+        .and_then(crate::auth::cookie::from_header)
         .map(str::to_string);
     let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
         .await

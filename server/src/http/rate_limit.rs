@@ -106,8 +106,16 @@ impl RequestLimits {
         self.exempt.iter().any(|n| n.contains(&ip))
     }
 
-    fn refuse(&self, ip: IpAddr, reason: Reason, retry_after_secs: u32) -> ApiError {
-        self.refusals.refused(ip, reason);
+    /// Counts and logs a refusal: as its client's where the address is known.
+    fn count(&self, ip: Option<IpAddr>, reason: Reason) {
+        match ip {
+            Some(ip) => self.refusals.refused(ip, reason),
+            None => self.refusals.metrics().reject(reason),
+        }
+    }
+
+    fn refuse(&self, ip: Option<IpAddr>, reason: Reason, retry_after_secs: u32) -> ApiError {
+        self.count(ip, reason);
         ApiError::TooManyRequests { retry_after_secs }
     }
 
@@ -118,20 +126,13 @@ impl RequestLimits {
 
     /// Counts and logs a login refused because the account is in backoff.
     pub fn refuse_login_backoff(&self, ip: Option<IpAddr>, retry_after_secs: u32) -> ApiError {
-        match ip {
-            Some(ip) => self.refusals.refused(ip, Reason::LoginBackoff),
-            None => self.refusals.metrics().reject(Reason::LoginBackoff),
-        }
-        ApiError::TooManyRequests { retry_after_secs }
+        self.refuse(ip, Reason::LoginBackoff, retry_after_secs)
     }
 
     /// A request shed for load (`reason`: the in-flight cap, a full hashing pool): counted and
     /// logged as a refusal of its client, answered 503 with `Retry-After: 1`.
     pub fn shed(&self, ip: Option<IpAddr>, reason: Reason) -> ApiError {
-        match ip {
-            Some(ip) => self.refusals.refused(ip, reason),
-            None => self.refusals.metrics().reject(reason),
-        }
+        self.count(ip, reason);
         ApiError::Shed {
             retry_after_secs: 1,
         }
@@ -142,10 +143,9 @@ impl RequestLimits {
         if ip.is_some_and(|ip| self.is_exempt(ip)) {
             return Ok(());
         }
-        self.per_user.check(&user_id.to_string()).map_err(|wait| {
-            let ip = ip.unwrap_or(IpAddr::from([0, 0, 0, 0]));
-            self.refuse(ip, Reason::UserRate, wait)
-        })
+        self.per_user
+            .check(&user_id.to_string())
+            .map_err(|wait| self.refuse(ip, Reason::UserRate, wait))
     }
 
     /// The client's request budgets: the response to send if one is spent (see the module
@@ -157,18 +157,17 @@ impl RequestLimits {
         let key = ClientKey::from(ip);
         self.per_client
             .check(&key)
-            .map_err(|w| Refusal::keeping(self.refuse(ip, Reason::RequestRate, w)))?;
+            .map_err(|w| Refusal::keeping(self.refuse(Some(ip), Reason::RequestRate, w)))?;
         if method == Method::POST {
             match path {
                 // The API's login and the browser's: one budget.
                 "/v1/sessions" | "/v1/sessions/cookie" => self
                     .login
                     .check(&key)
-                    .map_err(|w| Refusal::closing(self.refuse(ip, Reason::LoginRate, w)))?,
-                "/v1/users" => self
-                    .register
-                    .check(&key)
-                    .map_err(|w| Refusal::closing(self.refuse(ip, Reason::RegistrationRate, w)))?,
+                    .map_err(|w| Refusal::closing(self.refuse(Some(ip), Reason::LoginRate, w)))?,
+                "/v1/users" => self.register.check(&key).map_err(|w| {
+                    Refusal::closing(self.refuse(Some(ip), Reason::RegistrationRate, w))
+                })?,
                 _ => {}
             }
         }
@@ -243,7 +242,7 @@ pub async fn enforce(
         && let Some(left) = limits.refusals.cooling_for(ip)
     {
         let secs = u32::try_from(left.as_secs() + 1).unwrap_or(u32::MAX);
-        return closing(limits.refuse(ip, Reason::CoolingDown, secs));
+        return closing(limits.refuse(Some(ip), Reason::CoolingDown, secs));
     }
     if let Some(ip) = ip
         && let Err(refused) = limits.check_client(ip, req.method(), req.uri().path())
@@ -253,7 +252,7 @@ pub async fn enforce(
     let req = match ip {
         Some(ip) if body_read::has_body(&req) => {
             let Some(_share) = limits.body_reads.take(ClientKey::from(ip)) else {
-                return closing(limits.refuse(ip, Reason::BodyReads, 1));
+                return closing(limits.refuse(Some(ip), Reason::BodyReads, 1));
             };
             match body_read::read_whole(req, super::MAX_BODY_BYTES).await {
                 Ok(req) => req,

@@ -50,6 +50,8 @@ pub struct ConnPermit {
     _client: ClientSlot,
     _global: OwnedSemaphorePermit,
     lane: Lane,
+    /// Whether its client was out of good standing when it was admitted.
+    out_of_standing: bool,
 }
 
 impl ConnPermit {
@@ -89,11 +91,10 @@ impl Admission {
 
     /// A slot for the costly part of `ip`'s TLS handshake, once its ClientHello is in: now,
     /// or a place in line (await it under the handshake deadline), behind clients in good
-    /// standing if `ip` is out of it.
-    pub fn begin_handshake(&self, ip: IpAddr) -> Result<HandshakeSlot, Waiting> {
-        let out_of_standing = self.refusals.out_of_standing(ip);
+    /// standing if it was out of it when `conn` was admitted.
+    pub fn begin_handshake(&self, ip: IpAddr, conn: &ConnPermit) -> Result<HandshakeSlot, Waiting> {
         self.handshakes
-            .try_take(ClientKey::from(ip), out_of_standing)
+            .try_take(ClientKey::from(ip), conn.out_of_standing)
     }
 
     /// Whether a connection from `peer` starts with a PROXY v2 header naming the real client
@@ -132,7 +133,8 @@ impl Admission {
         };
         // From here dropping the permit gives both slots back.
         // Out of good standing (refused lately for its own excess): heavy, whatever it holds.
-        let lane = if self.refusals.out_of_standing(ip) {
+        let out_of_standing = self.refusals.out_of_standing(ip);
+        let lane = if out_of_standing {
             Lane::Heavy
         } else {
             Lane::for_client(client.others(), self.limits.standing_connections_per_client)
@@ -141,6 +143,7 @@ impl Admission {
             _client: client,
             _global: global.0,
             lane,
+            out_of_standing,
         };
         if self.handshake_rate.check(&key).is_err() {
             return Err(Reason::HandshakeRate);
@@ -267,10 +270,15 @@ mod tests {
             .collect();
         assert_eq!(a.handshakes_in_progress(), 0);
         let mut held: Vec<_> = (0..3)
-            .map(|i| a.begin_handshake(ip(&format!("10.1.0.{i}"))).expect("slot"))
+            .map(|i| {
+                a.begin_handshake(ip(&format!("10.1.0.{i}")), &conns[i])
+                    .expect("slot")
+            })
             .collect();
         assert_eq!(a.handshakes_in_progress(), 3);
-        let waiting = a.begin_handshake(ip("10.1.0.4")).expect_err("full: waits");
+        let waiting = a
+            .begin_handshake(ip("10.1.0.4"), &conns[4])
+            .expect_err("full: waits");
         assert_eq!(a.handshakes_waiting(), 1);
         held.pop();
         assert!(

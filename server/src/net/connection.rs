@@ -32,7 +32,7 @@ use tokio::sync::Notify;
 use tokio_rustls::{LazyConfigAcceptor, TlsAcceptor};
 use tower::Service;
 
-use super::admission::Admission;
+use super::admission::{Admission, ConnPermit};
 use super::control_budget::{Budget, ControlBudget};
 use super::idle::Activity;
 use super::prefixed::Prefixed;
@@ -156,11 +156,17 @@ type RespFuture = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>
 /// Per-connection state shared with the request service.
 struct ConnState {
     activity: Arc<Activity>,
+    requests: Arc<Requests>,
+}
+
+/// The connection's request count, shared by its request service and the task serving it.
+#[derive(Default)]
+struct Requests {
     /// Requests the connection has carried.
-    served: Arc<AtomicU64>,
+    served: AtomicU64,
     /// Notified when the request cap is reached: the connection ends once in-flight work is
     /// done.
-    cap_reached: Arc<Notify>,
+    cap_reached: Notify,
 }
 
 /// The request service of one connection: counts requests against the cap, puts the body
@@ -179,16 +185,15 @@ fn service(
 + Send
 + 'static {
     let router = shared.router.clone();
-    let served = state.served.clone();
+    let requests = state.requests.clone();
     let max_requests = shared.max_requests;
-    let cap_reached = state.cap_reached.clone();
     let (body_timeout, body_rate) = (shared.body_read_timeout, shared.body_min_rate);
     let trusted = shared.trusted_proxies.clone();
     let activity = state.activity.clone();
     let metrics = shared.metrics.clone();
     service_fn(move |req: Request<Incoming>| -> RespFuture {
-        if served.fetch_add(1, Ordering::Relaxed) + 1 >= max_requests {
-            cap_reached.notify_one();
+        if requests.served.fetch_add(1, Ordering::Relaxed) + 1 >= max_requests {
+            requests.cap_reached.notify_one();
         }
         let mut req = req.map(|b| {
             Body::new(TimedBody::new(b, body_timeout, body_rate).counted(metrics.clone()))
@@ -216,6 +221,7 @@ fn service(
 pub(crate) async fn serve(
     tcp: TcpStream,
     peer: SocketAddr,
+    conn: &ConnPermit,
     shared: Arc<ConnShared>,
     admission: &Admission,
     mut shutdown: ShutdownSignal,
@@ -240,7 +246,7 @@ pub(crate) async fn serve(
     };
     // A full cap means waiting in line (the client holding the fewest slots goes next), under
     // the same deadline; a handshake whose deadline passes in line is refused as busy.
-    let permit = match admission.begin_handshake(peer.ip()) {
+    let permit = match admission.begin_handshake(peer.ip(), conn) {
         Ok(p) => p,
         Err(waiting) => {
             let slot = tokio::select! {
@@ -302,7 +308,7 @@ pub(crate) async fn serve(
 }
 
 /// How a connection ended, as far as its client's standing goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug)]
 pub(crate) struct Ended {
     /// Requests it carried.
     pub(crate) requests: u64,
@@ -322,8 +328,7 @@ pub(crate) async fn serve_http<S: Io>(
 ) -> Ended {
     let state = ConnState {
         activity: Activity::new(),
-        served: Arc::new(AtomicU64::new(0)),
-        cap_reached: Arc::new(Notify::new()),
+        requests: Arc::default(),
     };
     let io = ControlBudget::new(io, h2, shared.control_budget);
     let flood = io.tripped();
@@ -333,7 +338,7 @@ pub(crate) async fn serve_http<S: Io>(
     ));
     let broken = if h2 {
         let broke = serve_h2(io, peer, shared, &state, shutdown).await;
-        if flood.is_set() {
+        if flood.is_some_and(|f| f.is_set()) {
             Some(Reason::H2ControlFlood)
         } else {
             broke.then_some(Reason::H2ProtocolError)
@@ -343,7 +348,7 @@ pub(crate) async fn serve_http<S: Io>(
         None
     };
     Ended {
-        requests: state.served.load(Ordering::Relaxed),
+        requests: state.requests.served.load(Ordering::Relaxed),
         broken,
     }
 }
@@ -391,7 +396,7 @@ async fn serve_h2<S: Io>(
             tracing::debug!(%peer, error = %e, "connection ended with error");
             return broken_by_client(&e);
         }
-        _ = state.cap_reached.notified() => log_close(peer, "request cap reached"),
+        _ = state.requests.cap_reached.notified() => log_close(peer, "request cap reached"),
         _ = state.activity.idle_for(shared.idle_timeout) => log_close(peer, "idle timeout"),
         _ = shutdown.reached(Phase::Draining) => {}
     }
@@ -430,7 +435,7 @@ async fn serve_h1<S: Io>(
         let finished = loop {
             tokio::select! {
                 r = std::future::poll_fn(|cx| conn.poll_without_shutdown(cx)) => break r,
-                _ = state.cap_reached.notified(), if end.is_none() => {
+                _ = state.requests.cap_reached.notified(), if end.is_none() => {
                     log_close(peer, "request cap reached");
                     end = Some(H1End::Close);
                 }

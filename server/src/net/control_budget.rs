@@ -122,7 +122,8 @@ pub struct Budget {
 pub struct ControlBudget<T> {
     inner: T,
     meter: Option<(FrameParser, Bucket)>,
-    tripped: Tripped,
+    /// Only for HTTP/2: an HTTP/1.1 connection is never cut, and allocates nothing for it.
+    tripped: Option<Tripped>,
 }
 
 /// Set once the budget has cut a connection; shared with the task serving it.
@@ -147,12 +148,12 @@ impl<T> ControlBudget<T> {
                     Bucket::new(budget.per_second, budget.burst),
                 )
             }),
-            tripped: Tripped::default(),
+            tripped: h2.then(Tripped::default),
         }
     }
 
-    /// What says whether the budget cut the connection.
-    pub fn tripped(&self) -> Tripped {
+    /// What says whether the budget cut the connection: `None` when it is not metered.
+    pub fn tripped(&self) -> Option<Tripped> {
         self.tripped.clone()
     }
 }
@@ -174,7 +175,9 @@ impl<T: AsyncRead + Unpin> AsyncRead for ControlBudget<T> {
         };
         let control = parser.feed(&buf.filled()[before..]);
         if control > 0 && !bucket.spend(control, Instant::now()) {
-            this.tripped.0.store(true, Ordering::Relaxed);
+            if let Some(tripped) = &this.tripped {
+                tripped.0.store(true, Ordering::Relaxed);
+            }
             // The frames that broke the budget never reach h2.
             buf.set_filled(before);
             this.meter = None;
@@ -276,7 +279,7 @@ mod tests {
             burst: 50,
         };
         let mut metered = ControlBudget::new(server, true, budget);
-        let tripped = metered.tripped();
+        let tripped = metered.tripped().expect("metered");
         let mut client = client;
         let mut bytes = preface();
         for i in 0..200u64 {

@@ -171,7 +171,7 @@ async fn serve(
     admission: Arc<Admission>,
     signal: ShutdownSignal,
 ) {
-    connection::serve(tcp, client, shared, &admission, signal).await;
+    connection::serve(tcp, client, &permit, shared, &admission, signal).await;
     drop(permit);
 }
 
