@@ -1,37 +1,95 @@
 #!/usr/bin/env bash
-# Capacity of rampart beside nginx on this machine, loopback only, measured twice: with the
-# field's tools (wrk for HTTP/1.1, h2load for HTTP/2) and with `attack-sim bench` (full and
-# resumed handshakes, HTTP/1.1 and HTTP/2 requests at their most and at half that in an open
-# model). Both servers answer GET /healthz with {"status":"ok"} from the same certificate
-# (rampart's dev leaf, ECDSA P-256); rampart runs bench/rampart-bench.toml (per-client limits
-# lifted for loopback, request cap per connection lifted for h2load, which does not reconnect),
-# nginx Debian's nginx.conf with one TLS server added (keepalive_requests lifted the same).
+# Capacity and memory of rampart beside nginx on this machine, loopback only, every row of
+# issue 18's table in one run, then `attack-sim bench` on both:
+#   - HTTP/1.1 keep-alive requests/s: wrk -t1 -c64, with each server's CPU per request;
+#   - HTTP/2 requests/s: h2load, 16 connections x 10 streams;
+#   - full TLS handshakes/s: fresh h2load processes back to back, 256 new clients each (one
+#     request each; a new process has no session to resume);
+#   - resident memory per idle TLS connection, HTTP/1.1 and HTTP/2: 5,000 held from 500
+#     addresses (the `dos_measure idle` example);
+#   - `attack-sim bench`: full and resumed handshakes, HTTP/1.1 and HTTP/2 requests at their
+#     most and at half that in an open model.
+# Both servers answer GET /healthz with {"status":"ok"} from the same certificate (rampart's
+# dev leaf, ECDSA P-256); rampart runs bench/rampart-bench.toml (per-client limits lifted for
+# loopback, request cap per connection lifted for h2load, which does not reconnect), nginx
+# Debian's nginx.conf with one TLS server added (keepalive_requests lifted the same, access
+# log off).
 # Needs: nginx wrk nghttp2-client (apt-get install nginx wrk nghttp2-client).
 # Usage: bench/bench-vs-nginx.sh [SECONDS]   (default 10 per measurement)
 set -euo pipefail
 
 SECS="${1:-10}"
-NGINX_EXTRA="keepalive_requests 1000000;"
+NGINX_EXTRA="keepalive_requests 1000000; access_log off;"
 # shellcheck source=bench/lib.sh
 source "$(dirname "$0")/lib.sh"
 
 cd "$ROOT"
 cargo build --release -p rampart --bin rampart -p attack-sim --bin attack-sim
+cargo build --release -p attack-sim --example dos_measure
 SIM="$ROOT/target/release/attack-sim"
+MEASURE="$ROOT/target/release/examples/dos_measure"
+
+# CPU time (clock ticks) of the processes $@, user and system.
+cpu_ticks() {
+  local t=0 p
+  for p in "$@"; do
+    read -r -a f <"/proc/$p/stat"
+    t=$((t + f[13] + f[14]))
+  done
+  echo "$t"
+}
+
+# Full handshakes/s on port $1: h2load processes of 256 clients, one request each, for SECS.
+fresh_handshakes() {
+  local port=$1 done_=0 t0 t1 n
+  t0=$(date +%s%N)
+  t1=$((t0 + SECS * 1000000000))
+  while [ "$(date +%s%N)" -lt "$t1" ]; do
+    n=$(h2load -n256 -c256 -t1 "https://localhost:$port/healthz" |
+      sed -n 's/^requests: .* \([0-9]*\) succeeded.*/\1/p')
+    done_=$((done_ + ${n:-0}))
+  done
+  echo "$done_ $(( ($(date +%s%N) - t0) / 1000000 ))" |
+    awk '{printf "%d handshakes in %.1f s: %.0f /s\n", $1, $2 / 1000, $1 * 1000 / $2}'
+}
 
 start_rampart RAMPART_CONFIG="$ROOT/bench/rampart-bench.toml"
 start_nginx 768
 
 for server in "rampart $RAMPART_PORT" "nginx $NGINX_PORT"; do
   set -- $server
-  echo "== $1 =="
-  echo "-- wrk, HTTP/1.1, 32 connections, ${SECS}s"
-  wrk -t2 -c32 -d"${SECS}s" --latency "https://localhost:$2/healthz" | grep -E "Requests/sec|50%|99%"
-  echo "-- h2load, HTTP/2, 4 connections x 16 streams, ${SECS}s"
-  h2load -D "$SECS" -c4 -m16 -t2 "https://localhost:$2/healthz" | grep -E "finished in|requests:|time for request"
+  name=$1 port=$2
+  if [ "$name" = rampart ]; then pids=$RAMPART_PID; else pids=$(nginx_pids); fi
+  echo "== $name =="
+  echo "-- wrk, HTTP/1.1, 1 thread, 64 connections, ${SECS}s"
+  # shellcheck disable=SC2086
+  c0=$(cpu_ticks $pids)
+  out=$(wrk -t1 -c64 -d"${SECS}s" --latency "https://localhost:$port/healthz")
+  # shellcheck disable=SC2086
+  c1=$(cpu_ticks $pids)
+  echo "$out" | grep -E "Requests/sec|50%|99%"
+  n=$(echo "$out" | awk '/requests in/ {print $1}')
+  echo "server CPU per request: $(( (c1 - c0) * 1000000 / $(getconf CLK_TCK) / n )) us"
+  echo "-- h2load, HTTP/2, 16 connections x 10 streams, ${SECS}s"
+  h2load -D "$SECS" -c16 -m10 -t1 "https://localhost:$port/healthz" | grep -E "finished in|requests:"
+  echo "-- full handshakes, fresh h2load processes of 256 clients, ${SECS}s"
+  fresh_handshakes "$port"
   echo "-- attack-sim bench, ${SECS}s per measurement"
-  "$SIM" bench --target "https://localhost:$2" --ca "$CA" --duration "$SECS" \
-    --report-dir "$WORK/$1" | grep -v "^report:"
-  cp "$WORK/$1/bench.json" "$ROOT/target/bench-$1.json"
+  "$SIM" bench --target "https://localhost:$port" --ca "$CA" --duration "$SECS" \
+    --report-dir "$WORK/$name" | grep -v "^report:"
+  cp "$WORK/$name/bench.json" "$ROOT/target/bench-$name.json"
+done
+
+echo "== memory per idle TLS connection (5,000 held from 500 addresses) =="
+for proto in "" "--h2"; do
+  # Idle limits raised so the measurement window (about 40 s) does not close them.
+  start_rampart RAMPART_CONFIG="$ROOT/bench/rampart-bench.toml" \
+    RAMPART_HTTP__HEADER_READ_TIMEOUT=120s RAMPART_HTTP__IDLE_TIMEOUT=120s
+  echo "-- rampart ${proto:-(HTTP/1.1)}"
+  "$MEASURE" idle $proto --target "127.0.0.1:$RAMPART_PORT" --ca "$CA" --pid "$RAMPART_PID"
+  start_nginx 8192
+  echo "-- nginx ${proto:-(HTTP/1.1)}"
+  # shellcheck disable=SC2046
+  "$MEASURE" idle $proto --target "127.0.0.1:$NGINX_PORT" --ca "$CA" --pid $(nginx_pids)
 done
 echo "bench.json of each: target/bench-rampart.json target/bench-nginx.json"

@@ -12,11 +12,14 @@
 //! is found again by its `Idempotency-Key` when the client retries, as after a lost answer.
 //! The password hasher keeps its pool slot until the hash it started is done.
 
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::extract::{Request, State};
-use axum::middleware::Next;
+use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
 
 use super::problem::{ApiError, DATABASE_RETRY_AFTER_SECS};
@@ -36,21 +39,54 @@ impl Deadline {
     }
 }
 
-/// The middleware.
-pub async fn enforce(State(deadline): State<Deadline>, req: Request, next: Next) -> Response {
-    match tokio::time::timeout(deadline.after, next.run(req)).await {
-        Ok(resp) => resp,
-        Err(_) => {
-            deadline.metrics.reject(Reason::HandlerTimeout);
-            ApiError::Unavailable {
-                retry_after_secs: DATABASE_RETRY_AFTER_SECS,
-                cause: format!(
-                    "no answer within http.handler_timeout ({:?})",
-                    deadline.after
-                ),
-            }
-            .into_response()
+impl<S> tower::Layer<S> for Deadline {
+    type Service = WithDeadline<S>;
+
+    fn layer(&self, inner: S) -> WithDeadline<S> {
+        WithDeadline {
+            inner,
+            deadline: self.clone(),
         }
+    }
+}
+
+/// `inner` under the deadline: a plain layer rather than `from_fn`, which would clone and box
+/// the service behind it again on every request.
+#[derive(Clone, Debug)]
+pub struct WithDeadline<S> {
+    inner: S,
+    deadline: Deadline,
+}
+
+impl<S> tower::Service<Request> for WithDeadline<S>
+where
+    S: tower::Service<Request, Response = Response, Error = Infallible>,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        let answer = self.inner.call(req);
+        let Deadline { after, metrics } = self.deadline.clone();
+        Box::pin(async move {
+            match tokio::time::timeout(after, answer).await {
+                Ok(resp) => resp,
+                Err(_) => {
+                    metrics.reject(Reason::HandlerTimeout);
+                    Ok(ApiError::Unavailable {
+                        retry_after_secs: DATABASE_RETRY_AFTER_SECS,
+                        cause: format!("no answer within http.handler_timeout ({after:?})"),
+                    }
+                    .into_response())
+                }
+            }
+        })
     }
 }
 
@@ -70,10 +106,7 @@ mod tests {
     {
         Router::new()
             .fallback(handler)
-            .layer(axum::middleware::from_fn_with_state(
-                Deadline::new(after, metrics),
-                enforce,
-            ))
+            .layer(Deadline::new(after, metrics))
     }
 
     async fn get(app: Router) -> Response {

@@ -129,14 +129,8 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
-        .layer(axum::middleware::from_fn_with_state(
-            deadline,
-            deadline::enforce,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            limits,
-            rate_limit::enforce,
-        ))
+        .layer(deadline)
+        .layer(rate_limit::Enforce(limits))
         .with_state(state);
     headers::apply(app)
 }

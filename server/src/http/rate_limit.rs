@@ -26,16 +26,20 @@
 //! Networks in `limits.exempt` skip the rate limits (never the caps or timeouts). Limiter
 //! state is a bounded [`Limiter`], pruned with the connection-layer state.
 
+use std::convert::Infallible;
+use std::future::Future;
 use std::net::IpAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::Method;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::Quota;
 use tokio::sync::Semaphore;
+use tower::ServiceExt;
 
 use super::ClientAddr;
 use super::body_read;
@@ -230,39 +234,93 @@ fn closing(e: ApiError) -> Response {
     resp
 }
 
-/// The middleware: the per-client budgets, the body under the client's share, then the
-/// in-flight cap.
-pub async fn enforce(
-    State(limits): State<Arc<RequestLimits>>,
-    req: Request,
-    next: Next,
-) -> Response {
-    let ip = req.extensions().get::<ClientAddr>().map(|c| c.0.ip());
-    if let Some(ip) = ip
-        && let Some(left) = limits.refusals.cooling_for(ip)
-    {
-        let secs = u32::try_from(left.as_secs() + 1).unwrap_or(u32::MAX);
-        return closing(limits.refuse(Some(ip), Reason::CoolingDown, secs));
+/// The layer that applies [`RequestLimits`] to every request (see the module docs for the
+/// order).
+#[derive(Clone, Debug)]
+pub struct Enforce(pub Arc<RequestLimits>);
+
+impl<S> tower::Layer<S> for Enforce {
+    type Service = Enforced<S>;
+
+    fn layer(&self, inner: S) -> Enforced<S> {
+        Enforced {
+            inner,
+            limits: self.0.clone(),
+        }
     }
-    if let Some(ip) = ip
-        && let Err(refused) = limits.check_client(ip, req.method(), req.uri().path())
-    {
-        return refused.into_response();
+}
+
+/// `inner` under the request limits: a plain layer rather than `from_fn`, which would clone
+/// and box the service behind it on every request. A request without a body is checked and
+/// passed on at once; only one whose body must be read first takes a copy of the service.
+#[derive(Clone, Debug)]
+pub struct Enforced<S> {
+    inner: S,
+    limits: Arc<RequestLimits>,
+}
+
+type Answer = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+fn answer_now(resp: Response) -> Answer {
+    Box::pin(std::future::ready(Ok(resp)))
+}
+
+impl<S> tower::Service<Request> for Enforced<S>
+where
+    S: tower::Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Answer;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
     }
-    let req = match ip {
-        Some(ip) if body_read::has_body(&req) => {
-            let Some(_share) = limits.body_reads.take(ClientKey::from(ip)) else {
-                return closing(limits.refuse(Some(ip), Reason::BodyReads, 1));
-            };
-            match body_read::read_whole(req, super::MAX_BODY_BYTES).await {
-                Ok(req) => req,
-                Err(e) => return e.into_response(),
+
+    fn call(&mut self, req: Request) -> Answer {
+        let limits = &self.limits;
+        let ip = req.extensions().get::<ClientAddr>().map(|c| c.0.ip());
+        if let Some(ip) = ip
+            && let Some(left) = limits.refusals.cooling_for(ip)
+        {
+            let secs = u32::try_from(left.as_secs() + 1).unwrap_or(u32::MAX);
+            return answer_now(closing(limits.refuse(Some(ip), Reason::CoolingDown, secs)));
+        }
+        if let Some(ip) = ip
+            && let Err(refused) = limits.check_client(ip, req.method(), req.uri().path())
+        {
+            return answer_now(refused.into_response());
+        }
+        match ip {
+            Some(ip) if body_read::has_body(&req) => {
+                let Some(share) = limits.body_reads.take(ClientKey::from(ip)) else {
+                    return answer_now(closing(limits.refuse(Some(ip), Reason::BodyReads, 1)));
+                };
+                let (limits, inner) = (limits.clone(), self.inner.clone());
+                Box::pin(async move {
+                    let req = match body_read::read_whole(req, super::MAX_BODY_BYTES).await {
+                        Ok(req) => req,
+                        Err(e) => return Ok(e.into_response()),
+                    };
+                    drop(share);
+                    let Ok(_slot) = limits.in_flight.clone().try_acquire_owned() else {
+                        return Ok(limits.shed(ip.into(), Reason::InFlight).into_response());
+                    };
+                    inner.oneshot(req).await
+                })
+            }
+            _ => {
+                let Ok(slot) = limits.in_flight.clone().try_acquire_owned() else {
+                    return answer_now(limits.shed(ip, Reason::InFlight).into_response());
+                };
+                let answer = self.inner.call(req);
+                Box::pin(async move {
+                    let resp = answer.await;
+                    drop(slot);
+                    resp
+                })
             }
         }
-        _ => req,
-    };
-    let Ok(_slot) = limits.in_flight.clone().try_acquire_owned() else {
-        return limits.shed(ip, Reason::InFlight).into_response();
-    };
-    next.run(req).await
+    }
 }

@@ -390,8 +390,23 @@ async fn serve_h2<S: Io>(
 ) -> bool {
     let svc = service(peer, shared, state);
     let mut conn = Box::pin(shared.h2.serve_connection(TokioIo::new(io), svc));
+    // Batched writes: a poll of the connection that started streams wakes the connection
+    // again, so that it runs after the streams' tasks (spawned just now) and writes all their
+    // responses at once. Without it each finished stream woke the connection to write its
+    // response alone: h2load (16 connections x 10 streams) measured 1.7 responses per
+    // `writev` and 40 % fewer requests per second than with it (8.4 per `writev`).
+    let mut started = state.requests.served.load(Ordering::Relaxed);
+    let batched = std::future::poll_fn(|cx| {
+        let r = conn.as_mut().poll(cx);
+        let now = state.requests.served.load(Ordering::Relaxed);
+        if r.is_pending() && now != started {
+            started = now;
+            cx.waker().wake_by_ref();
+        }
+        r
+    });
     tokio::select! {
-        r = conn.as_mut() => {
+        r = batched => {
             let Err(e) = r else { return false };
             tracing::debug!(%peer, error = %e, "connection ended with error");
             return broken_by_client(&e);

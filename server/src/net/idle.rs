@@ -6,6 +6,14 @@
 //! A request counts as in progress from the moment it reaches the service until its response
 //! body has been sent or dropped, so a slow download is never "idle".
 //!
+//! Nothing is woken per request: a request's start and end only update the record, and a
+//! waiter's timer, when it fires, reads it and sleeps again until the earliest moment the
+//! connection could have been idle long enough. A waiter whose timer finds a request in
+//! progress holds no timer until the last one ends (an HTTP/2 connection under load has one
+//! in progress all the time; a timer polled on each of its wake-ups cost a third of its
+//! requests per second). A connection under steady load wakes its waiters about once per
+//! timeout, not twice per request.
+//!
 //! The same record tells an HTTP/1.1 connection when it may be parked (its buffers given
 //! back while it waits): at least one request served, none in progress, and no byte read
 //! since the last one ended, so a half-sent request head is never parked and keeps its
@@ -24,7 +32,8 @@ use tokio::time::Instant;
 pub struct Activity {
     in_flight: AtomicUsize,
     idle_since: Mutex<Instant>,
-    changed: Notify,
+    /// Notified (to the waiters then waiting) when the last request in progress ends.
+    ended: Notify,
     /// Request bytes read so far (after TLS).
     bytes_read: AtomicU64,
     /// `bytes_read` when the last request ended; `u64::MAX` before the first one.
@@ -41,7 +50,7 @@ impl Activity {
         Arc::new(Activity {
             in_flight: AtomicUsize::new(0),
             idle_since: Mutex::new(Instant::now()),
-            changed: Notify::new(),
+            ended: Notify::new(),
             bytes_read: AtomicU64::new(0),
             read_at_last_end: AtomicU64::new(u64::MAX),
         })
@@ -79,7 +88,6 @@ impl Activity {
     /// Marks a request as started; dropping the guard marks it finished.
     pub fn begin(self: &Arc<Self>) -> Busy {
         self.in_flight.fetch_add(1, Ordering::SeqCst);
-        self.changed.notify_one();
         Busy(self.clone())
     }
 
@@ -89,22 +97,24 @@ impl Activity {
 
     /// Resolves once the connection has had no request in progress for `timeout`.
     pub async fn idle_for(&self, timeout: Duration) {
+        let wake = tokio::time::sleep_until(self.idle_since() + timeout);
+        tokio::pin!(wake);
         loop {
-            // A change between this check and the wait leaves a permit in `changed`, so the
-            // wait below returns at once and the state is read again.
+            wake.as_mut().await;
             if self.in_flight.load(Ordering::SeqCst) > 0 {
-                self.changed.notified().await;
-                continue;
-            }
-            let since = self.idle_since();
-            tokio::select! {
-                _ = tokio::time::sleep_until(since + timeout) => {
-                    if self.in_flight.load(Ordering::SeqCst) == 0 && self.idle_since() == since {
-                        return;
-                    }
+                // Registered before the second look, so an end in between is not missed.
+                let ended = self.ended.notified();
+                tokio::pin!(ended);
+                ended.as_mut().enable();
+                if self.in_flight.load(Ordering::SeqCst) > 0 {
+                    ended.await;
                 }
-                _ = self.changed.notified() => {}
             }
+            let due = self.idle_since() + timeout;
+            if due <= Instant::now() && self.in_flight.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            wake.as_mut().reset(due);
         }
     }
 }
@@ -115,8 +125,8 @@ impl Drop for Busy {
         if a.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
             *a.idle_since.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
             a.read_at_last_end.store(a.bytes_read(), Ordering::SeqCst);
+            a.ended.notify_waiters();
         }
-        a.changed.notify_one();
     }
 }
 
