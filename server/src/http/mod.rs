@@ -43,6 +43,14 @@ use problem::ApiError;
 /// Largest JSON body any API route accepts.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
+/// The future of a response, as the request layers and the connection's service return it.
+pub type Answer = std::pin::Pin<
+    Box<
+        dyn std::future::Future<Output = Result<axum::response::Response, std::convert::Infallible>>
+            + Send,
+    >,
+>;
+
 /// State shared by every handler.
 #[derive(Clone, Debug)]
 pub struct AppState {

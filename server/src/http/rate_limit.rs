@@ -27,9 +27,7 @@
 //! state is a bounded [`Limiter`], pruned with the connection-layer state.
 
 use std::convert::Infallible;
-use std::future::Future;
 use std::net::IpAddr;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -38,12 +36,12 @@ use axum::extract::Request;
 use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 use governor::Quota;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tower::ServiceExt;
 
-use super::ClientAddr;
 use super::body_read;
 use super::problem::ApiError;
+use super::{Answer, ClientAddr};
 use crate::config::LimitsConfig;
 use crate::limits::client_key::ClientKey;
 use crate::limits::client_slots::ClientSlots;
@@ -140,6 +138,15 @@ impl RequestLimits {
         ApiError::Shed {
             retry_after_secs: 1,
         }
+    }
+
+    /// A place under the cap on requests in flight, held until the response is ready; the
+    /// shed answer when there is none.
+    fn in_flight_slot(&self, ip: Option<IpAddr>) -> Result<OwnedSemaphorePermit, ApiError> {
+        self.in_flight
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| self.shed(ip, Reason::InFlight))
     }
 
     /// The per-user budget, for authenticated requests.
@@ -259,8 +266,6 @@ pub struct Enforced<S> {
     limits: Arc<RequestLimits>,
 }
 
-type Answer = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
-
 fn answer_now(resp: Response) -> Answer {
     Box::pin(std::future::ready(Ok(resp)))
 }
@@ -304,15 +309,17 @@ where
                         Err(e) => return Ok(e.into_response()),
                     };
                     drop(share);
-                    let Ok(_slot) = limits.in_flight.clone().try_acquire_owned() else {
-                        return Ok(limits.shed(ip.into(), Reason::InFlight).into_response());
+                    let _slot = match limits.in_flight_slot(Some(ip)) {
+                        Ok(slot) => slot,
+                        Err(shed) => return Ok(shed.into_response()),
                     };
                     inner.oneshot(req).await
                 })
             }
             _ => {
-                let Ok(slot) = limits.in_flight.clone().try_acquire_owned() else {
-                    return answer_now(limits.shed(ip, Reason::InFlight).into_response());
+                let slot = match limits.in_flight_slot(ip) {
+                    Ok(slot) => slot,
+                    Err(shed) => return answer_now(shed.into_response()),
                 };
                 let answer = self.inner.call(req);
                 Box::pin(async move {

@@ -151,7 +151,6 @@ type Stream<S> = Box<Prefixed<TimedIo<ControlBudget<S>>>>;
 /// What the HTTP layers need of the stream under them.
 pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Io for T {}
-type RespFuture = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
 
 /// Per-connection state shared with the request service.
 struct ConnState {
@@ -180,7 +179,7 @@ fn service(
     Request<Incoming>,
     Response = Response<Body>,
     Error = Infallible,
-    Future = RespFuture,
+    Future = crate::http::Answer,
 > + Unpin
 + Send
 + 'static {
@@ -191,7 +190,7 @@ fn service(
     let trusted = shared.trusted_proxies.clone();
     let activity = state.activity.clone();
     let metrics = shared.metrics.clone();
-    service_fn(move |req: Request<Incoming>| -> RespFuture {
+    service_fn(move |req: Request<Incoming>| -> crate::http::Answer {
         if requests.served.fetch_add(1, Ordering::Relaxed) + 1 >= max_requests {
             requests.cap_reached.notify_one();
         }

@@ -10,8 +10,7 @@
 //! waiter's timer, when it fires, reads it and sleeps again until the earliest moment the
 //! connection could have been idle long enough. A waiter whose timer finds a request in
 //! progress holds no timer until the last one ends (an HTTP/2 connection under load has one
-//! in progress all the time; a timer polled on each of its wake-ups cost a third of its
-//! requests per second). A connection under steady load wakes its waiters about once per
+//! in progress all the time). A connection under steady load wakes its waiters about once per
 //! timeout, not twice per request.
 //!
 //! The same record tells an HTTP/1.1 connection when it may be parked (its buffers given
