@@ -8,7 +8,9 @@
 #   - resident memory per idle TLS connection, HTTP/1.1 and HTTP/2: 5,000 held from 500
 #     addresses (the `dos_measure idle` example);
 #   - `attack-sim bench`: full and resumed handshakes, HTTP/1.1 and HTTP/2 requests at their
-#     most and at half that in an open model.
+#     most and at half that in an open model;
+#   - with each tool's rate, the server's CPU per handshake or request (`/proc/PID/stat`): what
+#     the work costs the server, whatever the client's own cost and the way it counts.
 # Both servers answer GET /healthz with {"status":"ok"} from the same certificate (rampart's
 # dev leaf, ECDSA P-256); rampart runs bench/rampart-bench.toml (per-client limits lifted for
 # loopback, request cap per connection lifted for h2load, which does not reconnect), nginx
@@ -39,9 +41,12 @@ cpu_ticks() {
   echo "$t"
 }
 
-# Full handshakes/s on port $1: h2load processes of 256 clients, one request each, for SECS.
+# Full handshakes/s on port $1 with the server's CPU per handshake (its processes: the rest of
+# the arguments): h2load processes of 256 clients, one request each, for SECS.
 fresh_handshakes() {
-  local port=$1 done_=0 t0 t1 n
+  local port=$1 done_=0 t0 t1 n c0 c1
+  shift
+  c0=$(cpu_ticks "$@")
   t0=$(date +%s%N)
   t1=$((t0 + SECS * 1000000000))
   while [ "$(date +%s%N)" -lt "$t1" ]; do
@@ -49,8 +54,10 @@ fresh_handshakes() {
       sed -n 's/^requests: .* \([0-9]*\) succeeded.*/\1/p')
     done_=$((done_ + ${n:-0}))
   done
-  echo "$done_ $(( ($(date +%s%N) - t0) / 1000000 ))" |
-    awk '{printf "%d handshakes in %.1f s: %.0f /s\n", $1, $2 / 1000, $1 * 1000 / $2}'
+  c1=$(cpu_ticks "$@")
+  echo "$done_ $(( ($(date +%s%N) - t0) / 1000000 )) $((c1 - c0)) $(getconf CLK_TCK)" |
+    awk '{printf "%d handshakes in %.1f s: %.0f /s, server CPU per handshake (and its request): %.0f us\n",
+      $1, $2 / 1000, $1 * 1000 / $2, $1 ? $3 / $4 * 1e6 / $1 : 0}'
 }
 
 start_rampart RAMPART_CONFIG="$ROOT/bench/rampart-bench.toml"
@@ -73,10 +80,12 @@ for server in "rampart $RAMPART_PORT" "nginx $NGINX_PORT"; do
   echo "-- h2load, HTTP/2, 16 connections x 10 streams, ${SECS}s"
   h2load -D "$SECS" -c16 -m10 -t1 "https://localhost:$port/healthz" | grep -E "finished in|requests:"
   echo "-- full handshakes, fresh h2load processes of 256 clients, ${SECS}s"
-  fresh_handshakes "$port"
+  # shellcheck disable=SC2086
+  fresh_handshakes "$port" $pids
   echo "-- attack-sim bench, ${SECS}s per measurement"
+  # shellcheck disable=SC2046,SC2086
   "$SIM" bench --target "https://localhost:$port" --ca "$CA" --duration "$SECS" \
-    --report-dir "$WORK/$name" | grep -v "^report:"
+    --report-dir "$WORK/$name" $(printf -- '--server-pid %s ' $pids) | grep -v "^report:"
   cp "$WORK/$name/bench.json" "$ROOT/target/bench-$name.json"
 done
 

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use attack_sim::bench::BenchConfig;
+use attack_sim::bench::server_cpu::ServerCpu;
 use attack_sim::campaign::{self, CampaignError, Config, TargetSpec, capacity};
 use attack_sim::client::Client;
 use attack_sim::intensity::Intensity;
@@ -66,6 +67,10 @@ struct BenchArgs {
     /// Allow a target that is not a loopback address (only hosts you may load).
     #[arg(long)]
     authorized_target: bool,
+    /// A process of the server on this host (repeat it for a master and its workers): each
+    /// measurement then reports the server's CPU per handshake or per request.
+    #[arg(long = "server-pid", value_name = "PID")]
+    server_pids: Vec<u32>,
 }
 
 /// What `run` and `capacity` share: where the target is, how to trust it, how to run.
@@ -182,8 +187,9 @@ fn main() -> ExitCode {
 }
 
 fn bench(args: &BenchArgs) -> ExitCode {
-    let setup = || -> anyhow::Result<(Target, Client, Sources)> {
+    let setup = || -> anyhow::Result<(Target, Client, Sources, ServerCpu)> {
         anyhow::ensure!(args.duration >= 1, "--duration must be at least 1 second");
+        let cpu = ServerCpu::new(args.server_pids.clone())?;
         let target = Target::resolve(&args.target, args.authorized_target)?;
         let trust = Trust {
             ca: args.ca.clone(),
@@ -191,9 +197,9 @@ fn bench(args: &BenchArgs) -> ExitCode {
         };
         let client = Client::new(&target, &trust, &[b"http/1.1"])?;
         let sources = Sources::new(args.sources, 256)?;
-        Ok((target, client, sources))
+        Ok((target, client, sources, cpu))
     };
-    let (target, client, sources) = match setup() {
+    let (target, client, sources, cpu) = match setup() {
         Ok(s) => s,
         Err(e) => return usage_error(format!("{e:#}")),
     };
@@ -209,7 +215,7 @@ fn bench(args: &BenchArgs) -> ExitCode {
         "attack-sim bench: {} ({}), {} s per measurement, six measurements",
         target.url, target.addr, args.duration
     );
-    let mut report = runtime.block_on(attack_sim::bench::run(&client, &sources, cfg));
+    let mut report = runtime.block_on(attack_sim::bench::run(&client, &sources, cfg, &cpu));
     report.target = target.url.clone();
     print!("{}", report.table());
     match report.write(&args.report_dir) {

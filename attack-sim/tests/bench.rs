@@ -1,7 +1,9 @@
 //! `attack-sim bench` against rampart in-process with its per-client limits lifted (as
 //! `bench/rampart-bench.toml` does): every measurement has figures, resumed handshakes
-//! really resume, and bench.json follows its schema. The figures themselves are not judged
-//! here (no timed assertions): they are recorded by running the bench, see SECURITY.md.
+//! really resume, and bench.json follows its schema; with `--server-pid` (this test process,
+//! which serves), every measurement has the server's CPU per operation (`cli.rs` has the
+//! refusal of a pid it cannot read). The figures themselves are not judged here (no timed assertions): they
+//! are recorded by running the bench, see SECURITY.md.
 
 use crate::common;
 
@@ -27,6 +29,8 @@ async fn bench_measures_handshakes_and_both_protocols() {
         "1",
         "--report-dir",
         dir.path().to_str().expect("utf-8 path"),
+        "--server-pid",
+        &std::process::id().to_string(),
     ])
     .await;
     assert_eq!(code, Some(0), "{text}");
@@ -34,6 +38,7 @@ async fn bench_measures_handshakes_and_both_protocols() {
         text.contains("resumed handshakes") && text.contains("http/2 at 50%"),
         "{text}"
     );
+    assert!(text.contains("SERVER CPU PER  full handshake: "), "{text}");
     let b: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(dir.path().join("bench.json")).expect("bench.json"),
     )
@@ -43,7 +48,14 @@ async fn bench_measures_handshakes_and_both_protocols() {
     let n = |v: &serde_json::Value| v.as_f64().unwrap_or(0.0);
     let full = &b["full_handshakes"];
     assert!(n(&full["per_second"]) > 0.0, "{full}");
+    for m in ["full_handshakes", "resumed_handshakes", "http1", "http2"] {
+        assert!(n(&b[m]["server_cpu_us"]) > 0.0, "{m}: {}", b[m]);
+    }
     assert_eq!(full["resumed"], 0, "a full handshake never resumes: {full}");
+    assert_eq!(
+        full["hello_retries"], 0,
+        "rampart takes the X25519 share the client sends beside its hybrid one: {full}"
+    );
     let resumed = &b["resumed_handshakes"];
     assert!(
         n(&resumed["resumed"]) > 0.5 * n(&resumed["completed"]),

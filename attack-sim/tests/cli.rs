@@ -84,6 +84,16 @@ fn bad_input_is_a_usage_error_that_names_it() {
             &["run", "--spawn", "--target", "https://127.0.0.1:1"],
             "cannot be used with",
         ),
+        (
+            &[
+                "bench",
+                "--target",
+                "https://127.0.0.1:1",
+                "--server-pid",
+                "4294967295",
+            ],
+            "--server-pid 4294967295",
+        ),
     ];
     let dir = std::env::temp_dir().join(format!("attack-sim-slo-{}", std::process::id()));
     std::fs::write(&dir, "min_succes = 0.5\n").expect("write");

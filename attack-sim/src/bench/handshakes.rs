@@ -29,10 +29,15 @@ pub struct Handshakes {
     pub completed: u64,
     /// Of which resumed.
     pub resumed: u64,
+    /// Of which needed a HelloRetryRequest (the server wanted a key share the client had not
+    /// sent: one more round trip and key generation).
+    pub hello_retries: u64,
     /// Failed or refused.
     pub failed: u64,
     /// Time from connect to the end of the handshake.
     pub latency: Latency,
+    /// The server's CPU per completed handshake, in µs (with `--server-pid`).
+    pub server_cpu_us: Option<f64>,
 }
 
 /// Measures full (`resume` false) or resumed handshakes.
@@ -43,7 +48,8 @@ pub async fn measure(
     resume: bool,
 ) -> Handshakes {
     let hist = Arc::new(Mutex::new(latency::histogram()));
-    let (completed, resumed, failed) = (
+    let (completed, resumed, retried, failed) = (
+        Arc::new(AtomicU64::new(0)),
         Arc::new(AtomicU64::new(0)),
         Arc::new(AtomicU64::new(0)),
         Arc::new(AtomicU64::new(0)),
@@ -54,7 +60,12 @@ pub async fn measure(
     let tasks: Vec<_> = (0..workers)
         .map(|w| {
             let (client, sources, hist) = (client.clone(), sources.clone(), hist.clone());
-            let (completed, resumed, failed) = (completed.clone(), resumed.clone(), failed.clone());
+            let (completed, resumed, retried, failed) = (
+                completed.clone(),
+                resumed.clone(),
+                retried.clone(),
+                failed.clone(),
+            );
             tokio::spawn(async move {
                 let mut local = latency::histogram();
                 let mut n = 0usize;
@@ -71,8 +82,14 @@ pub async fn measure(
                         Ok(mut tls) => {
                             latency::record(&mut local, t0.elapsed());
                             completed.fetch_add(1, Ordering::Relaxed);
-                            if tls.get_ref().1.handshake_kind() == Some(HandshakeKind::Resumed) {
-                                resumed.fetch_add(1, Ordering::Relaxed);
+                            match tls.get_ref().1.handshake_kind() {
+                                Some(HandshakeKind::Resumed) => {
+                                    resumed.fetch_add(1, Ordering::Relaxed);
+                                }
+                                Some(HandshakeKind::FullWithHelloRetryRequest) => {
+                                    retried.fetch_add(1, Ordering::Relaxed);
+                                }
+                                _ => {}
                             }
                             if resume {
                                 // The next handshake resumes with the tickets of this one.
@@ -102,7 +119,9 @@ pub async fn measure(
         per_second: completed as f64 / elapsed.max(1e-9),
         completed,
         resumed: resumed.load(Ordering::Relaxed),
+        hello_retries: retried.load(Ordering::Relaxed),
         failed: failed.load(Ordering::Relaxed),
         latency,
+        server_cpu_us: None,
     }
 }

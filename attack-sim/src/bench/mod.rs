@@ -13,6 +13,7 @@ pub mod h2;
 pub mod handshakes;
 pub mod latency;
 pub mod requests;
+pub mod server_cpu;
 
 use std::path::Path;
 use std::time::Duration;
@@ -23,6 +24,7 @@ use crate::client::Client;
 use crate::sources::Sources;
 use handshakes::Handshakes;
 use requests::Requests;
+use server_cpu::ServerCpu;
 
 /// The schema version of `bench.json`.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -86,15 +88,32 @@ pub struct BenchReport {
     pub http2: Requests,
 }
 
-/// Runs every measurement against the target `client` reaches.
-pub async fn run(client: &Client, sources: &Sources, cfg: BenchConfig) -> BenchReport {
+/// Runs every measurement against the target `client` reaches, with the server's CPU per
+/// handshake and per request when `cpu` names its processes.
+pub async fn run(
+    client: &Client,
+    sources: &Sources,
+    cfg: BenchConfig,
+    cpu: &ServerCpu,
+) -> BenchReport {
     let started_at = time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default();
-    let full_handshakes = handshakes::measure(client, sources, &cfg, false).await;
-    let resumed_handshakes = handshakes::measure(client, sources, &cfg, true).await;
-    let http1 = requests::measure_h1(client, sources, &cfg).await;
-    let http2 = h2::measure(client, sources, &cfg).await;
+    let handshakes = |resume| async move {
+        let from = cpu.mark();
+        let mut h = handshakes::measure(client, sources, &cfg, resume).await;
+        h.server_cpu_us = cpu.per_op_us(from, h.completed);
+        h
+    };
+    let full_handshakes = handshakes(false).await;
+    let resumed_handshakes = handshakes(true).await;
+    let answered = |r: &Requests| r.closed_latency.count + r.open.latency.count;
+    let from = cpu.mark();
+    let mut http1 = requests::measure_h1(client, sources, &cfg).await;
+    http1.server_cpu_us = cpu.per_op_us(from, answered(&http1));
+    let from = cpu.mark();
+    let mut http2 = h2::measure(client, sources, &cfg).await;
+    http2.server_cpu_us = cpu.per_op_us(from, answered(&http2));
     BenchReport {
         schema_version: SCHEMA_VERSION,
         tool: format!("attack-sim {}", env!("CARGO_PKG_VERSION")),
@@ -137,6 +156,31 @@ impl BenchReport {
                 &q.open.latency,
                 q.open.errors,
             );
+        }
+        for (name, h) in [("full", f), ("resumed", r)] {
+            if h.hello_retries > 0 {
+                out += &format!(
+                    "{name} handshakes: {} of {} needed a HelloRetryRequest (the server wanted a \
+                     key share the client had not sent)\n",
+                    h.hello_retries, h.completed
+                );
+            }
+        }
+        let cpu = [
+            ("full handshake", f.server_cpu_us),
+            ("resumed handshake", r.server_cpu_us),
+            ("http/1.1 request", self.http1.server_cpu_us),
+            ("http/2 request", self.http2.server_cpu_us),
+        ];
+        if cpu.iter().any(|(_, us)| us.is_some()) {
+            out += "SERVER CPU PER";
+            for (name, us) in cpu {
+                match us {
+                    Some(us) => out += &format!("  {name}: {us:.0} us"),
+                    None => out += &format!("  {name}: -"),
+                }
+            }
+            out += "\n";
         }
         out
     }

@@ -39,6 +39,8 @@ pub struct Requests {
     pub closed_errors: u64,
     /// The open model.
     pub open: OpenModel,
+    /// The server's CPU per answered request over both runs, in µs (with `--server-pid`).
+    pub server_cpu_us: Option<f64>,
 }
 
 /// The open-model run.
@@ -138,6 +140,7 @@ impl Requests {
                 errors,
                 latency,
             },
+            server_cpu_us: None,
         }
     }
 }
