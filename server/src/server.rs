@@ -19,7 +19,7 @@ use crate::auth::backoff::Backoff;
 use crate::config::{Config, LimitsConfig};
 use crate::db::{Backend, Db, DbError};
 use crate::http::rate_limit::RequestLimits;
-use crate::http::{AppState, router};
+use crate::http::{AppShared, AppState, router};
 use crate::limits::cooldown::Cooldown;
 use crate::limits::refusals::Refusals;
 use crate::metrics::Metrics;
@@ -173,7 +173,7 @@ pub(crate) async fn app_state(
         .fill(&mut fresh_key)
         .map_err(|e| StartError::Auth(format!("random generator failed: {e:?}")))?;
     let cursor_key = crate::store::secrets::get_or_create(&db, "cursor_mac", &fresh_key).await?;
-    Ok(AppState {
+    Ok(AppState::new(AppShared {
         db,
         hasher: Arc::new(hasher),
         auth: Arc::new(config.auth.clone()),
@@ -185,7 +185,7 @@ pub(crate) async fn app_state(
             config.auth.known_logins_max,
         )),
         handler_timeout: config.http.handler_timeout,
-    })
+    }))
 }
 
 /// Loads certificates, opens the database, binds the listener and starts accepting.

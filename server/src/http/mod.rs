@@ -51,9 +51,30 @@ pub type Answer = std::pin::Pin<
     >,
 >;
 
-/// State shared by every handler.
+/// State shared by every handler, behind one reference count: axum clones the state into
+/// the handler service of every request (its boxed route is cloned per call), and one count
+/// is cheaper to take and drop, on two worker threads, than one per field.
 #[derive(Clone, Debug)]
-pub struct AppState {
+pub struct AppState(Arc<AppShared>);
+
+impl AppState {
+    /// The handle on `shared`.
+    pub fn new(shared: AppShared) -> Self {
+        AppState(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppShared;
+
+    fn deref(&self) -> &AppShared {
+        &self.0
+    }
+}
+
+/// What [`AppState`] holds.
+#[derive(Debug)]
+pub struct AppShared {
     /// The database.
     pub db: Db,
     /// The bounded password hashing pool.
