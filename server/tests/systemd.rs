@@ -67,11 +67,15 @@ impl Manager {
 
 /// A loopback port that is free now.
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
+    free_ports::<1>()[0]
+}
+
+/// `N` distinct free ports: each stays bound until all are chosen (bound one at a time and
+/// let go, two could be the same port, and the manager could then bind only one).
+fn free_ports<const N: usize>() -> [u16; N] {
+    let held: [std::net::TcpListener; N] =
+        std::array::from_fn(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("bind"));
+    held.map(|l| l.local_addr().expect("addr").port())
 }
 
 /// `systemd-socket-activate -l 127.0.0.1:PORT… --fdname=NAMES -E NOTIFY_SOCKET=… rampart
@@ -108,11 +112,22 @@ fn socket_activated(
 }
 
 /// Connects once the manager holds the port (it starts rampart on this connection).
-async fn first_connection(addr: std::net::SocketAddr) -> tokio::net::TcpStream {
+async fn first_connection(addr: std::net::SocketAddr, manager: &mut Proc) -> tokio::net::TcpStream {
     loop {
         match tokio::net::TcpStream::connect(addr).await {
             Ok(s) => return s,
-            Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+            Err(_) => {
+                // A manager that could not bind (another test took the port between
+                // `free_port` and its bind) exits: say so now, not at the test's bound.
+                if let Ok(Some(status)) = manager.child.try_wait() {
+                    let mut said = Vec::new();
+                    while let Ok(line) = manager.stderr.try_recv() {
+                        said.push(line);
+                    }
+                    panic!("the socket manager exited ({status}) before {addr} listened: {said:?}");
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await
+            }
         }
     }
 }
@@ -138,7 +153,7 @@ async fn socket_activated_it_serves_the_inherited_socket_notifies_ready_watchdog
             &notify,
             &config,
         ));
-        let first = first_connection(addr).await;
+        let first = first_connection(addr, &mut p).await;
         let ready = manager.next().await;
         assert!(ready.starts_with("READY=1\n"), "{ready:?}");
         assert!(
@@ -180,7 +195,7 @@ async fn two_inherited_sockets_neither_named_admin_are_refused_naming_them() {
         let config = write_proc_config(dir.path(), &db, "");
         let notify = dir.path().join("notify");
         let _manager = Manager::bind(&notify);
-        let (port, other) = (free_port(), free_port());
+        let [port, other] = free_ports();
         let mut p = Proc::spawn_cmd(socket_activated(
             dir.path(),
             &[port, other],
@@ -188,7 +203,7 @@ async fn two_inherited_sockets_neither_named_admin_are_refused_naming_them() {
             &notify,
             &config,
         ));
-        let _first = first_connection(([127, 0, 0, 1], port).into()).await;
+        let _first = first_connection(([127, 0, 0, 1], port).into(), &mut p).await;
         let line = p.wait_stderr("rampart: socket activation").await;
         assert_eq!(
             line,
