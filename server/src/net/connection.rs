@@ -217,6 +217,13 @@ fn service(
     })
 }
 
+/// Serves one connection to its end: the TLS handshake, then HTTP.
+///
+/// The task's own future holds little (checked by `sizes::`): what only the handshake needs is
+/// in a future of its own, boxed and freed when the handshake ends, and the TLS stream goes
+/// straight into the boxed stream the HTTP layers use. A connection's future is allocated
+/// whole with its task and written all over while the connection serves, so its size is
+/// resident for every open connection, parked ones included.
 pub(crate) async fn serve(
     tcp: TcpStream,
     peer: SocketAddr,
@@ -225,23 +232,57 @@ pub(crate) async fn serve(
     admission: &Admission,
     mut shutdown: ShutdownSignal,
 ) {
-    // One deadline for the whole handshake. Reading the ClientHello costs no crypto, so a
-    // handshake slot is taken only once it is in; boxed, like the hyper connections below, so
-    // the task's own future stays small (about 3 KiB rather than 9) and what only a handshake
-    // needs is freed when it ends.
-    let deadline = tokio::time::Instant::now() + shared.handshake_timeout;
-    let hello = Box::pin(tokio::time::timeout_at(
-        deadline,
-        LazyConfigAcceptor::new(Acceptor::default(), tcp),
+    let handshake = Box::pin(handshake(
+        tcp,
+        peer,
+        conn,
+        &shared,
+        admission,
+        &mut shutdown,
     ));
+    // In a block of its own: a local that has been borrowed is kept in the future until its
+    // scope ends, and the stream (1.2 KiB) has no place there once it is in its box.
+    let serving = {
+        let Some(tls) = handshake.await else { return };
+        // ALPN decides the protocol; a client that negotiated none gets HTTP/1.1 only (HTTP/2
+        // over TLS requires ALPN, RFC 9113 section 3.2).
+        let h2 = tls.get_ref().1.alpn_protocol() == Some(ALPN_H2);
+        serve_http(tls, h2, peer, &shared, shutdown)
+    };
+    let ended = serving.await;
+    if let Some(broken) = ended.broken {
+        // A strike towards the client's cool-down, like a refusal: its next connection costs
+        // us another handshake.
+        admission.refused(peer.ip(), broken);
+    } else if ended.requests == 0 {
+        admission.carried_nothing(peer.ip());
+    }
+}
+
+/// The TLS handshake under its deadline and the handshake slots; the stream to serve HTTP
+/// over, or `None` when the connection is done (failed, timed out, refused, drained, or an
+/// ACME validation answered).
+async fn handshake(
+    tcp: TcpStream,
+    peer: SocketAddr,
+    conn: &ConnPermit,
+    shared: &ConnShared,
+    admission: &Admission,
+    shutdown: &mut ShutdownSignal,
+) -> Option<tokio_rustls::server::TlsStream<TcpStream>> {
+    // One deadline for the whole handshake. Reading the ClientHello costs no crypto, so a
+    // handshake slot is taken only once it is in.
+    let deadline = tokio::time::Instant::now() + shared.handshake_timeout;
+    let hello =
+        tokio::time::timeout_at(deadline, LazyConfigAcceptor::new(Acceptor::default(), tcp));
     let start = tokio::select! {
         r = hello => r,
-        _ = shutdown.reached(Phase::Draining) => return,
+        _ = shutdown.reached(Phase::Draining) => return None,
     };
     let start = match start {
         Ok(Ok(start)) => start,
-        Ok(Err(e)) => return handshake_failed(&shared, peer, &e),
-        Err(_) => return handshake_timed_out(&shared, peer),
+        Ok(Err(e)) => return handshake_failed(shared, peer, &e),
+        Err(_) => return handshake_timed_out(shared, peer),
     };
     // A full cap means waiting in line (the client holding the fewest slots goes next), under
     // the same deadline; a handshake whose deadline passes in line is refused as busy.
@@ -250,11 +291,14 @@ pub(crate) async fn serve(
         Err(waiting) => {
             let slot = tokio::select! {
                 r = tokio::time::timeout_at(deadline, waiting.slot()) => r,
-                _ = shutdown.reached(Phase::Draining) => return,
+                _ = shutdown.reached(Phase::Draining) => return None,
             };
             match slot {
                 Ok(Some(p)) => p,
-                _ => return admission.refused(peer.ip(), Reason::HandshakesBusy),
+                _ => {
+                    admission.refused(peer.ip(), Reason::HandshakesBusy);
+                    return None;
+                }
             }
         }
     };
@@ -277,33 +321,23 @@ pub(crate) async fn serve(
         None => shared.acceptor.config(),
     }
     .clone();
-    let handshake = Box::pin(tokio::time::timeout_at(deadline, start.into_stream(config)));
+    let handshake = tokio::time::timeout_at(deadline, start.into_stream(config));
     let tls = tokio::select! {
         r = handshake => match r {
             Ok(Ok(tls)) => tls,
-            Ok(Err(e)) => return handshake_failed(&shared, peer, &e),
-            Err(_) => return handshake_timed_out(&shared, peer),
+            Ok(Err(e)) => return handshake_failed(shared, peer, &e),
+            Err(_) => return handshake_timed_out(shared, peer),
         },
-        _ = shutdown.reached(Phase::Draining) => return,
+        _ = shutdown.reached(Phase::Draining) => return None,
     };
     drop(permit);
     if validation.is_some() {
         tracing::info!(%peer, "answered an ACME tls-alpn-01 validation");
         let mut tls = tls;
         let _ = tokio::time::timeout(CLOSE_TIMEOUT, tls.shutdown()).await;
-        return;
+        return None;
     }
-    // ALPN decides the protocol; a client that negotiated none gets HTTP/1.1 only (HTTP/2 over
-    // TLS requires ALPN, RFC 9113 section 3.2).
-    let h2 = tls.get_ref().1.alpn_protocol() == Some(ALPN_H2);
-    let ended = serve_http(tls, h2, peer, &shared, shutdown).await;
-    if let Some(broken) = ended.broken {
-        // A strike towards the client's cool-down, like a refusal: its next connection costs
-        // us another handshake.
-        admission.refused(peer.ip(), broken);
-    } else if ended.requests == 0 {
-        admission.carried_nothing(peer.ip());
-    }
+    Some(tls)
 }
 
 /// How a connection ended, as far as its client's standing goes.
@@ -318,37 +352,42 @@ pub(crate) struct Ended {
 
 /// HTTP/2 (`h2`) or HTTP/1.1 over an established stream: the control-frame budget, the write
 /// timeout, and the request service with every limit of the connection.
-pub(crate) async fn serve_http<S: Io>(
+///
+/// Not an `async fn`: the stream is moved into its box before the future exists, so the
+/// future holds a pointer to it rather than the stream and the layers it was wrapped in.
+pub(crate) fn serve_http<S: Io>(
     io: S,
     h2: bool,
     peer: SocketAddr,
     shared: &ConnShared,
     shutdown: ShutdownSignal,
-) -> Ended {
+) -> impl Future<Output = Ended> + Send + '_ {
     let state = ConnState {
         activity: Activity::new(),
         requests: Arc::default(),
     };
     let io = ControlBudget::new(io, h2, shared.control_budget);
     let flood = io.tripped();
-    let io = Box::new(Prefixed::new(
+    let io: Stream<S> = Box::new(Prefixed::new(
         TimedIo::new(io, shared.write_timeout).counted(shared.metrics.clone()),
         state.activity.clone(),
     ));
-    let broken = if h2 {
-        let broke = serve_h2(io, peer, shared, &state, shutdown).await;
-        if flood.is_some_and(|f| f.is_set()) {
-            Some(Reason::H2ControlFlood)
+    async move {
+        let broken = if h2 {
+            let broke = serve_h2(io, peer, shared, &state, shutdown).await;
+            if flood.is_some_and(|f| f.is_set()) {
+                Some(Reason::H2ControlFlood)
+            } else {
+                broke.then_some(Reason::H2ProtocolError)
+            }
         } else {
-            broke.then_some(Reason::H2ProtocolError)
+            serve_h1(io, peer, shared, &state, shutdown).await;
+            None
+        };
+        Ended {
+            requests: state.requests.served.load(Ordering::Relaxed),
+            broken,
         }
-    } else {
-        serve_h1(io, peer, shared, &state, shutdown).await;
-        None
-    };
-    Ended {
-        requests: state.requests.served.load(Ordering::Relaxed),
-        broken,
     }
 }
 
@@ -363,14 +402,18 @@ fn broken_by_client(e: &hyper::Error) -> bool {
         })
 }
 
-fn handshake_failed(shared: &ConnShared, peer: SocketAddr, e: &std::io::Error) {
+/// Counts and logs a failed handshake; the connection is done (`None`).
+fn handshake_failed<T>(shared: &ConnShared, peer: SocketAddr, e: &std::io::Error) -> Option<T> {
     shared.metrics.reject(Reason::HandshakeFailed);
     tracing::debug!(%peer, error = %e, "TLS handshake failed");
+    None
 }
 
-fn handshake_timed_out(shared: &ConnShared, peer: SocketAddr) {
+/// Counts and logs a handshake whose deadline passed; the connection is done (`None`).
+fn handshake_timed_out<T>(shared: &ConnShared, peer: SocketAddr) -> Option<T> {
     shared.metrics.reject(Reason::HandshakeTimeout);
     tracing::debug!(%peer, "TLS handshake deadline passed");
+    None
 }
 
 /// Why a connection is being ended gracefully.
@@ -446,8 +489,11 @@ async fn serve_h1<S: Io>(
     loop {
         let mut conn = Box::new(shared.h1.serve_connection(TokioIo::new(io), svc));
         let mut end = None;
-        let finished = loop {
-            tokio::select! {
+        // Boxed, and freed before the connection parks: the timers and signals watched while
+        // hyper serves are most of this function's future, which a parked connection holds.
+        let serving = Box::pin(async {
+            loop {
+                tokio::select! {
                 r = std::future::poll_fn(|cx| conn.poll_without_shutdown(cx)) => break r,
                 _ = state.requests.cap_reached.notified(), if end.is_none() => {
                     log_close(peer, "request cap reached");
@@ -466,10 +512,12 @@ async fn serve_h1<S: Io>(
                     end = Some(H1End::Abort);
                     break Ok(());
                 }
+                }
+                // Ends the connection once in-flight work is done: at once when idle.
+                Pin::new(&mut *conn).graceful_shutdown();
             }
-            // Ends the connection once in-flight work is done: at once when idle.
-            Pin::new(&mut *conn).graceful_shutdown();
-        };
+        });
+        let finished = serving.await;
         if let Err(e) = finished {
             // hyper has already answered a head that is too large (431); a head that timed
             // out is simply cut.
@@ -515,5 +563,53 @@ async fn serve_h1<S: Io>(
             return;
         }
         io.unread(Bytes::copy_from_slice(&byte));
+    }
+}
+
+#[cfg(test)]
+mod sizes {
+    //! The connection task's future is allocated whole with the task and written all over
+    //! while the connection serves, so its size is resident for every open connection, parked
+    //! or not: 8.3 KiB of the 19.5 KiB an idle HTTP/1.1 connection held before these bounds.
+    //! Sizes, not times: they change only with the code (and with the sizes of tokio's and
+    //! hyper's types).
+
+    use super::*;
+    use tokio_rustls::server::TlsStream;
+
+    /// The size of what `f` returns: the future of an `async fn`, without calling it.
+    fn future_size<'a, F, R>(_: &F) -> usize
+    where
+        F: FnOnce(
+            TcpStream,
+            SocketAddr,
+            &'a ConnPermit,
+            Arc<ConnShared>,
+            &'a Admission,
+            ShutdownSignal,
+        ) -> R,
+    {
+        std::mem::size_of::<R>()
+    }
+
+    fn http_future_size<'a, F, R>(_: &F) -> usize
+    where
+        F: FnOnce(TlsStream<TcpStream>, bool, SocketAddr, &'a ConnShared, ShutdownSignal) -> R,
+    {
+        std::mem::size_of::<R>()
+    }
+
+    #[test]
+    fn a_connection_task_holds_little_besides_its_boxes() {
+        // Measured 1,232 bytes (debug) and 8,384 before the handshake, the TLS stream and
+        // hyper's serving were moved out of it.
+        let serve = future_size(&serve);
+        assert!(
+            serve <= 1_536,
+            "connection::serve's future is {serve} bytes"
+        );
+        // Measured 1,048: the HTTP/1.1 loop's serving half is boxed and freed when it parks.
+        let http = http_future_size(&serve_http::<TlsStream<TcpStream>>);
+        assert!(http <= 1_280, "serve_http's future is {http} bytes");
     }
 }
