@@ -1,6 +1,7 @@
 //! The release's bill of materials: `deploy/release.sh --sbom-only` writes a CycloneDX SBOM per
 //! binary, and rampart's names rustls (the TLS stack, the dependency an advisory is likeliest
-//! to name) at exactly the version `Cargo.lock` pins. Ignored unless asked for: it needs
+//! to name) at exactly the version `Cargo.lock` pins, as the patched copy in `vendor/` it is
+//! built from. Ignored unless asked for: it needs
 //! `cargo-cyclonedx`, which `.ci/run` installs.
 
 use std::path::Path;
@@ -46,7 +47,13 @@ fn the_sbom_of_rampart_names_rustls_at_the_locked_version() {
         .expect("rustls in the SBOM");
     let locked = locked_version("rustls");
     assert_eq!(rustls["version"], locked.as_str());
-    assert_eq!(rustls["purl"], format!("pkg:cargo/rustls@{locked}"));
+    // rustls is built from `vendor/rustls` (the published crate plus our patch), and the SBOM
+    // says so with the purl's `download_url`; scanners match advisories on the name and the
+    // version, which are the published crate's.
+    assert_eq!(
+        rustls["purl"],
+        format!("pkg:cargo/rustls@{locked}?download_url=file://../vendor/rustls")
+    );
     for package in ["server", "attack-sim", "certs"] {
         let stray = std::fs::read_dir(root().join(package))
             .expect("package folder")
