@@ -284,68 +284,6 @@ async fn connections_end_after_max_requests() {
     .await;
 }
 
-/// h2 0.4.18 and later carry the fixes for rapid reset, CONTINUATION floods and the
-/// local-error-reset class; the lock file must never go below it.
-#[test]
-fn h2_is_at_least_0_4_18() {
-    let lock = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.lock"))
-        .expect("Cargo.lock");
-    let mut found = false;
-    let mut lines = lock.lines();
-    while let Some(line) = lines.next() {
-        if line == "name = \"h2\"" {
-            let version = lines.next().expect("version line");
-            let v = version
-                .trim_start_matches("version = \"")
-                .trim_end_matches('"');
-            let parts: Vec<u64> = v.split('.').map(|p| p.parse().expect("number")).collect();
-            assert!(parts >= vec![0, 4, 18], "h2 {v} is older than 0.4.18");
-            found = true;
-        }
-    }
-    assert!(found, "h2 not in Cargo.lock");
-}
-
-/// h2 and rustls are built from `vendor/` (the published crates plus our patches, which let
-/// an idle connection hold no read or write buffer: SECURITY.md, "Connections against
-/// nginx"), in the main workspace and the fuzz one, at the versions `vendor/SOURCES` names.
-/// A `[patch]` dropped, or a version moved without its patch, fails here; `vendor/check.sh`
-/// (in `.ci/run`) checks that the vendored sources are the published ones plus the patch.
-#[test]
-fn h2_and_rustls_are_built_from_the_patched_sources_in_vendor() {
-    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
-    let sources = std::fs::read_to_string(format!("{root}/vendor/SOURCES")).expect("SOURCES");
-    let pinned: Vec<(&str, &str)> = sources
-        .lines()
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(|l| {
-            let mut f = l.split_whitespace();
-            (f.next().expect("name"), f.next().expect("version"))
-        })
-        .collect();
-    assert_eq!(
-        pinned.iter().map(|p| p.0).collect::<Vec<_>>(),
-        ["h2", "rustls"]
-    );
-    for lock in ["Cargo.lock", "fuzz/Cargo.lock"] {
-        let text = std::fs::read_to_string(format!("{root}/{lock}")).expect("lock file");
-        for (name, version) in &pinned {
-            let block = text
-                .split("[[package]]")
-                .find(|b| b.trim_start().starts_with(&format!("name = \"{name}\"\n")))
-                .unwrap_or_else(|| panic!("{name} is not in {lock}"));
-            assert!(
-                block.contains(&format!("version = \"{version}\"")),
-                "{lock} has another {name} than vendor/SOURCES' {version}:{block}"
-            );
-            assert!(
-                !block.contains("source = "),
-                "{lock}'s {name} comes from a registry, not from vendor/{name}:{block}"
-            );
-        }
-    }
-}
-
 /// Sends a request head promising `len` body bytes, then feeds the body with `feed`.
 async fn slow_post(s: &TestServer, len: usize, chunk: &[u8], every: Duration) -> Vec<u8> {
     let mut tls = h1_stream(s).await;

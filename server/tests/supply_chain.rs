@@ -1,27 +1,11 @@
 //! The release's bill of materials: `deploy/release.sh --sbom-only` writes a CycloneDX SBOM per
 //! binary, and rampart's names rustls (the TLS stack, the dependency an advisory is likeliest
 //! to name) at exactly the version `Cargo.lock` pins, as the patched copy in `vendor/` it is
-//! built from. Ignored unless asked for: it needs
-//! `cargo-cyclonedx`, which `.ci/run` installs.
+//! built from (that check is ignored unless asked for: it needs `cargo-cyclonedx`, which
+//! `.ci/run` installs). The lock files pin h2 and rustls to the patched copies in `vendor/`,
+//! and h2 to a version with the fixes for the HTTP/2 floods.
 
-use std::path::Path;
-
-/// The repository's root.
-fn root() -> &'static Path {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-}
-
-/// The version `Cargo.lock` pins for `package`.
-fn locked_version(package: &str) -> String {
-    let lock = std::fs::read_to_string(root().join("Cargo.lock")).expect("Cargo.lock");
-    let entry = format!("name = \"{package}\"\nversion = \"");
-    let start = lock.find(&entry).expect("package in Cargo.lock") + entry.len();
-    lock[start..]
-        .split('"')
-        .next()
-        .expect("version")
-        .to_string()
-}
+use crate::common::lock::{locked_package, root};
 
 #[test]
 #[ignore = "needs cargo-cyclonedx (.ci/run installs it)"]
@@ -45,7 +29,9 @@ fn the_sbom_of_rampart_names_rustls_at_the_locked_version() {
         .iter()
         .find(|c| c["name"] == "rustls")
         .expect("rustls in the SBOM");
-    let locked = locked_version("rustls");
+    let locked = locked_package("Cargo.lock", "rustls")
+        .expect("rustls in Cargo.lock")
+        .version;
     assert_eq!(rustls["version"], locked.as_str());
     // rustls is built from `vendor/rustls` (the published crate plus our patch), and the SBOM
     // says so with the purl's `download_url`; scanners match advisories on the name and the
@@ -60,5 +46,60 @@ fn the_sbom_of_rampart_names_rustls_at_the_locked_version() {
             .filter_map(Result::ok)
             .any(|e| e.file_name().to_string_lossy().ends_with(".cdx.json"));
         assert!(!stray, "an SBOM was left in {package}/");
+    }
+}
+
+/// h2 0.4.18 and later carry the fixes for rapid reset, CONTINUATION floods and the
+/// local-error-reset class; the lock file must never go below it.
+#[test]
+fn h2_is_at_least_0_4_18() {
+    let h2 = locked_package("Cargo.lock", "h2").expect("h2 in Cargo.lock");
+    let parts: Vec<u64> = h2
+        .version
+        .split('.')
+        .map(|p| p.parse().expect("number"))
+        .collect();
+    assert!(
+        parts >= vec![0, 4, 18],
+        "h2 {} is older than 0.4.18",
+        h2.version
+    );
+}
+
+/// h2 and rustls are built from `vendor/` (the published crates plus our patches, which let
+/// an idle connection hold no read or write buffer: SECURITY.md, "Connections against
+/// nginx"), in the main workspace and the fuzz one, at the versions `vendor/SOURCES` names.
+/// A `[patch]` dropped, or a version moved without its patch, fails here; `vendor/check.sh`
+/// (in `.ci/run`) checks that the vendored sources are the published ones plus the patch.
+#[test]
+fn h2_and_rustls_are_built_from_the_patched_sources_in_vendor() {
+    let sources = std::fs::read_to_string(root().join("vendor/SOURCES")).expect("SOURCES");
+    let pinned: Vec<(&str, &str)> = sources
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let mut f = l.split_whitespace();
+            (f.next().expect("name"), f.next().expect("version"))
+        })
+        .collect();
+    assert_eq!(
+        pinned.iter().map(|p| p.0).collect::<Vec<_>>(),
+        ["h2", "rustls"]
+    );
+    for lock in ["Cargo.lock", "fuzz/Cargo.lock"] {
+        for (name, version) in &pinned {
+            let locked =
+                locked_package(lock, name).unwrap_or_else(|| panic!("{name} is not in {lock}"));
+            assert_eq!(
+                locked.version, *version,
+                "{lock} has another {name} than vendor/SOURCES' {version}:\n{}",
+                locked.entry
+            );
+            assert!(
+                !locked.comes_from_a_registry(),
+                "{lock}'s {name} comes from a registry, not from vendor/{name}:\n{}",
+                locked.entry
+            );
+        }
     }
 }

@@ -148,6 +148,9 @@ fn h2_builder(http: &HttpConfig) -> http2::Builder<TokioExecutor> {
 /// connection task's own future stays small.
 type Stream<S> = Box<Prefixed<TimedIo<ControlBudget<S>>>>;
 
+/// A connection whose TLS handshake is done.
+type Tls = tokio_rustls::server::TlsStream<TcpStream>;
+
 /// What the HTTP layers need of the stream under them.
 pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Io for T {}
@@ -269,7 +272,7 @@ async fn handshake(
     shared: &ConnShared,
     admission: &Admission,
     shutdown: &mut ShutdownSignal,
-) -> Option<tokio_rustls::server::TlsStream<TcpStream>> {
+) -> Option<Tls> {
     // One deadline for the whole handshake. Reading the ClientHello costs no crypto, so a
     // handshake slot is taken only once it is in.
     let deadline = tokio::time::Instant::now() + shared.handshake_timeout;
@@ -403,14 +406,14 @@ fn broken_by_client(e: &hyper::Error) -> bool {
 }
 
 /// Counts and logs a failed handshake; the connection is done (`None`).
-fn handshake_failed<T>(shared: &ConnShared, peer: SocketAddr, e: &std::io::Error) -> Option<T> {
+fn handshake_failed(shared: &ConnShared, peer: SocketAddr, e: &std::io::Error) -> Option<Tls> {
     shared.metrics.reject(Reason::HandshakeFailed);
     tracing::debug!(%peer, error = %e, "TLS handshake failed");
     None
 }
 
 /// Counts and logs a handshake whose deadline passed; the connection is done (`None`).
-fn handshake_timed_out<T>(shared: &ConnShared, peer: SocketAddr) -> Option<T> {
+fn handshake_timed_out(shared: &ConnShared, peer: SocketAddr) -> Option<Tls> {
     shared.metrics.reject(Reason::HandshakeTimeout);
     tracing::debug!(%peer, "TLS handshake deadline passed");
     None
@@ -488,36 +491,17 @@ async fn serve_h1<S: Io>(
     let mut svc = service(peer, shared, state);
     loop {
         let mut conn = Box::new(shared.h1.serve_connection(TokioIo::new(io), svc));
-        let mut end = None;
         // Boxed, and freed before the connection parks: the timers and signals watched while
         // hyper serves are most of this function's future, which a parked connection holds.
-        let serving = Box::pin(async {
-            loop {
-                tokio::select! {
-                r = std::future::poll_fn(|cx| conn.poll_without_shutdown(cx)) => break r,
-                _ = state.requests.cap_reached.notified(), if end.is_none() => {
-                    log_close(peer, "request cap reached");
-                    end = Some(H1End::Close);
-                }
-                _ = state.activity.idle_for(shared.idle_timeout), if end.is_none() => {
-                    log_close(peer, "idle timeout");
-                    end = Some(H1End::Close);
-                }
-                _ = shutdown.reached(Phase::Draining), if end.is_none() => end = Some(H1End::Close),
-                _ = state.activity.quiet_for(PARK_AFTER), if end.is_none() => {
-                    end = Some(H1End::Park);
-                }
-                _ = hard.reached(Phase::Closing) => {
-                    log_close(peer, "drain deadline");
-                    end = Some(H1End::Abort);
-                    break Ok(());
-                }
-                }
-                // Ends the connection once in-flight work is done: at once when idle.
-                Pin::new(&mut *conn).graceful_shutdown();
-            }
-        });
-        let finished = serving.await;
+        let (finished, end) = Box::pin(until_done_or_quiet(
+            &mut conn,
+            peer,
+            shared,
+            state,
+            &mut shutdown,
+            &mut hard,
+        ))
+        .await;
         if let Err(e) = finished {
             // hyper has already answered a head that is too large (431); a head that timed
             // out is simply cut.
@@ -563,6 +547,58 @@ async fn serve_h1<S: Io>(
             return;
         }
         io.unread(Bytes::copy_from_slice(&byte));
+    }
+}
+
+/// Lets hyper serve one HTTP/1.1 connection until it ends or goes quiet, and says why it
+/// stopped: `None` when hyper ended it (the client closed or asked for `Connection: close`).
+/// Ends the connection gracefully (in-flight work first) on the cap, the idle timeout or the
+/// drain; parks it once quiet; drops it at the drain deadline.
+async fn until_done_or_quiet<S: Io, Svc>(
+    conn: &mut http1::Connection<TokioIo<Stream<S>>, Svc>,
+    peer: SocketAddr,
+    shared: &ConnShared,
+    state: &ConnState,
+    shutdown: &mut ShutdownSignal,
+    hard: &mut ShutdownSignal,
+) -> (hyper::Result<()>, Option<H1End>)
+where
+    Svc: hyper::service::HttpService<Incoming, ResBody = Body> + Unpin,
+    Svc::Future: Send + Unpin,
+    Svc::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let mut end = None;
+    loop {
+        let finished = tokio::select! {
+            r = std::future::poll_fn(|cx| conn.poll_without_shutdown(cx)) => Some(r),
+            _ = state.requests.cap_reached.notified(), if end.is_none() => {
+                log_close(peer, "request cap reached");
+                end = Some(H1End::Close);
+                None
+            }
+            _ = state.activity.idle_for(shared.idle_timeout), if end.is_none() => {
+                log_close(peer, "idle timeout");
+                end = Some(H1End::Close);
+                None
+            }
+            _ = shutdown.reached(Phase::Draining), if end.is_none() => {
+                end = Some(H1End::Close);
+                None
+            }
+            _ = state.activity.quiet_for(PARK_AFTER), if end.is_none() => {
+                end = Some(H1End::Park);
+                None
+            }
+            _ = hard.reached(Phase::Closing) => {
+                log_close(peer, "drain deadline");
+                return (Ok(()), Some(H1End::Abort));
+            }
+        };
+        if let Some(r) = finished {
+            return (r, end);
+        }
+        // Ends the connection once in-flight work is done: at once when idle.
+        Pin::new(&mut *conn).graceful_shutdown();
     }
 }
 

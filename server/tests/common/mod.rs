@@ -6,6 +6,7 @@
 pub mod api;
 pub mod client_hello;
 pub mod h2raw;
+pub mod lock;
 pub mod pg;
 pub mod webdriver;
 
