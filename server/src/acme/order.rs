@@ -218,11 +218,15 @@ async fn prove(
         if let Some(shared) = &proving.keep.shared {
             shared.publish_validation(&name, digest.as_ref()).await?;
         }
-        proving.names.push(name);
-        challenge
-            .set_ready()
-            .await
-            .map_err(fail(cfg, "challenge"))?;
+        // The server may validate while it answers, and then answers with the validation's
+        // problem: that is the challenge failing, said as when it is seen on the order.
+        proving.names.push(name.clone());
+        challenge.set_ready().await.map_err(|e| match e {
+            instant_acme::Error::Api(p) if !is_rate_limit(&p) => AcmeError::ChallengeFailed {
+                detail: format!("{name}: {}", describe(&p)),
+            },
+            other => fail(cfg, "challenge")(other),
+        })?;
     }
     Ok(())
 }
