@@ -191,3 +191,79 @@ impl BenchReport {
         crate::report::write_atomically(dir, "bench.json", &text)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use latency::Latency;
+    use requests::OpenModel;
+
+    fn handshakes(completed: u64, hello_retries: u64, cpu: Option<f64>) -> Handshakes {
+        Handshakes {
+            per_second: completed as f64 / 2.0,
+            completed,
+            resumed: 0,
+            hello_retries,
+            failed: 0,
+            latency: Latency::default(),
+            server_cpu_us: cpu,
+        }
+    }
+
+    fn requests(protocol: &'static str, cpu: Option<f64>) -> Requests {
+        Requests {
+            protocol,
+            connections: 4,
+            in_flight_per_connection: 1,
+            max_per_second: 1_000.0,
+            closed_latency: Latency::default(),
+            closed_errors: 0,
+            open: OpenModel {
+                rate_per_second: 500.0,
+                sent: 1_000,
+                errors: 0,
+                latency: Latency::default(),
+            },
+            server_cpu_us: cpu,
+        }
+    }
+
+    fn report(full_retries: u64, cpu: Option<f64>) -> BenchReport {
+        BenchReport {
+            schema_version: SCHEMA_VERSION,
+            tool: "attack-sim test".into(),
+            target: "https://127.0.0.1:1".into(),
+            started_at: "2026-12-07T00:00:00Z".into(),
+            config: BenchConfig::new(Duration::from_secs(2)),
+            full_handshakes: handshakes(3_261, full_retries, cpu),
+            resumed_handshakes: handshakes(4_000, 0, cpu),
+            http1: requests("http/1.1", cpu),
+            http2: requests("h2", cpu),
+        }
+    }
+
+    #[test]
+    fn the_table_says_how_many_handshakes_needed_a_hello_retry_and_only_then() {
+        let table = report(3_261, None).table();
+        assert!(
+            table.contains(
+                "full handshakes: 3261 of 3261 needed a HelloRetryRequest (the server wanted a \
+                 key share the client had not sent)"
+            ),
+            "{table}"
+        );
+        assert!(!table.contains("resumed handshakes: "), "{table}");
+        let table = report(0, None).table();
+        assert!(!table.contains("HelloRetryRequest"), "{table}");
+    }
+
+    #[test]
+    fn the_table_has_the_server_cpu_line_only_when_it_was_measured() {
+        assert!(!report(0, None).table().contains("SERVER CPU PER"));
+        let table = report(0, Some(254.4)).table();
+        assert!(
+            table.contains("SERVER CPU PER  full handshake: 254 us  resumed handshake: 254 us"),
+            "{table}"
+        );
+    }
+}
