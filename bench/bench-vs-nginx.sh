@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Capacity and memory of rampart beside nginx on this machine, loopback only, every row of
 # issue 18's table in one run, then `attack-sim bench` on both:
-#   - HTTP/1.1 keep-alive requests/s: wrk -t1 -c64, with each server's CPU per request;
+#   - HTTP/1.1 keep-alive requests/s: wrk -t1 -c64, with each server's and wrk's CPU per
+#     request and the CPU left idle;
 #   - HTTP/2 requests/s: h2load, 16 connections x 10 streams;
 #   - full TLS handshakes/s: fresh h2load processes back to back, 256 new clients each (one
 #     request each; a new process has no session to resume);
@@ -41,6 +42,11 @@ cpu_ticks() {
   echo "$t"
 }
 
+# Idle time of all CPUs (clock ticks), from /proc/stat.
+idle_ticks() {
+  awk '/^cpu / {print $5}' /proc/stat
+}
+
 # Full handshakes/s on port $1 with the server's CPU per handshake (its processes: the rest of
 # the arguments): h2load processes of 256 clients, one request each, for SECS.
 fresh_handshakes() {
@@ -71,12 +77,20 @@ for server in "rampart $RAMPART_PORT" "nginx $NGINX_PORT"; do
   echo "-- wrk, HTTP/1.1, 1 thread, 64 connections, ${SECS}s"
   # shellcheck disable=SC2086
   c0=$(cpu_ticks $pids)
-  out=$(wrk -t1 -c64 -d"${SECS}s" --latency "https://localhost:$port/healthz")
+  i0=$(idle_ticks)
+  TIMEFORMAT='%U %S'
+  { time wrk -t1 -c64 -d"${SECS}s" --latency "https://localhost:$port/healthz" >"$WORK/wrk.out"; } 2>"$WORK/wrk.cpu"
+  i1=$(idle_ticks)
   # shellcheck disable=SC2086
   c1=$(cpu_ticks $pids)
+  out=$(cat "$WORK/wrk.out")
   echo "$out" | grep -E "Requests/sec|50%|99%"
   n=$(echo "$out" | awk '/requests in/ {print $1}')
   echo "server CPU per request: $(( (c1 - c0) * 1000000 / $(getconf CLK_TCK) / n )) us"
+  awk -v n="$n" '{printf "wrk CPU per request: %.1f us\n", ($1 + $2) * 1e6 / n}' "$WORK/wrk.cpu"
+  # Requests waiting while a core idles: what separated rampart from nginx here (SECURITY.md,
+  # "Where the HTTP/1.1 gap is").
+  echo "idle CPU during the run: $(( (i1 - i0) * 100 / $(getconf CLK_TCK) / SECS )) % of one CPU ($(nproc) CPUs)"
   echo "-- h2load, HTTP/2, 16 connections x 10 streams, ${SECS}s"
   h2load -D "$SECS" -c16 -m10 -t1 "https://localhost:$port/healthz" | grep -E "finished in|requests:"
   echo "-- full handshakes, fresh h2load processes of 256 clients, ${SECS}s"
