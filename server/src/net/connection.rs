@@ -569,34 +569,24 @@ where
 {
     let mut end = None;
     loop {
-        let finished = tokio::select! {
-            r = std::future::poll_fn(|cx| conn.poll_without_shutdown(cx)) => Some(r),
+        let why = tokio::select! {
+            r = std::future::poll_fn(|cx| conn.poll_without_shutdown(cx)) => return (r, end),
             _ = state.requests.cap_reached.notified(), if end.is_none() => {
                 log_close(peer, "request cap reached");
-                end = Some(H1End::Close);
-                None
+                H1End::Close
             }
             _ = state.activity.idle_for(shared.idle_timeout), if end.is_none() => {
                 log_close(peer, "idle timeout");
-                end = Some(H1End::Close);
-                None
+                H1End::Close
             }
-            _ = shutdown.reached(Phase::Draining), if end.is_none() => {
-                end = Some(H1End::Close);
-                None
-            }
-            _ = state.activity.quiet_for(PARK_AFTER), if end.is_none() => {
-                end = Some(H1End::Park);
-                None
-            }
+            _ = shutdown.reached(Phase::Draining), if end.is_none() => H1End::Close,
+            _ = state.activity.quiet_for(PARK_AFTER), if end.is_none() => H1End::Park,
             _ = hard.reached(Phase::Closing) => {
                 log_close(peer, "drain deadline");
                 return (Ok(()), Some(H1End::Abort));
             }
         };
-        if let Some(r) = finished {
-            return (r, end);
-        }
+        end = Some(why);
         // Ends the connection once in-flight work is done: at once when idle.
         Pin::new(&mut *conn).graceful_shutdown();
     }
