@@ -81,18 +81,56 @@ async fn weak_target_is_caught(scenario: &str) -> serde_json::Value {
 /// target: baseline p99 296.8 ms, attack 389.8 ms.)
 const NOISY_BASELINE_MS: f64 = 100.0;
 
+/// A weak target held with its attack p99 above this share of the bound was caught by
+/// nothing but chance either way: repeated once, like a noisy baseline. (A CI run read
+/// `credential-stuffing` as held: p99 148.3 ms against a bound of 150, its attack having sent
+/// only 327 logins; three local runs put the weak target at 688, 872 and 1,040 ms.)
+const NARROW_HOLD: f64 = 0.8;
+
+/// Why a weak target's `held` proves nothing and the run is repeated, if it does not.
+fn inconclusive_hold(scenario: &serde_json::Value) -> Option<String> {
+    if scenario["verdict"] != "held" {
+        return None;
+    }
+    let legit = &scenario["legit"];
+    let baseline = legit["baseline_p99_ms"].as_f64().unwrap_or_default();
+    let p99 = legit["p99_ms"].as_f64().unwrap_or_default();
+    let slo = attack_sim::verdict::Slo::default();
+    let bound = slo.max_p99_ratio * baseline.max(slo.p99_floor_ms);
+    if baseline > NOISY_BASELINE_MS {
+        Some(format!("a noisy baseline (p99 {baseline:.1} ms)"))
+    } else if p99 > NARROW_HOLD * bound {
+        Some(format!(
+            "a narrow margin (p99 {p99:.1} ms, bound {bound:.1})"
+        ))
+    } else {
+        None
+    }
+}
+
+/// Only a narrow or noisy hold is run again: a weak target that holds by a wide margin fails
+/// its control at once.
+#[test]
+fn only_a_narrow_or_noisy_hold_is_inconclusive() {
+    let s = |verdict: &str, baseline: f64, p99: f64| {
+        let legit = serde_json::json!({"baseline_p99_ms": baseline, "p99_ms": p99});
+        serde_json::json!({"verdict": verdict, "legit": legit})
+    };
+    // CI41's: bound 3 x 50 ms (the floor).
+    assert!(inconclusive_hold(&s("held", 45.5, 148.3)).is_some());
+    assert!(inconclusive_hold(&s("held", 296.8, 389.8)).is_some());
+    assert!(inconclusive_hold(&s("held", 45.5, 60.0)).is_none());
+    assert!(
+        inconclusive_hold(&s("held", 80.0, 150.0)).is_none(),
+        "bound 240"
+    );
+    assert!(inconclusive_hold(&s("degraded", 45.5, 148.3)).is_none());
+}
+
 async fn weak_is_caught(weak: &Weak, scenario: &str) -> serde_json::Value {
     let (mut code, mut text, mut r) = run(scenario, &weak.url, &weak.ca, DESIGN_SLO).await;
-    let baseline = |r: &serde_json::Value| {
-        r["scenarios"][0]["legit"]["baseline_p99_ms"]
-            .as_f64()
-            .unwrap_or_default()
-    };
-    if r["scenarios"][0]["verdict"] == "held" && baseline(&r) > NOISY_BASELINE_MS {
-        eprintln!(
-            "weak target held against a noisy baseline (p99 {:.1} ms): running {scenario} again",
-            baseline(&r)
-        );
+    if let Some(why) = inconclusive_hold(&r["scenarios"][0]) {
+        eprintln!("weak target held with {why}: running {scenario} again");
         (code, text, r) = run(scenario, &weak.url, &weak.ca, DESIGN_SLO).await;
     }
     let verdict = r["scenarios"][0]["verdict"].as_str().unwrap_or_default();
