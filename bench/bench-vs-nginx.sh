@@ -8,6 +8,8 @@
 #     request each; a new process has no session to resume);
 #   - resident memory per idle TLS connection, HTTP/1.1 and HTTP/2: 5,000 held from 500
 #     addresses (the `dos_measure idle` example);
+#   - the floor: the same wrk run against examples/bare_https.rs, hyper and rustls on tokio
+#     with nothing of rampart's (what rampart's own work costs is the difference);
 #   - `attack-sim bench`: full and resumed handshakes, HTTP/1.1 and HTTP/2 requests at their
 #     most and at half that in an open model;
 #   - with each tool's rate, the server's CPU per handshake or request (`/proc/PID/stat`): what
@@ -29,8 +31,11 @@ source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 cargo build --release -p rampart --bin rampart -p attack-sim --bin attack-sim
 cargo build --release -p attack-sim --example dos_measure
+cargo build --release -p rampart --example bare_https
 SIM="$ROOT/target/release/attack-sim"
 MEASURE="$ROOT/target/release/examples/dos_measure"
+BARE="$ROOT/target/release/examples/bare_https"
+BARE_PORT=17443
 
 # CPU time (clock ticks) of the processes $@, user and system.
 cpu_ticks() {
@@ -66,6 +71,27 @@ fresh_handshakes() {
       $1, $2 / 1000, $1 * 1000 / $2, $1 ? $3 / $4 * 1e6 / $1 : 0}'
 }
 
+# HTTP/1.1 keep-alive requests/s on port $1 (wrk -t1 -c64 for SECS), with the server's CPU per
+# request (its processes: the rest of the arguments), wrk's, and the CPU left idle.
+wrk_row() {
+  local port=$1 c0 c1 i0 i1 out n
+  shift
+  c0=$(cpu_ticks "$@")
+  i0=$(idle_ticks)
+  TIMEFORMAT='%U %S'
+  { time wrk -t1 -c64 -d"${SECS}s" --latency "https://localhost:$port/healthz" >"$WORK/wrk.out"; } 2>"$WORK/wrk.cpu"
+  i1=$(idle_ticks)
+  c1=$(cpu_ticks "$@")
+  out=$(cat "$WORK/wrk.out")
+  echo "$out" | grep -E "Requests/sec|^ +(50|99)%"
+  n=$(echo "$out" | awk '/requests in/ {print $1}')
+  echo "server CPU per request: $(( (c1 - c0) * 1000000 / $(getconf CLK_TCK) / n )) us"
+  awk -v n="$n" '{printf "wrk CPU per request: %.1f us\n", ($1 + $2) * 1e6 / n}' "$WORK/wrk.cpu"
+  # Requests waiting while a core idles: what separated rampart from nginx here (SECURITY.md,
+  # "Where the HTTP/1.1 gap is").
+  echo "idle CPU during the run: $(( (i1 - i0) * 100 / $(getconf CLK_TCK) / SECS )) % of one CPU ($(nproc) CPUs)"
+}
+
 start_rampart RAMPART_CONFIG="$ROOT/bench/rampart-bench.toml"
 start_nginx 768
 
@@ -76,21 +102,7 @@ for server in "rampart $RAMPART_PORT" "nginx $NGINX_PORT"; do
   echo "== $name =="
   echo "-- wrk, HTTP/1.1, 1 thread, 64 connections, ${SECS}s"
   # shellcheck disable=SC2086
-  c0=$(cpu_ticks $pids)
-  i0=$(idle_ticks)
-  TIMEFORMAT='%U %S'
-  { time wrk -t1 -c64 -d"${SECS}s" --latency "https://localhost:$port/healthz" >"$WORK/wrk.out"; } 2>"$WORK/wrk.cpu"
-  i1=$(idle_ticks)
-  # shellcheck disable=SC2086
-  c1=$(cpu_ticks $pids)
-  out=$(cat "$WORK/wrk.out")
-  echo "$out" | grep -E "Requests/sec|50%|99%"
-  n=$(echo "$out" | awk '/requests in/ {print $1}')
-  echo "server CPU per request: $(( (c1 - c0) * 1000000 / $(getconf CLK_TCK) / n )) us"
-  awk -v n="$n" '{printf "wrk CPU per request: %.1f us\n", ($1 + $2) * 1e6 / n}' "$WORK/wrk.cpu"
-  # Requests waiting while a core idles: what separated rampart from nginx here (SECURITY.md,
-  # "Where the HTTP/1.1 gap is").
-  echo "idle CPU during the run: $(( (i1 - i0) * 100 / $(getconf CLK_TCK) / SECS )) % of one CPU ($(nproc) CPUs)"
+  wrk_row "$port" $pids
   echo "-- h2load, HTTP/2, 16 connections x 10 streams, ${SECS}s"
   h2load -D "$SECS" -c16 -m10 -t1 "https://localhost:$port/healthz" | grep -E "finished in|requests:"
   echo "-- full handshakes, fresh h2load processes of 256 clients, ${SECS}s"
@@ -102,6 +114,15 @@ for server in "rampart $RAMPART_PORT" "nginx $NGINX_PORT"; do
     --report-dir "$WORK/$name" $(printf -- '--server-pid %s ' $pids) | grep -v "^report:"
   cp "$WORK/$name/bench.json" "$ROOT/target/bench-$name.json"
 done
+
+echo "== the floor: hyper and rustls on tokio, nothing of rampart's (examples/bare_https.rs) =="
+"$BARE" "$BARE_PORT" "$WORK/certs/dev/server.pem" "$WORK/certs/dev/server.key" >"$WORK/bare.log" 2>&1 &
+BARE_PID=$!
+for _ in $(seq 50); do grep -q listening "$WORK/bare.log" 2>/dev/null && break; sleep 0.1; done
+echo "-- wrk, HTTP/1.1, 1 thread, 64 connections, ${SECS}s"
+wrk_row "$BARE_PORT" "$BARE_PID"
+kill "$BARE_PID"
+wait "$BARE_PID" 2>/dev/null || true
 
 echo "== memory per idle TLS connection (5,000 held from 500 addresses) =="
 for proto in "" "--h2"; do
