@@ -154,7 +154,7 @@ async fn maintain(
 
 /// The API's shared state: the password hasher (with the pepper, if configured), the cursor
 /// key (kept in the database, so that every instance signs alike), and the limits.
-pub(crate) async fn app_state(
+pub async fn app_state(
     config: &Config,
     db: Db,
     limits: Arc<RequestLimits>,

@@ -36,7 +36,12 @@ pub const SECURITY_HEADERS: [(HeaderName, &str); 8] = [
 /// sets them all in one pass: a layer per header cost a service clone and a future per header
 /// on every request.
 pub fn apply<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
-    router.layer(MapResponseLayer::new(secure as fn(Response) -> Response))
+    router.layer(layer())
+}
+
+/// The layer [`apply`] puts on every route, for a service stack around a whole router.
+pub fn layer() -> MapResponseLayer<fn(Response) -> Response> {
+    MapResponseLayer::new(secure as fn(Response) -> Response)
 }
 
 /// Sets [`SECURITY_HEADERS`] on `resp`.
