@@ -7,27 +7,34 @@ use axum::http::{HeaderName, HeaderValue, header};
 use axum::response::Response;
 use tower::util::MapResponseLayer;
 
-/// The headers and values applied to every response.
-pub const SECURITY_HEADERS: [(HeaderName, &str); 8] = [
+/// The headers and values applied to every response (checked once, at compile time: a value
+/// made at run time is validated byte by byte on every response).
+pub const SECURITY_HEADERS: [(HeaderName, HeaderValue); 8] = [
     (
         header::STRICT_TRANSPORT_SECURITY,
-        "max-age=63072000; includeSubDomains",
+        HeaderValue::from_static("max-age=63072000; includeSubDomains"),
     ),
-    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-    (header::CACHE_CONTROL, "no-store"),
+    (
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    ),
+    (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
     (
         header::CONTENT_SECURITY_POLICY,
-        "default-src 'none'; frame-ancestors 'none'",
+        HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
     ),
-    (header::REFERRER_POLICY, "no-referrer"),
-    (header::X_FRAME_OPTIONS, "DENY"),
+    (
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    ),
+    (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
     (
         HeaderName::from_static("cross-origin-opener-policy"),
-        "same-origin",
+        HeaderValue::from_static("same-origin"),
     ),
     (
         HeaderName::from_static("cross-origin-resource-policy"),
-        "same-origin",
+        HeaderValue::from_static("same-origin"),
     ),
 ];
 
@@ -49,7 +56,6 @@ fn secure(mut resp: Response) -> Response {
     let headers = resp.headers_mut();
     headers.reserve(SECURITY_HEADERS.len());
     for (name, value) in SECURITY_HEADERS {
-        let value = HeaderValue::from_static(value);
         if name == header::CONTENT_SECURITY_POLICY {
             headers.entry(name).or_insert(value);
         } else {
@@ -76,11 +82,11 @@ mod tests {
         for (name, value) in SECURITY_HEADERS {
             let got = resp.headers().get_all(&name).iter().collect::<Vec<_>>();
             let want = if name == header::CONTENT_SECURITY_POLICY {
-                "default-src 'self'"
+                HeaderValue::from_static("default-src 'self'")
             } else {
                 value
             };
-            assert_eq!(got, [want], "{name}");
+            assert_eq!(got, [&want], "{name}");
         }
         let plain = secure(Response::new(axum::body::Body::empty()));
         assert_eq!(plain.headers().len(), SECURITY_HEADERS.len());
