@@ -348,7 +348,7 @@ pub async fn start_on(config: Config, prebound: Option<Prebound>) -> Result<Runn
                 &[],
                 acceptor,
                 config.tls.handshake_timeout,
-                crate::admin::router(source.clone()),
+                crate::http::App::new(crate::admin::router(source.clone())),
                 &config.http,
             ));
             tokio::spawn(accept_loop(

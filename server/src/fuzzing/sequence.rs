@@ -371,7 +371,7 @@ pub fn run(calls: &[Call]) -> usize {
 /// The application and its router, built once per process.
 struct Harness {
     app: App,
-    router: axum::Router,
+    router: crate::http::App,
     /// What the tracker knew after the prologue, once it has run (its database is kept in the
     /// `prologue` schema).
     after_prologue: tokio::sync::OnceCell<World>,

@@ -17,7 +17,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use axum::Router;
 use axum::body::Body;
 use http_body_util::BodyExt;
 use hyper::body::{Bytes, Incoming};
@@ -40,8 +39,8 @@ use super::shutdown::{Phase, ShutdownSignal};
 use super::timed_io::TimedIo;
 use crate::acme::Challenges;
 use crate::config::HttpConfig;
-use crate::http::ClientAddr;
 use crate::http::timed_body::TimedBody;
+use crate::http::{App, ClientAddr};
 use crate::metrics::{Metrics, Reason};
 use crate::tls::ALPN_H2;
 
@@ -58,7 +57,7 @@ pub(crate) struct ConnShared {
     pub(crate) handshake_timeout: Duration,
     pub(crate) send_buffer_bytes: usize,
     control_budget: Budget,
-    pub(crate) router: Router,
+    pub(crate) router: App,
     h1: http1::Builder,
     h2: http2::Builder<TokioExecutor>,
     /// The configuration `tls-alpn-01` validation handshakes are served with, under ACME, and
@@ -72,7 +71,7 @@ impl ConnShared {
         trusted_proxies: &[ipnet::IpNet],
         acceptor: TlsAcceptor,
         handshake_timeout: Duration,
-        router: Router,
+        router: App,
         http: &HttpConfig,
     ) -> Self {
         ConnShared {
