@@ -25,12 +25,12 @@ mod transfers;
 mod users;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
+use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::header;
 use axum::response::IntoResponse;
-use axum::{Extension, Router};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -109,15 +109,21 @@ pub(crate) fn hash_error(e: HashError) -> ApiError {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ClientAddr(pub SocketAddr);
 
-/// The OpenAPI document, serialised once at start-up.
-#[derive(Clone)]
-struct OpenApiJson(Arc<[u8]>);
+/// The OpenAPI document, serialised once: by [`router`] at start-up, else at the first request
+/// for it. A static rather than a request extension: an extension is a boxed value and a map
+/// insert on every request, for the one route that reads it.
+static OPENAPI_JSON: OnceLock<Vec<u8>> = OnceLock::new();
+
+fn openapi_document(doc: impl FnOnce() -> utoipa::openapi::OpenApi) -> &'static [u8] {
+    OPENAPI_JSON.get_or_init(|| serde_json::to_vec(&doc()).unwrap_or_default())
+}
 
 /// `GET /openapi.json`: the OpenAPI 3.1 description of every route.
 #[utoipa::path(get, path = "/openapi.json", tag = "health",
     responses((status = 200, description = "This document", content_type = "application/json")))]
-async fn openapi_json(Extension(doc): Extension<OpenApiJson>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/json")], doc.0.to_vec())
+async fn openapi_json() -> impl IntoResponse {
+    let doc = openapi_document(|| documented_routes().1);
+    ([(header::CONTENT_TYPE, "application/json")], doc)
 }
 
 /// Every route, registered with its documentation, and the document they make.
@@ -157,7 +163,7 @@ pub type App = tower::util::BoxCloneSyncService<
 /// handler deadline and the body limit.
 pub fn router(state: AppState) -> App {
     let (routes, doc) = documented_routes();
-    let doc = OpenApiJson(Arc::from(serde_json::to_vec(&doc).unwrap_or_default()));
+    openapi_document(|| doc);
     let limits = state.limits.clone();
     let deadline = deadline::Deadline::new(state.handler_timeout, limits.metrics().clone());
     // Layers run outermost first: the security headers (on every answer, refusals included),
@@ -176,7 +182,6 @@ pub fn router(state: AppState) -> App {
         .layer(rate_limit::Enforce(limits))
         .layer(deadline)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(Extension(doc))
         .service(routes);
     App::new(layered)
 }
