@@ -22,6 +22,13 @@ pub struct Slo {
     pub denied_below: f64,
 }
 
+impl Slo {
+    /// The most an attack's p99 may be for `held`, given the baseline's p99 (both in ms).
+    pub fn p99_bound_ms(&self, baseline_p99_ms: f64) -> f64 {
+        self.max_p99_ratio * baseline_p99_ms.max(self.p99_floor_ms)
+    }
+}
+
 impl Default for Slo {
     fn default() -> Self {
         Slo {
@@ -158,7 +165,7 @@ pub fn judge(baseline: &PhaseStats, attack: &PhaseStats, slo: &Slo) -> Verdict {
     if attack.success_rate < slo.denied_below {
         return Verdict::Denied;
     }
-    let allowed = slo.max_p99_ratio * baseline.p99_ms.max(slo.p99_floor_ms);
+    let allowed = slo.p99_bound_ms(baseline.p99_ms);
     if attack.success_rate >= slo.min_success && attack.p99_ms <= allowed {
         Verdict::Held
     } else {

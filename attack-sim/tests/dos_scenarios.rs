@@ -95,8 +95,7 @@ fn inconclusive_hold(scenario: &serde_json::Value) -> Option<String> {
     let legit = &scenario["legit"];
     let baseline = legit["baseline_p99_ms"].as_f64().unwrap_or_default();
     let p99 = legit["p99_ms"].as_f64().unwrap_or_default();
-    let slo = attack_sim::verdict::Slo::default();
-    let bound = slo.max_p99_ratio * baseline.max(slo.p99_floor_ms);
+    let bound = attack_sim::verdict::Slo::default().p99_bound_ms(baseline);
     if baseline > NOISY_BASELINE_MS {
         Some(format!("a noisy baseline (p99 {baseline:.1} ms)"))
     } else if p99 > NARROW_HOLD * bound {
