@@ -13,14 +13,16 @@
 //! The password hasher keeps its pool slot until the hash it started is done.
 
 use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
+use tokio::time::Timeout;
 
-use super::Answer;
 use super::problem::{ApiError, DATABASE_RETRY_AFTER_SECS};
 use crate::metrics::{Metrics, Reason};
 
@@ -60,32 +62,54 @@ pub struct WithDeadline<S> {
 impl<S> tower::Service<Request> for WithDeadline<S>
 where
     S: tower::Service<Request, Response = Response, Error = Infallible>,
-    S::Future: Send + 'static,
 {
     type Response = Response;
     type Error = Infallible;
-    type Future = Answer;
+    type Future = Bounded<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, req: Request) -> Self::Future {
+    fn call(&mut self, req: Request) -> Bounded<S::Future> {
         let answer = self.inner.call(req);
-        let Deadline { after, metrics } = self.deadline.clone();
-        Box::pin(async move {
-            match tokio::time::timeout(after, answer).await {
-                Ok(resp) => resp,
-                Err(_) => {
-                    metrics.reject(Reason::HandlerTimeout);
-                    Ok(ApiError::Unavailable {
-                        retry_after_secs: DATABASE_RETRY_AFTER_SECS,
-                        cause: format!("no answer within http.handler_timeout ({after:?})"),
-                    }
-                    .into_response())
+        Bounded {
+            answer: tokio::time::timeout(self.deadline.after, answer),
+            deadline: self.deadline.clone(),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// [`WithDeadline`]'s answer: the inner one, or 503 once the deadline has passed. The
+    /// timer is armed only if the inner answer is not ready when first polled.
+    pub struct Bounded<F> {
+        #[pin]
+        answer: Timeout<F>,
+        deadline: Deadline,
+    }
+}
+
+impl<F> Future for Bounded<F>
+where
+    F: Future<Output = Result<Response, Infallible>>,
+{
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        match std::task::ready!(this.answer.poll(cx)) {
+            Ok(resp) => Poll::Ready(resp),
+            Err(_) => {
+                let Deadline { after, metrics } = this.deadline;
+                metrics.reject(Reason::HandlerTimeout);
+                Poll::Ready(Ok(ApiError::Unavailable {
+                    retry_after_secs: DATABASE_RETRY_AFTER_SECS,
+                    cause: format!("no answer within http.handler_timeout ({after:?})"),
                 }
+                .into_response()))
             }
-        })
+        }
     }
 }
 

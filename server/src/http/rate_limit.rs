@@ -27,7 +27,9 @@
 //! state is a bounded [`Limiter`], pruned with the connection-layer state.
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::net::IpAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -266,10 +268,6 @@ pub struct Enforced<S> {
     limits: Arc<RequestLimits>,
 }
 
-fn answer_now(resp: Response) -> Answer {
-    Box::pin(std::future::ready(Ok(resp)))
-}
-
 impl<S> tower::Service<Request> for Enforced<S>
 where
     S: tower::Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
@@ -277,33 +275,37 @@ where
 {
     type Response = Response;
     type Error = Infallible;
-    type Future = Answer;
+    type Future = Checked<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, req: Request) -> Answer {
+    fn call(&mut self, req: Request) -> Checked<S::Future> {
         let limits = &self.limits;
         let ip = req.extensions().get::<ClientAddr>().map(|c| c.0.ip());
         if let Some(ip) = ip
             && let Some(left) = limits.refusals.cooling_for(ip)
         {
             let secs = u32::try_from(left.as_secs() + 1).unwrap_or(u32::MAX);
-            return answer_now(closing(limits.refuse(Some(ip), Reason::CoolingDown, secs)));
+            return Checked::refused(closing(limits.refuse(Some(ip), Reason::CoolingDown, secs)));
         }
         if let Some(ip) = ip
             && let Err(refused) = limits.check_client(ip, req.method(), req.uri().path())
         {
-            return answer_now(refused.into_response());
+            return Checked::refused(refused.into_response());
         }
         match ip {
             Some(ip) if body_read::has_body(&req) => {
                 let Some(share) = limits.body_reads.take(ClientKey::from(ip)) else {
-                    return answer_now(closing(limits.refuse(Some(ip), Reason::BodyReads, 1)));
+                    return Checked::refused(closing(limits.refuse(
+                        Some(ip),
+                        Reason::BodyReads,
+                        1,
+                    )));
                 };
                 let (limits, inner) = (limits.clone(), self.inner.clone());
-                Box::pin(async move {
+                Checked::reading_body(Box::pin(async move {
                     let req = match body_read::read_whole(req, super::MAX_BODY_BYTES).await {
                         Ok(req) => req,
                         Err(e) => return Ok(e.into_response()),
@@ -314,20 +316,83 @@ where
                         Err(shed) => return Ok(shed.into_response()),
                     };
                     inner.oneshot(req).await
-                })
+                }))
             }
-            _ => {
-                let slot = match limits.in_flight_slot(ip) {
-                    Ok(slot) => slot,
-                    Err(shed) => return answer_now(shed.into_response()),
-                };
-                let answer = self.inner.call(req);
-                Box::pin(async move {
-                    let resp = answer.await;
-                    drop(slot);
-                    resp
-                })
+            _ => match limits.in_flight_slot(ip) {
+                Ok(slot) => Checked::passed(self.inner.call(req), slot),
+                Err(shed) => Checked::refused(shed.into_response()),
+            },
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// [`Enforced`]'s answer: a refusal at once, the inner service's answer holding the
+    /// in-flight slot until it is ready, or (for a request with a body) the body's read and
+    /// then the inner answer. A future of its own rather than a box: most requests have no
+    /// body, and their answer is the inner one with a slot beside it.
+    pub struct Checked<F> {
+        #[pin]
+        state: Check<F>,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = CheckProj]
+    enum Check<F> {
+        // Refused by a limit; taken when polled.
+        Refused { answer: Option<Response> },
+        // Passed on with its in-flight slot, released when the answer is ready.
+        Passed {
+            #[pin]
+            answer: F,
+            slot: Option<OwnedSemaphorePermit>,
+        },
+        // Reading the body, then taking a slot and passing it on.
+        ReadingBody { answer: Answer },
+    }
+}
+
+impl<F> Checked<F> {
+    fn refused(resp: Response) -> Self {
+        Checked {
+            state: Check::Refused { answer: Some(resp) },
+        }
+    }
+
+    fn passed(answer: F, slot: OwnedSemaphorePermit) -> Self {
+        Checked {
+            state: Check::Passed {
+                answer,
+                slot: Some(slot),
+            },
+        }
+    }
+
+    fn reading_body(answer: Answer) -> Self {
+        Checked {
+            state: Check::ReadingBody { answer },
+        }
+    }
+}
+
+impl<F> Future for Checked<F>
+where
+    F: Future<Output = Result<Response, Infallible>>,
+{
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().state.project() {
+            CheckProj::Refused { answer } => Poll::Ready(Ok(answer
+                .take()
+                .expect("a refusal polled after it was answered"))),
+            CheckProj::Passed { answer, slot } => {
+                let resp = std::task::ready!(answer.poll(cx));
+                drop(slot.take());
+                Poll::Ready(resp)
             }
+            CheckProj::ReadingBody { answer } => answer.as_mut().poll(cx),
         }
     }
 }
