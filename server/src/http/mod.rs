@@ -24,13 +24,15 @@ pub mod timed_body;
 mod transfers;
 mod users;
 
+use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll, Waker};
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::header;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -44,12 +46,8 @@ use problem::ApiError;
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
 /// The future of a response, as the request layers and the connection's service return it.
-pub type Answer = std::pin::Pin<
-    Box<
-        dyn std::future::Future<Output = Result<axum::response::Response, std::convert::Infallible>>
-            + Send,
-    >,
->;
+pub type Answer =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<Response, Infallible>> + Send>>;
 
 /// State shared by every handler, behind one reference count: axum clones the state into
 /// the handler service of every request (its boxed route is cloned per call), and one count
@@ -151,13 +149,62 @@ pub fn documented_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .split_for_parts()
 }
 
-/// The application as the connection handler calls it: every route under the layers, one
-/// service, cheap to clone (one boxed stack per request).
-pub type App = tower::util::BoxCloneSyncService<
-    axum::extract::Request,
-    axum::response::Response,
-    std::convert::Infallible,
->;
+/// The application as the connection handler calls it: every route under the layers, behind
+/// one shared pointer, called by reference. A request clones the stack (its few reference
+/// counts) and boxes its answer once; a `BoxCloneSyncService` boxed a copy of the stack too.
+#[derive(Clone)]
+pub struct App(Arc<dyn Fn(Request) -> Answer + Send + Sync>);
+
+impl App {
+    /// `service` as the application.
+    pub fn new<S>(service: S) -> Self
+    where
+        S: tower::Service<Request, Response = Response, Error = Infallible>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+    {
+        use tower::ServiceExt as _;
+        App(Arc::new(move |req| {
+            let mut service = service.clone();
+            // A router and the layers here are always ready; a service that is not gets
+            // waited for, as `oneshot` does.
+            let mut ready = Context::from_waker(Waker::noop());
+            match service.poll_ready(&mut ready) {
+                Poll::Ready(Ok(())) => Box::pin(service.call(req)),
+                Poll::Ready(Err(never)) => match never {},
+                Poll::Pending => Box::pin(service.oneshot(req)),
+            }
+        }))
+    }
+
+    /// The answer to `req`.
+    pub fn call(&self, req: Request) -> Answer {
+        (self.0)(req)
+    }
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("App")
+    }
+}
+
+impl tower::Service<Request> for App {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Answer;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request) -> Answer {
+        App::call(self, req)
+    }
+}
 
 /// Builds the application: every route, under the security headers, the request limits, the
 /// handler deadline and the body limit.

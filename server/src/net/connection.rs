@@ -15,13 +15,12 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::Poll;
 use std::time::Duration;
 
 use axum::body::Body;
-use http_body_util::BodyExt;
 use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::{http1, http2};
-use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use rustls::server::Acceptor;
@@ -29,11 +28,10 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
 use tokio_rustls::{LazyConfigAcceptor, TlsAcceptor};
-use tower::Service;
 
 use super::admission::{Admission, ConnPermit};
 use super::control_budget::{Budget, ControlBudget};
-use super::idle::Activity;
+use super::idle::{Activity, Busy};
 use super::prefixed::Prefixed;
 use super::shutdown::{Phase, ShutdownSignal};
 use super::timed_io::TimedIo;
@@ -173,50 +171,129 @@ struct Requests {
 /// The request service of one connection: counts requests against the cap, puts the body
 /// under its read deadline and minimum rate, resolves the client address, and keeps the
 /// request "in progress" until its response body has been sent or dropped.
-fn service(
+fn service(peer: SocketAddr, shared: &ConnShared, state: &ConnState) -> RequestService {
+    RequestService {
+        peer,
+        router: shared.router.clone(),
+        requests: state.requests.clone(),
+        max_requests: shared.max_requests,
+        body_timeout: shared.body_read_timeout,
+        body_rate: shared.body_min_rate,
+        trusted: shared.trusted_proxies.clone(),
+        activity: state.activity.clone(),
+        metrics: shared.metrics.clone(),
+    }
+}
+
+/// See [`service`]. A service of its own rather than `service_fn` with an `async` block: its
+/// answer is the router's, not a second box around it, and its response body is the router's
+/// with the in-progress mark beside it, not a third.
+struct RequestService {
     peer: SocketAddr,
-    shared: &ConnShared,
-    state: &ConnState,
-) -> impl hyper::service::Service<
-    Request<Incoming>,
-    Response = Response<Body>,
-    Error = Infallible,
-    Future = crate::http::Answer,
-> + Unpin
-+ Send
-+ 'static {
-    let router = shared.router.clone();
-    let requests = state.requests.clone();
-    let max_requests = shared.max_requests;
-    let (body_timeout, body_rate) = (shared.body_read_timeout, shared.body_min_rate);
-    let trusted = shared.trusted_proxies.clone();
-    let activity = state.activity.clone();
-    let metrics = shared.metrics.clone();
-    service_fn(move |req: Request<Incoming>| -> crate::http::Answer {
-        if requests.served.fetch_add(1, Ordering::Relaxed) + 1 >= max_requests {
-            requests.cap_reached.notify_one();
+    router: App,
+    requests: Arc<Requests>,
+    max_requests: u64,
+    body_timeout: Duration,
+    body_rate: u64,
+    trusted: Arc<[ipnet::IpNet]>,
+    activity: Arc<Activity>,
+    metrics: Arc<Metrics>,
+}
+
+impl hyper::service::Service<Request<Incoming>> for RequestService {
+    type Response = Response<InProgress>;
+    type Error = Infallible;
+    type Future = Served;
+
+    fn call(&self, req: Request<Incoming>) -> Served {
+        if self.requests.served.fetch_add(1, Ordering::Relaxed) + 1 >= self.max_requests {
+            self.requests.cap_reached.notify_one();
         }
-        let mut req = req.map(|b| {
-            Body::new(TimedBody::new(b, body_timeout, body_rate).counted(metrics.clone()))
-        });
-        let client = crate::http::client_ip::resolve(peer.ip(), req.headers(), &trusted);
+        let (timeout, rate, metrics) = (self.body_timeout, self.body_rate, &self.metrics);
+        let mut req =
+            req.map(|b| Body::new(TimedBody::new(b, timeout, rate).counted(metrics.clone())));
+        let client = crate::http::client_ip::resolve(self.peer.ip(), req.headers(), &self.trusted);
         req.extensions_mut()
-            .insert(ClientAddr(SocketAddr::new(client, peer.port())));
-        let mut router = router.clone();
-        let busy = activity.begin();
-        Box::pin(async move {
-            let resp = match router.call(req).await {
-                Ok(r) => r,
-                Err(never) => match never {},
+            .insert(ClientAddr(SocketAddr::new(client, self.peer.port())));
+        Served {
+            answer: Answer::Due(self.router.clone(), req),
+            busy: Some(self.activity.begin()),
+        }
+    }
+}
+
+/// A request's answer, then its response with the request still marked in progress.
+struct Served {
+    answer: Answer,
+    busy: Option<Busy>,
+}
+
+/// The router's answer, asked for when the request's future is first polled, not when hyper
+/// calls the service: HTTP/2 calls it in the connection's task and polls the answer in a
+/// task of the stream's own, and the request layers take the in-flight slot when called, so
+/// an eager call would hold a slot while the stream's task waits to be scheduled.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "the request moves into the answer's box once asked; boxing it first would cost an allocation"
+)]
+enum Answer {
+    /// Not asked yet.
+    Due(App, axum::extract::Request),
+    /// Asked, not ready.
+    Asked(crate::http::Answer),
+    /// Ready, and given to hyper.
+    Taken,
+}
+
+impl Future for Served {
+    type Output = Result<Response<InProgress>, Infallible>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Self::Output> {
+        if matches!(self.answer, Answer::Due(..)) {
+            let Answer::Due(router, req) = std::mem::replace(&mut self.answer, Answer::Taken)
+            else {
+                unreachable!("just matched");
             };
-            Ok(resp.map(|b| {
-                Body::new(b.map_frame(move |f| {
-                    let _ = &busy;
-                    f
-                }))
-            }))
-        })
-    })
+            self.answer = Answer::Asked(router.call(req));
+        }
+        let Answer::Asked(answer) = &mut self.answer else {
+            panic!("a request's answer polled after it was ready");
+        };
+        let resp = match std::task::ready!(answer.as_mut().poll(cx)) {
+            Ok(resp) => resp,
+            Err(never) => match never {},
+        };
+        self.answer = Answer::Taken;
+        let busy = self.busy.take();
+        Poll::Ready(Ok(resp.map(|body| InProgress { body, _busy: busy })))
+    }
+}
+
+/// A response body, with its request marked in progress until the body has been sent or
+/// dropped.
+struct InProgress {
+    body: Body,
+    _busy: Option<Busy>,
+}
+
+impl hyper::body::Body for InProgress {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Bytes>, axum::Error>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
+    }
 }
 
 /// Serves one connection to its end: the TLS handshake, then HTTP.
@@ -562,7 +639,7 @@ async fn until_done_or_quiet<S: Io, Svc>(
     hard: &mut ShutdownSignal,
 ) -> (hyper::Result<()>, Option<H1End>)
 where
-    Svc: hyper::service::HttpService<Incoming, ResBody = Body> + Unpin,
+    Svc: hyper::service::HttpService<Incoming, ResBody = InProgress> + Unpin,
     Svc::Future: Send + Unpin,
     Svc::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
