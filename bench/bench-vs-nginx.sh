@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Capacity and memory of rampart beside nginx on this machine, loopback only, every row of
-# issue 18's table in one run, then `attack-sim bench` on both:
+# issue 18's table in one run, then `attack-sim bench` on both. The rates are measured in
+# ROUNDS alternating rounds (rampart, nginx, the floor, then again), and summed up as each
+# server's mean with the ratio: on this two-core machine, with the load tool on the same
+# cores, one run's figures move by 10-20 % from one minute to the next, which a single run of
+# each server in turn would take for a difference between them.
 #   - HTTP/1.1 keep-alive requests/s: wrk -t1 -c64, with each server's and wrk's CPU per
 #     request and the CPU left idle;
 #   - HTTP/2 requests/s: h2load, 16 connections x 10 streams;
@@ -20,10 +24,11 @@
 # Debian's nginx.conf with one TLS server added (keepalive_requests lifted the same, access
 # log off).
 # Needs: nginx wrk nghttp2-client (apt-get install nginx wrk nghttp2-client).
-# Usage: bench/bench-vs-nginx.sh [SECONDS]   (default 10 per measurement)
+# Usage: bench/bench-vs-nginx.sh [SECONDS [ROUNDS]]   (defaults: 10 s per measurement, 3 rounds)
 set -euo pipefail
 
 SECS="${1:-10}"
+ROUNDS="${2:-3}"
 NGINX_EXTRA="keepalive_requests 1000000; access_log off;"
 # shellcheck source=bench/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -68,7 +73,20 @@ fresh_handshakes() {
   c1=$(cpu_ticks "$@")
   echo "$done_ $(( ($(date +%s%N) - t0) / 1000000 )) $((c1 - c0)) $(getconf CLK_TCK)" |
     awk '{printf "%d handshakes in %.1f s: %.0f /s, server CPU per handshake (and its request): %.0f us\n",
-      $1, $2 / 1000, $1 * 1000 / $2, $1 ? $3 / $4 * 1e6 / $1 : 0}'
+      $1, $2 / 1000, $1 * 1000 / $2, $1 ? $3 / $4 * 1e6 / $1 : 0}' | tee "$WORK/hs.out"
+  awk '{print $6}' "$WORK/hs.out" >"$WORK/rate"
+}
+
+# HTTP/2 requests/s on port $1: h2load, 16 connections x 10 streams, for SECS.
+h2_row() {
+  h2load -D "$SECS" -c16 -m10 -t1 "https://localhost:$1/healthz" | grep -E "finished in|requests:" |
+    tee "$WORK/h2.out"
+  awk '/finished in/ {print $4}' "$WORK/h2.out" >"$WORK/rate"
+}
+
+# Appends the rate the last row wrote to the figures of measure $1 and server $2.
+record() {
+  echo "$1 $2 $(cat "$WORK/rate")" >>"$WORK/rates"
 }
 
 # HTTP/1.1 keep-alive requests/s on port $1 (wrk -t1 -c64 for SECS), with the server's CPU per
@@ -84,6 +102,7 @@ wrk_row() {
   c1=$(cpu_ticks "$@")
   out=$(cat "$WORK/wrk.out")
   echo "$out" | grep -E "Requests/sec|^ +(50|99)%"
+  echo "$out" | awk '/Requests\/sec/ {print $2}' >"$WORK/rate"
   n=$(echo "$out" | awk '/requests in/ {print $1}')
   echo "server CPU per request: $(( (c1 - c0) * 1000000 / $(getconf CLK_TCK) / n )) us"
   awk -v n="$n" '{printf "wrk CPU per request: %.1f us\n", ($1 + $2) * 1e6 / n}' "$WORK/wrk.cpu"
@@ -94,35 +113,66 @@ wrk_row() {
 
 start_rampart RAMPART_CONFIG="$ROOT/bench/rampart-bench.toml"
 start_nginx 768
+"$BARE" "$BARE_PORT" "$WORK/certs/dev/server.pem" "$WORK/certs/dev/server.key" >"$WORK/bare.log" 2>&1 &
+BARE_PID=$!
+for _ in $(seq 50); do grep -q listening "$WORK/bare.log" 2>/dev/null && break; sleep 0.1; done
+: >"$WORK/rates"
+
+# The floor is hyper and rustls on tokio with nothing of rampart's (examples/bare_https.rs):
+# HTTP/1.1 only; what rampart's own work costs is the difference.
+for round in $(seq "$ROUNDS"); do
+  for server in "rampart $RAMPART_PORT" "nginx $NGINX_PORT" "floor $BARE_PORT"; do
+    set -- $server
+    name=$1 port=$2
+    case $name in
+      rampart) pids=$RAMPART_PID ;;
+      nginx) pids=$(nginx_pids) ;;
+      floor) pids=$BARE_PID ;;
+    esac
+    echo "== round $round of $ROUNDS: $name =="
+    echo "-- wrk, HTTP/1.1, 1 thread, 64 connections, ${SECS}s"
+    # shellcheck disable=SC2086
+    wrk_row "$port" $pids
+    record http1 "$name"
+    [ "$name" = floor ] && continue
+    echo "-- h2load, HTTP/2, 16 connections x 10 streams, ${SECS}s"
+    h2_row "$port"
+    record http2 "$name"
+    echo "-- full handshakes, fresh h2load processes of 256 clients, ${SECS}s"
+    # shellcheck disable=SC2086
+    fresh_handshakes "$port" $pids
+    record handshakes "$name"
+  done
+done
+kill "$BARE_PID"
+wait "$BARE_PID" 2>/dev/null || true
+
+echo "== rates over $ROUNDS alternating rounds: each round's, the mean, and the mean against nginx's =="
+awk '
+  { key = $1 " " $2; sum[key] += $3; n[key]++; each[key] = each[key] sprintf(" %.0f", $3)
+    if (!($1 in seen)) { seen[$1] = 1; order[++m] = $1 } }
+  END {
+    split("rampart nginx floor", servers, " ")
+    for (i = 1; i <= m; i++) {
+      k = order[i]; base = sum[k " nginx"] / n[k " nginx"]
+      for (j = 1; j <= 3; j++) {
+        key = k " " servers[j]; if (!(key in n)) continue
+        mean = sum[key] / n[key]
+        printf "%-10s %-8s mean %9.0f /s  %.2fx nginx  (rounds:%s)\n", k, servers[j], mean, mean / base, each[key]
+      }
+    }
+  }' "$WORK/rates"
 
 for server in "rampart $RAMPART_PORT" "nginx $NGINX_PORT"; do
   set -- $server
   name=$1 port=$2
   if [ "$name" = rampart ]; then pids=$RAMPART_PID; else pids=$(nginx_pids); fi
-  echo "== $name =="
-  echo "-- wrk, HTTP/1.1, 1 thread, 64 connections, ${SECS}s"
-  # shellcheck disable=SC2086
-  wrk_row "$port" $pids
-  echo "-- h2load, HTTP/2, 16 connections x 10 streams, ${SECS}s"
-  h2load -D "$SECS" -c16 -m10 -t1 "https://localhost:$port/healthz" | grep -E "finished in|requests:"
-  echo "-- full handshakes, fresh h2load processes of 256 clients, ${SECS}s"
-  # shellcheck disable=SC2086
-  fresh_handshakes "$port" $pids
-  echo "-- attack-sim bench, ${SECS}s per measurement"
+  echo "== attack-sim bench, $name, ${SECS}s per measurement =="
   # shellcheck disable=SC2046,SC2086
   "$SIM" bench --target "https://localhost:$port" --ca "$CA" --duration "$SECS" \
     --report-dir "$WORK/$name" $(printf -- '--server-pid %s ' $pids) | grep -v "^report:"
   cp "$WORK/$name/bench.json" "$ROOT/target/bench-$name.json"
 done
-
-echo "== the floor: hyper and rustls on tokio, nothing of rampart's (examples/bare_https.rs) =="
-"$BARE" "$BARE_PORT" "$WORK/certs/dev/server.pem" "$WORK/certs/dev/server.key" >"$WORK/bare.log" 2>&1 &
-BARE_PID=$!
-for _ in $(seq 50); do grep -q listening "$WORK/bare.log" 2>/dev/null && break; sleep 0.1; done
-echo "-- wrk, HTTP/1.1, 1 thread, 64 connections, ${SECS}s"
-wrk_row "$BARE_PORT" "$BARE_PID"
-kill "$BARE_PID"
-wait "$BARE_PID" 2>/dev/null || true
 
 echo "== memory per idle TLS connection (5,000 held from 500 addresses) =="
 for proto in "" "--h2"; do
