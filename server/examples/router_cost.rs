@@ -1,13 +1,15 @@
 //! Report: the CPU one request costs in rampart's router, apart from TLS, hyper and the
 //! network: `GET /healthz` through `http::router` (every layer: the request limits, the
 //! handler deadline, the body limit, the security headers) on an in-memory SQLite state,
-//! called back to back on one thread. `SECURITY.md` ("Where the HTTP/1.1 gap is") found the
-//! router to be what rampart adds to the floor; this is the measure to take before and after
-//! changing it.
+//! called back to back. `SECURITY.md` ("Where the HTTP/1.1 gap is") found the router to be
+//! what rampart adds to the floor; this is the measure to take before and after changing it.
 //!
-//! `cargo run --release -p rampart --example router_cost -- [REQUESTS] [ROUNDS]`
-//! Prints each round's ns per request, then the median of the rounds. A measurement, not a
-//! test: the figures depend on the machine.
+//! `cargo run --release -p rampart --example router_cost -- [REQUESTS] [ROUNDS] [THREADS]`
+//! Prints each round's ns per request, then the median of the rounds. With THREADS above 1
+//! (default 1), that many workers call the one router at once, as the server's workers do,
+//! each REQUESTS per round: the time per request of each, so that what the threads share (the
+//! reference counts each request takes, the counters) shows as the difference from one
+//! thread. A measurement, not a test: the figures depend on the machine.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -36,7 +38,13 @@ fn main() -> anyhow::Result<()> {
         .map_or(Ok(200_000), |a| a.parse())
         .context("REQUESTS")?;
     let rounds: usize = args.next().map_or(Ok(7), |a| a.parse()).context("ROUNDS")?;
-    let rt = tokio::runtime::Builder::new_current_thread()
+    let threads: usize = args
+        .next()
+        .map_or(Ok(1), |a| a.parse())
+        .context("THREADS")?;
+    anyhow::ensure!(threads >= 1, "THREADS: at least 1");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
         .enable_all()
         .build()?;
     rt.block_on(async {
@@ -64,12 +72,27 @@ fn main() -> anyhow::Result<()> {
         let mut per_round = Vec::with_capacity(rounds);
         for round in 0..rounds {
             let t = Instant::now();
-            for _ in 0..requests {
-                let mut req = Request::get("/healthz").body(Body::empty())?;
-                req.extensions_mut().insert(client);
-                // As the connection's service calls it.
-                let resp = router.call(req).await?;
-                anyhow::ensure!(resp.status() == 200, "GET /healthz: {}", resp.status());
+            let workers = (0..threads)
+                .map(|_| {
+                    let router = router.clone();
+                    tokio::spawn(async move {
+                        for _ in 0..requests {
+                            let mut req = Request::get("/healthz").body(Body::empty())?;
+                            req.extensions_mut().insert(client);
+                            // As the connection's service calls it.
+                            let resp = router.call(req).await?;
+                            anyhow::ensure!(
+                                resp.status() == 200,
+                                "GET /healthz: {}",
+                                resp.status()
+                            );
+                        }
+                        anyhow::Ok(())
+                    })
+                })
+                .collect::<Vec<_>>();
+            for worker in workers {
+                worker.await??;
             }
             let ns = t.elapsed().as_nanos() as f64 / f64::from(requests);
             println!("round {}: {ns:.0} ns per request", round + 1);
