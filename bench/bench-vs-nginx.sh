@@ -84,6 +84,15 @@ h2_row() {
   awk '/finished in/ {print $4}' "$WORK/h2.out" >"$WORK/rate"
 }
 
+# The processes of server $1 (rampart, nginx or floor), whose CPU is counted.
+pids_of() {
+  case $1 in
+    rampart) echo "$RAMPART_PID" ;;
+    nginx) nginx_pids ;;
+    floor) echo "$BARE_PID" ;;
+  esac
+}
+
 # Appends the rate the last row wrote to the figures of measure $1 and server $2.
 record() {
   echo "$1 $2 $(cat "$WORK/rate")" >>"$WORK/rates"
@@ -124,11 +133,7 @@ for round in $(seq "$ROUNDS"); do
   for server in "rampart $RAMPART_PORT" "nginx $NGINX_PORT" "floor $BARE_PORT"; do
     set -- $server
     name=$1 port=$2
-    case $name in
-      rampart) pids=$RAMPART_PID ;;
-      nginx) pids=$(nginx_pids) ;;
-      floor) pids=$BARE_PID ;;
-    esac
+    pids=$(pids_of "$name")
     echo "== round $round of $ROUNDS: $name =="
     echo "-- wrk, HTTP/1.1, 1 thread, 64 connections, ${SECS}s"
     # shellcheck disable=SC2086
@@ -166,7 +171,7 @@ awk '
 for server in "rampart $RAMPART_PORT" "nginx $NGINX_PORT"; do
   set -- $server
   name=$1 port=$2
-  if [ "$name" = rampart ]; then pids=$RAMPART_PID; else pids=$(nginx_pids); fi
+  pids=$(pids_of "$name")
   echo "== attack-sim bench, $name, ${SECS}s per measurement =="
   # shellcheck disable=SC2046,SC2086
   "$SIM" bench --target "https://localhost:$port" --ca "$CA" --duration "$SECS" \

@@ -27,7 +27,7 @@
 //! state is a bounded [`Limiter`], pruned with the connection-layer state.
 
 use std::convert::Infallible;
-use std::future::Future;
+use std::future::{Future, Ready};
 use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -340,8 +340,11 @@ pin_project_lite::pin_project! {
 pin_project_lite::pin_project! {
     #[project = CheckProj]
     enum Check<F> {
-        // Refused by a limit; taken when polled.
-        Refused { answer: Option<Response> },
+        // Refused by a limit.
+        Refused {
+            #[pin]
+            answer: Ready<Result<Response, Infallible>>,
+        },
         // Passed on with its in-flight slot, released when the answer is ready.
         Passed {
             #[pin]
@@ -356,7 +359,9 @@ pin_project_lite::pin_project! {
 impl<F> Checked<F> {
     fn refused(resp: Response) -> Self {
         Checked {
-            state: Check::Refused { answer: Some(resp) },
+            state: Check::Refused {
+                answer: std::future::ready(Ok(resp)),
+            },
         }
     }
 
@@ -384,9 +389,7 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().state.project() {
-            CheckProj::Refused { answer } => Poll::Ready(Ok(answer
-                .take()
-                .expect("a refusal polled after it was answered"))),
+            CheckProj::Refused { answer } => answer.poll(cx),
             CheckProj::Passed { answer, slot } => {
                 let resp = std::task::ready!(answer.poll(cx));
                 drop(slot.take());

@@ -223,7 +223,7 @@ impl hyper::service::Service<Request<Incoming>> for RequestService {
         req.extensions_mut()
             .insert(ClientAddr(SocketAddr::new(client, self.peer.port())));
         Served {
-            answer: Answer::Due(self.router.clone(), req),
+            answer: RouterCall::Due(self.router.clone(), req),
             busy: Some(self.activity.begin()),
         }
     }
@@ -231,7 +231,7 @@ impl hyper::service::Service<Request<Incoming>> for RequestService {
 
 /// A request's answer, then its response with the request still marked in progress.
 struct Served {
-    answer: Answer,
+    answer: RouterCall,
     busy: Option<Busy>,
 }
 
@@ -243,34 +243,28 @@ struct Served {
     clippy::large_enum_variant,
     reason = "the request moves into the answer's box once asked; boxing it first would cost an allocation"
 )]
-enum Answer {
+enum RouterCall {
     /// Not asked yet.
     Due(App, axum::extract::Request),
     /// Asked, not ready.
     Asked(crate::http::Answer),
     /// Ready, and given to hyper.
-    Taken,
+    Done,
 }
 
 impl Future for Served {
     type Output = Result<Response<InProgress>, Infallible>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Self::Output> {
-        if matches!(self.answer, Answer::Due(..)) {
-            let Answer::Due(router, req) = std::mem::replace(&mut self.answer, Answer::Taken)
-            else {
-                unreachable!("just matched");
-            };
-            self.answer = Answer::Asked(router.call(req));
-        }
-        let Answer::Asked(answer) = &mut self.answer else {
+        self.answer = match std::mem::replace(&mut self.answer, RouterCall::Done) {
+            RouterCall::Due(router, req) => RouterCall::Asked(router.call(req)),
+            other => other,
+        };
+        let RouterCall::Asked(answer) = &mut self.answer else {
             panic!("a request's answer polled after it was ready");
         };
-        let resp = match std::task::ready!(answer.as_mut().poll(cx)) {
-            Ok(resp) => resp,
-            Err(never) => match never {},
-        };
-        self.answer = Answer::Taken;
+        let Ok(resp) = std::task::ready!(answer.as_mut().poll(cx));
+        self.answer = RouterCall::Done;
         let busy = self.busy.take();
         Poll::Ready(Ok(resp.map(|body| InProgress { body, _busy: busy })))
     }
