@@ -149,3 +149,29 @@ async fn apache_default_page_can_be_framed_by_another_site() {
     assert!(real::installed("apache2"), "apache2 is not installed");
     default_pages_are_framed_and_unprotected(real::apache()).await;
 }
+
+/// A server stopped at the end of a test leaves nothing behind: its workers stop with it and
+/// its port is free (a SIGKILL of nginx's master or Apache's parent alone left them running).
+fn stops_with_its_workers(server: Real) {
+    let port = server.port();
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
+    drop(server);
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "something still listens on {port}"
+    );
+}
+
+#[test]
+#[ignore = "needs Debian's nginx (apt-get install nginx); .ci/run installs it"]
+fn nginx_stops_with_its_workers() {
+    assert!(real::installed("nginx"), "nginx is not installed");
+    stops_with_its_workers(real::nginx());
+}
+
+#[test]
+#[ignore = "needs Debian's apache2 (apt-get install apache2); .ci/run installs it"]
+fn apache_stops_with_its_workers() {
+    assert!(real::installed("apache2"), "apache2 is not installed");
+    stops_with_its_workers(real::apache());
+}

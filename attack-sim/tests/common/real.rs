@@ -19,8 +19,34 @@ pub struct Real {
     pub dir: tempfile::TempDir,
 }
 
+impl Real {
+    /// The loopback port it listens on.
+    pub fn port(&self) -> u16 {
+        self.url
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("a port in the url")
+    }
+}
+
 impl Drop for Real {
+    /// Stops the server with its workers: SIGTERM, on which nginx's master and Apache's parent
+    /// stop their workers before they exit. SIGKILL of the parent alone left the workers
+    /// running, listening, after every test. SIGKILL only if it has not gone within 10 s.
     fn drop(&mut self) {
+        let pid = i32::try_from(self.child.id()).map(nix::unistd::Pid::from_raw);
+        if let Ok(pid) = pid
+            && nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).is_ok()
+        {
+            let until = std::time::Instant::now() + Duration::from_secs(10);
+            while std::time::Instant::now() < until {
+                if let Ok(Some(_)) = self.child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
