@@ -2,7 +2,7 @@
 # A fuzzing campaign on this machine, the way fuzz/README.md's "last campaign" table is made:
 # builds every target optimised with AddressSanitizer, then runs each one from the corpus
 # folder ROOT/<target> (seeded with the committed seeds, kept between campaigns) with its
-# dictionary and `-timeout=25`, two targets at a time, the stateful ones (ledger_diff,
+# dictionary and options (fuzz/flags.sh) and `-timeout=25`, two targets at a time, the stateful ones (ledger_diff,
 # request_sequence) first and longest. Prints one Markdown row per target: execs, exec/s,
 # libFuzzer's cov and ft at the end, the inputs added, and the crash if there was one
 # (its input is kept in ROOT/artifacts/<target>/). Logs are in ROOT/logs/.
@@ -54,11 +54,11 @@ run_one() {
   local t=$1 seconds=$2
   mkdir -p "$root/$t" "$root/artifacts/$t"
   cp -n "fuzz/corpus/$t"/seed-* "$root/$t/" 2>/dev/null || true
-  local dict=()
-  [ -f "fuzz/dict/$t.dict" ] && dict=("-dict=fuzz/dict/$t.dict")
+  local flags
+  mapfile -t flags < <(fuzz/flags.sh "$t")
   set +e
   "$bins/$t" "$root/$t" -max_total_time="$seconds" -timeout=25 -print_final_stats=1 \
-    -artifact_prefix="$root/artifacts/$t/" "${dict[@]}" >"$root/logs/$t.log" 2>&1
+    -artifact_prefix="$root/artifacts/$t/" "${flags[@]}" >"$root/logs/$t.log" 2>&1
   echo $? >"$root/logs/$t.rc"
 }
 export -f run_one

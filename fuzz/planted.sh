@@ -3,11 +3,13 @@
 # in fuzz/planted/ (named <target>--<bug>.patch) plants one bug in the server's code. For each,
 # this script checks out the commit (default HEAD) into a scratch worktree, applies the patch,
 # builds the target with AddressSanitizer (in fuzz/target/planted, apart from the campaign builds), and runs it from
-# its committed seeds only, with a fixed libFuzzer seed, until it crashes or SECONDS pass.
-# It prints one row per bug and seed: the time to the crash (or "not found") and the inputs
-# run. --seeds N runs each bug N times, with libFuzzer seeds 1 to N (default 1).
+# its committed seeds only, with a fixed libFuzzer seed and the target's flags (fuzz/flags.sh),
+# until it crashes or SECONDS pass. It prints one row per bug and seed: the time to the crash
+# (or "not found") and the inputs run. --seeds N runs each bug N times, with libFuzzer seeds 1
+# to N (default 1); --without-options runs with libFuzzer's defaults instead of the target's
+# fuzz/options file (the dictionary stays).
 #
-#   fuzz/planted.sh [--rev REV] [--seconds N] [--seeds N] [PATCH...]
+#   fuzz/planted.sh [--rev REV] [--seconds N] [--seeds N] [--without-options] [PATCH...]
 #
 # Exits 1 when any planted bug is not found within the time. Needs cargo-fuzz and
 # RUSTC_BOOTSTRAP=1 (set here) on stable Rust. `--check` only checks that every patch still
@@ -20,6 +22,7 @@ rev=HEAD
 seconds=300
 seeds=1
 check=0
+without_options=()
 patches=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -27,7 +30,8 @@ while [ $# -gt 0 ]; do
     --seconds) seconds=$2; shift 2 ;;
     --seeds) seeds=$2; shift 2 ;;
     --check) check=1; shift ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    --without-options) without_options=(--without-options); shift ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     -*) echo "planted.sh: unknown option $1" >&2; exit 2 ;;
     *) patches+=("$1"); shift ;;
   esac
@@ -60,8 +64,7 @@ for p in "${patches[@]}"; do
   git -C "$work/tree" apply "$root/$p"
   (cd "$work/tree" && cargo fuzz build --target-dir "$root/fuzz/target/planted" "$target") \
     >"$work/build.log" 2>&1 || { echo "$name: the build failed"; tail -n 30 "$work/build.log"; exit 1; }
-  dict=()
-  [ -f "$root/fuzz/dict/$target.dict" ] && dict=("-dict=$root/fuzz/dict/$target.dict")
+  mapfile -t flags < <("$root/fuzz/flags.sh" "${without_options[@]}" "$target")
   bin="$root/fuzz/target/planted/x86_64-unknown-linux-gnu/release/$target"
   for seed in $(seq 1 "$seeds"); do
     corpus="$work/corpus-$name-$seed"
@@ -70,7 +73,7 @@ for p in "${patches[@]}"; do
     log="$work/$name-$seed.log"
     start=$(date +%s.%N)
     set +e
-    "$bin" "$corpus" "${dict[@]}" -seed="$seed" -timeout=25 -max_total_time="$seconds" \
+    "$bin" "$corpus" "${flags[@]}" -seed="$seed" -timeout=25 -max_total_time="$seconds" \
       -print_final_stats=1 -artifact_prefix="$work/" >"$log" 2>&1
     rc=$?
     set -e

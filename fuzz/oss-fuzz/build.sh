@@ -1,7 +1,8 @@
 #!/bin/bash -eu
 # OSS-Fuzz build script (projects/rampart/build.sh upstream): builds every cargo-fuzz target
 # with the sanitizer flags OSS-Fuzz sets, and ships each with its committed seeds
-# (<target>_seed_corpus.zip) and dictionary (<target>.dict). Runs in OSS-Fuzz's
+# (<target>_seed_corpus.zip), dictionary (<target>.dict) and libFuzzer options
+# (<target>.options, from fuzz/options/). Runs in OSS-Fuzz's
 # base-builder-rust image, where $SRC, $OUT and the sanitizer RUSTFLAGS are set.
 # Locally: SRC=/path/to/parent OUT=/tmp/out fuzz/oss-fuzz/build.sh
 cd "$SRC/rampart"
@@ -16,5 +17,8 @@ for source in fuzz/fuzz_targets/*.rs; do
   fi
   if [ -f "fuzz/dict/$target.dict" ]; then
     cp "fuzz/dict/$target.dict" "$OUT/$target.dict"
+  fi
+  if [ -f "fuzz/options/$target.options" ]; then
+    cp "fuzz/options/$target.options" "$OUT/$target.options"
   fi
 done

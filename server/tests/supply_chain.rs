@@ -66,13 +66,15 @@ fn h2_is_at_least_0_4_18() {
     );
 }
 
-/// h2 and rustls are built from `vendor/` (the published crates plus our patches, which let
-/// an idle connection hold no read or write buffer: SECURITY.md, "Connections against
-/// nginx"), in the main workspace and the fuzz one, at the versions `vendor/SOURCES` names.
+/// h2, rustls and sqlx-sqlite are built from `vendor/` (the published crates plus our patches:
+/// h2's and rustls's let an idle connection hold no read or write buffer, SECURITY.md,
+/// "Connections against nginx"; sqlx-sqlite's runs statements without a worker thread in
+/// fuzzing builds only, `fuzz/README.md`), in the main workspace and the fuzz one, at the
+/// versions `vendor/SOURCES` names.
 /// A `[patch]` dropped, or a version moved without its patch, fails here; `vendor/check.sh`
 /// (in `.ci/run`) checks that the vendored sources are the published ones plus the patch.
 #[test]
-fn h2_and_rustls_are_built_from_the_patched_sources_in_vendor() {
+fn h2_rustls_and_sqlx_sqlite_are_built_from_the_patched_sources_in_vendor() {
     let sources = std::fs::read_to_string(root().join("vendor/SOURCES")).expect("SOURCES");
     let pinned: Vec<(&str, &str)> = sources
         .lines()
@@ -84,7 +86,7 @@ fn h2_and_rustls_are_built_from_the_patched_sources_in_vendor() {
         .collect();
     assert_eq!(
         pinned.iter().map(|p| p.0).collect::<Vec<_>>(),
-        ["h2", "rustls"]
+        ["h2", "rustls", "sqlx-sqlite"]
     );
     for lock in ["Cargo.lock", "fuzz/Cargo.lock"] {
         for (name, version) in &pinned {

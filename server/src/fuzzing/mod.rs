@@ -15,13 +15,13 @@ use crate::ledger::Amount;
 use crate::ledger::cursor::Cursor;
 use crate::net::proxy_header::{self, Relayed};
 
-/// In fuzz builds, keeps the calling thread and every thread it starts from now on (SQLite's
-/// worker thread, the blocking pool that hashes passwords) on the CPU it is running on, so
-/// that the stateful targets' hand-offs to the database stay on one CPU: each statement goes
-/// to SQLite's worker thread and back, which on one CPU is two context switches and across
-/// two a wake-up of the other CPU (in a virtual machine, half of `request_sequence`'s time).
-/// A process started beside busy ones starts on an idle CPU, so `-jobs` still spreads out.
-/// Best effort; nothing in tests, whose threads run side by side.
+/// In fuzz builds, keeps the calling thread and every thread it starts from now on (the
+/// blocking pool that hashes passwords) on the CPU it is running on, so that the stateful
+/// targets' hand-offs to it stay on one CPU: two context switches there, and across two CPUs
+/// a wake-up of the other (in a virtual machine, costly). SQLite's statements need no hand-off
+/// in fuzz builds: they run on the calling thread (`vendor/sqlx-sqlite.patch`). A process
+/// started beside busy ones starts on an idle CPU, so `-jobs` still spreads out. Best effort;
+/// nothing in tests, whose threads run side by side.
 fn stay_on_this_cpu() {
     #[cfg(fuzzing)]
     {
@@ -38,7 +38,7 @@ fn stay_on_this_cpu() {
 
 /// The single-threaded runtime of the stateful targets, on this CPU ([`stay_on_this_cpu`]):
 /// timers (the request deadline) always, the I/O driver only for a database a socket away.
-/// Without it, waiting for SQLite's worker parks on a futex rather than in `epoll_wait`.
+/// Without it, waiting for the blocking pool parks on a futex rather than in `epoll_wait`.
 pub fn runtime(database_url: &str) -> tokio::runtime::Runtime {
     stay_on_this_cpu();
     let mut rt = tokio::runtime::Builder::new_current_thread();

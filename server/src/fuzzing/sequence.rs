@@ -413,8 +413,8 @@ const KEEP_PROLOGUE: &str = "ATTACH DATABASE ':memory:' AS prologue;
     CREATE TABLE prologue.login_throttle AS SELECT * FROM main.login_throttle;";
 
 /// Puts the database back as the prologue left it, in one batch (SQLite runs a query's
-/// statements one after the other): one hand-off to SQLite's worker instead of replaying the
-/// prologue's forty-odd statements.
+/// statements one after the other): one statement through sqlx instead of replaying the
+/// prologue's forty-odd statements through the API.
 const RESTORE: &str = "BEGIN;
     DELETE FROM main.login_throttle;
     DELETE FROM main.audit_events;
