@@ -55,7 +55,11 @@ run_one() {
   mkdir -p "$root/$t" "$root/artifacts/$t"
   cp -n "fuzz/corpus/$t"/seed-* "$root/$t/" 2>/dev/null || true
   local flags
-  mapfile -t flags < <(fuzz/flags.sh "$t")
+  . fuzz/flags.sh
+  if ! fuzz_flags flags "$t" 2>"$root/logs/$t.log"; then
+    echo 1 >"$root/logs/$t.rc"
+    return
+  fi
   set +e
   "$bins/$t" "$root/$t" -max_total_time="$seconds" -timeout=25 -print_final_stats=1 \
     -artifact_prefix="$root/artifacts/$t/" "${flags[@]}" >"$root/logs/$t.log" 2>&1
@@ -76,14 +80,14 @@ echo "| target | seconds | execs | exec/s | libFuzzer cov | ft | inputs added | 
 echo "|---|---|---|---|---|---|---|---|"
 for t in "${targets[@]}"; do
   log="$root/logs/$t.log"
-  last=$(grep -E '^#[0-9]+' "$log" | tail -n 1)
+  last=$({ grep -E '^#[0-9]+' "$log" || true; } | tail -n 1)
   cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$last")
   ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$last")
   seconds=$(seconds_for "$t")
   result="no crash"
   if [ "$(cat "$root/logs/$t.rc" 2>/dev/null)" != 0 ]; then
     failed=1
-    result="**$(grep -m 1 -E '^(==[0-9]+==ERROR|thread .* panicked|SUMMARY)' "$log" || echo 'did not finish')**"
+    result="**$(grep -m 1 -E '^(==[0-9]+==ERROR|thread .* panicked|SUMMARY|fuzz/flags.sh:)' "$log" || echo 'did not finish')**"
   fi
   printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$t" "$seconds" \
     "$(final_stat "$log" number_of_executed_units)" "$(final_stat "$log" average_exec_per_sec)" \

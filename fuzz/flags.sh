@@ -9,7 +9,30 @@
 #
 # --without-options leaves the .options file out (the dictionary stays): libFuzzer's
 # defaults, for comparing runs. A line of an .options file that is not `key = value`, a
-# comment or a [section] is an error naming the file and line.
+# comment or a [section] is an error naming the file and line, and the exit status is 1.
+#
+# Sourced (`. fuzz/flags.sh`), it prints nothing and defines the function the callers use:
+#
+#   fuzz_flags ARRAY [--without-options] TARGET
+#
+# which sets the array variable ARRAY to those flags, or fails with this script's message.
+# Reading the flags with `mapfile < <(fuzz/flags.sh ...)` would drop the exit status and run
+# the target without its options. fuzz/flags_test.sh checks both.
+if [ "${BASH_SOURCE[0]}" != "$0" ]; then
+  # The names inside are the function's own, so that no caller's array is shadowed. Source
+  # this file where the function runs: an exported function does not know the file it is in.
+  fuzz_flags() {
+    local -n _fuzz_flags_out=$1
+    shift
+    local _fuzz_flags_text
+    _fuzz_flags_text=$("$(dirname "${BASH_SOURCE[0]}")/flags.sh" "$@") || return
+    _fuzz_flags_out=()
+    if [ -n "$_fuzz_flags_text" ]; then
+      mapfile -t _fuzz_flags_out <<<"$_fuzz_flags_text"
+    fi
+  }
+  return 0
+fi
 set -euo pipefail
 
 fuzz=$(cd "$(dirname "$0")" && pwd)
@@ -33,7 +56,8 @@ n=0
 while IFS= read -r line || [ -n "$line" ]; do
   n=$((n + 1))
   line=${line%%#*}
-  line=$(echo "$line" | sed 's/^[[:space:]]*//; s/[[:space:]]*$//')
+  line=${line#"${line%%[![:space:]]*}"}
+  line=${line%"${line##*[![:space:]]}"}
   [ -z "$line" ] && continue
   if [[ $line =~ ^\[([a-z_]+)\]$ ]]; then
     section=${BASH_REMATCH[1]}

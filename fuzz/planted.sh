@@ -46,6 +46,8 @@ if [ "$check" = 1 ]; then
   exit 0
 fi
 
+# shellcheck source=fuzz/flags.sh
+. fuzz/flags.sh
 export RUSTC_BOOTSTRAP=1
 work=$(mktemp -d /tmp/rampart-planted.XXXXXX)
 cleanup() {
@@ -64,7 +66,7 @@ for p in "${patches[@]}"; do
   git -C "$work/tree" apply "$root/$p"
   (cd "$work/tree" && cargo fuzz build --target-dir "$root/fuzz/target/planted" "$target") \
     >"$work/build.log" 2>&1 || { echo "$name: the build failed"; tail -n 30 "$work/build.log"; exit 1; }
-  mapfile -t flags < <("$root/fuzz/flags.sh" "${without_options[@]}" "$target")
+  fuzz_flags flags "${without_options[@]}" "$target"
   bin="$root/fuzz/target/planted/x86_64-unknown-linux-gnu/release/$target"
   for seed in $(seq 1 "$seeds"); do
     corpus="$work/corpus-$name-$seed"
