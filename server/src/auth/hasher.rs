@@ -203,6 +203,28 @@ impl Hasher {
     }
 }
 
+/// Runs a hash on the blocking pool, so that the async workers go on serving meanwhile.
+#[cfg(not(fuzzing))]
+async fn off_the_workers<T: Send + 'static>(
+    hash: impl FnOnce() -> Result<T, HashError> + Send + 'static,
+) -> Result<T, HashError> {
+    tokio::task::spawn_blocking(hash)
+        .await
+        .map_err(|e| HashError::Failed(e.to_string()))?
+}
+
+/// Fuzzing builds hash on the calling thread instead (at the harnesses' cheapest parameters,
+/// microseconds): the hand-off to the blocking pool and back was two thread switches per
+/// login, and which of the runtime's wake paths ran depended on the scheduler, which libFuzzer
+/// took for new coverage (fuzz/README.md, "The stateful targets' speed"). Admission and the
+/// permits are the same.
+#[cfg(fuzzing)]
+async fn off_the_workers<T: Send + 'static>(
+    hash: impl FnOnce() -> Result<T, HashError> + Send + 'static,
+) -> Result<T, HashError> {
+    hash()
+}
+
 /// Where an admitted hash runs: a reserved slot, or a place in the pool's queue.
 enum Place {
     Reserved(OwnedSemaphorePermit),
@@ -247,12 +269,11 @@ impl Admitted<'_> {
             }
         };
         let (params, pepper) = (self.hasher.params.clone(), self.hasher.pepper.clone());
-        tokio::task::spawn_blocking(move || {
+        off_the_workers(move || {
             let _held = held;
             job(&params, pepper.as_deref())
         })
         .await
-        .map_err(|e| HashError::Failed(e.to_string()))?
     }
 
     /// Verifies `password` against `stored`, or against the dummy hash when there is no such
