@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # A fuzzing campaign on this machine, the way fuzz/README.md's "last campaign" table is made:
-# builds every target optimised with AddressSanitizer, then runs each one from the corpus
-# folder ROOT/<target> (seeded with the committed seeds, kept between campaigns) with its
-# dictionary and options (fuzz/flags.sh) and `-timeout=25`, two targets at a time, the stateful ones (ledger_diff,
-# request_sequence) first and longest. Prints one Markdown row per target: execs, exec/s,
+# builds every target optimised with AddressSanitizer (fuzz/build.sh, into ROOT/bin), then
+# runs each one from the corpus folder ROOT/<target> (seeded with the committed seeds, kept
+# between campaigns) with its dictionary and options (fuzz/flags.sh) and `-timeout=25`, two
+# targets at a time, the stateful ones (ledger_diff, request_sequence) first and longest. Prints one Markdown row per target: execs, exec/s,
 # libFuzzer's cov and ft at the end, the inputs added, and the crash if there was one
 # (its input is kept in ROOT/artifacts/<target>/). Logs are in ROOT/logs/.
 #
@@ -39,30 +39,30 @@ for t in "${targets[@]}"; do
 done
 
 echo "building the targets with AddressSanitizer" >&2
-cargo fuzz build
-host=$(rustc -vV | sed -n 's/^host: //p')
-bins="$repo/fuzz/target/$host/release"
+bins=$root/bin
+fuzz/build.sh --out "$bins" "${targets[@]}"
 mkdir -p "$root/logs"
 
 # How long a target runs: the stateful ones (every input a sequence of API calls or ledger
 # steps) longer.
+. fuzz/build.sh
 seconds_for() {
-  case $1 in ledger_diff|request_sequence) echo "$stateful" ;; *) echo "$others" ;; esac
+  if fuzz_is_stateful "$1"; then echo "$stateful"; else echo "$others"; fi
 }
 
 run_one() {
   local t=$1 seconds=$2
   mkdir -p "$root/$t" "$root/artifacts/$t"
   cp -n "fuzz/corpus/$t"/seed-* "$root/$t/" 2>/dev/null || true
-  local flags
+  local command
   . fuzz/flags.sh
-  if ! fuzz_flags flags "$t" 2>"$root/logs/$t.log"; then
+  if ! fuzz_command command "$t" "$bins/$t" 2>"$root/logs/$t.log"; then
     echo 1 >"$root/logs/$t.rc"
     return
   fi
   set +e
-  "$bins/$t" "$root/$t" -max_total_time="$seconds" -timeout=25 -print_final_stats=1 \
-    -artifact_prefix="$root/artifacts/$t/" "${flags[@]}" >"$root/logs/$t.log" 2>&1
+  "${command[@]}" "$root/$t" -max_total_time="$seconds" -timeout=25 -print_final_stats=1 \
+    -artifact_prefix="$root/artifacts/$t/" >"$root/logs/$t.log" 2>&1
   echo $? >"$root/logs/$t.rc"
 }
 export -f run_one

@@ -2,12 +2,13 @@
 # Shows that the stateful fuzz targets find the bugs they exist for, and how fast: each patch
 # in fuzz/planted/ (named <target>--<bug>.patch) plants one bug in the server's code. For each,
 # this script checks out the commit (default HEAD) into a scratch worktree, applies the patch,
-# builds the target with AddressSanitizer (in fuzz/target/planted, apart from the campaign builds), and runs it from
-# its committed seeds only, with a fixed libFuzzer seed and the target's flags (fuzz/flags.sh),
+# builds the target with AddressSanitizer the way campaigns do (this checkout's fuzz/build.sh,
+# in fuzz/target/planted, apart from the campaign builds), and runs it from its committed
+# seeds only, with a fixed libFuzzer seed and the target's flags and ASan settings (fuzz/flags.sh),
 # until it crashes or SECONDS pass. It prints one row per bug and seed: the time to the crash
 # (or "not found") and the inputs run. --seeds N runs each bug N times, with libFuzzer seeds 1
-# to N (default 1); --without-options runs with libFuzzer's defaults instead of the target's
-# fuzz/options file (the dictionary stays).
+# to N (default 1); --without-options runs with libFuzzer's and ASan's defaults instead of the
+# target's fuzz/options file (the dictionary stays).
 #
 #   fuzz/planted.sh [--rev REV] [--seconds N] [--seeds N] [--without-options] [PATCH...]
 #
@@ -31,7 +32,7 @@ while [ $# -gt 0 ]; do
     --seeds) seeds=$2; shift 2 ;;
     --check) check=1; shift ;;
     --without-options) without_options=(--without-options); shift ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     -*) echo "planted.sh: unknown option $1" >&2; exit 2 ;;
     *) patches+=("$1"); shift ;;
   esac
@@ -64,10 +65,10 @@ for p in "${patches[@]}"; do
   target=${name%%--*}
   git -C "$work/tree" checkout -q -- .
   git -C "$work/tree" apply "$root/$p"
-  (cd "$work/tree" && cargo fuzz build --target-dir "$root/fuzz/target/planted" "$target") \
-    >"$work/build.log" 2>&1 || { echo "$name: the build failed"; tail -n 30 "$work/build.log"; exit 1; }
-  fuzz_flags flags "${without_options[@]}" "$target"
-  bin="$root/fuzz/target/planted/x86_64-unknown-linux-gnu/release/$target"
+  (cd "$work/tree" && "$root/fuzz/build.sh" --target-dir "$root/fuzz/target/planted" \
+    --out "$work/bin" "$target") >"$work/build.log" 2>&1 ||
+    { echo "$name: the build failed"; tail -n 30 "$work/build.log"; exit 1; }
+  fuzz_command command "${without_options[@]}" "$target" "$work/bin/$target"
   for seed in $(seq 1 "$seeds"); do
     corpus="$work/corpus-$name-$seed"
     mkdir -p "$corpus"
@@ -75,7 +76,7 @@ for p in "${patches[@]}"; do
     log="$work/$name-$seed.log"
     start=$(date +%s.%N)
     set +e
-    "$bin" "$corpus" "${flags[@]}" -seed="$seed" -timeout=25 -max_total_time="$seconds" \
+    "${command[@]}" "$corpus" -seed="$seed" -timeout=25 -max_total_time="$seconds" \
       -print_final_stats=1 -artifact_prefix="$work/" >"$log" 2>&1
     rc=$?
     set -e
